@@ -1,0 +1,123 @@
+"""Read a whole archive into memory: digests, merged papers, topics, problems.
+
+The store's incremental indexer reads files one by one with the same pieces;
+this all-at-once form serves tests, benchmarks and one-off tools.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from bot.archive.layout import Layout, SourceFile, scan
+from bot.archive.merge import Placement, merge_all
+from bot.archive.parse import ParseResult, _topic_name_from_title, parse_digest
+from bot.archive.problems import Problem
+from bot.archive.site import SiteConfig, TopicPage, read_site_config, read_topic_page
+from bot.archive.topics import name_topics
+from bot.model import Digest, Paper, Topic
+
+
+@dataclass(slots=True)
+class Archive:
+    """Everything read from one archive root."""
+
+    root: Path
+    topics: dict[str, Topic] = field(default_factory=dict)
+    digests: list[Digest] = field(default_factory=list)
+    papers: dict[str, Paper] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+
+
+def read_bytes(source: SourceFile, problems: list[Problem]) -> bytes | None:
+    """A file's bytes, or None with a problem when it cannot be read."""
+    try:
+        return source.path.read_bytes()
+    except OSError as err:
+        problems.append(Problem(source.rel, None, f"unreadable file: {err.strerror or err}"))
+        return None
+
+
+def read_sites(layout: Layout, problems: list[Problem]) -> dict[str, SiteConfig]:
+    """Site configs keyed by the folder (relative to the root) that holds them."""
+    sites: dict[str, SiteConfig] = {}
+    for source in layout.of_kind("config"):
+        raw = read_bytes(source, problems)
+        if raw is not None:
+            sites[source.site_root] = read_site_config(raw, source.rel, problems)
+    return sites
+
+
+def read_pages(layout: Layout, problems: list[Problem]) -> dict[str, TopicPage]:
+    """Topic pages keyed by the collection slug they name."""
+    pages: dict[str, TopicPage] = {}
+    for source in layout.of_kind("page"):
+        raw = read_bytes(source, problems)
+        page = read_topic_page(raw, source.rel, problems) if raw is not None else None
+        if page is not None:
+            pages.setdefault(page.slug, page)
+    return pages
+
+
+def parse_source(source: SourceFile, raw: bytes, sites: dict[str, SiteConfig]) -> ParseResult:
+    """Parse one digest file with the web address its site gives it."""
+    site = sites.get(source.site_root, SiteConfig())
+    url = site.digest_url(source.slug or "", source.path.stem)
+    return parse_digest(raw, source.rel, slug=source.slug or "", file_date=source.file_date, url=url)
+
+
+def load_archive(root: Path | str) -> Archive:
+    """Read every digest below `root`; bad files and entries become problems."""
+    root = Path(root)
+    layout = scan(root)
+    archive = Archive(root, problems=list(layout.problems))
+    sites = read_sites(layout, archive.problems)
+    pages = read_pages(layout, archive.problems)
+    results: list[ParseResult] = []
+    seen: dict[tuple[str, object], str] = {}
+    for source in layout.of_kind("digest"):
+        archive.files += 1
+        raw = read_bytes(source, archive.problems)
+        if raw is None:
+            continue
+        result = parse_source(source, raw, sites)
+        archive.problems.extend(result.problems)
+        digest = result.digest
+        if digest is None:
+            continue
+        key = (digest.topic.slug, digest.week_start)
+        if key in seen:
+            archive.problems.append(
+                Problem(source.rel, None, f"duplicate digest of {key[0]} {key[1]} (also in {seen[key]})")
+            )
+            continue
+        seen[key] = source.rel
+        results.append(result)
+
+    titles: dict[str, Counter[str]] = {}
+    links: dict[str, Counter[str]] = {}
+    for result in results:
+        assert result.digest is not None
+        slug = result.digest.topic.slug
+        titles.setdefault(slug, Counter())[_topic_name_from_title(result.digest.title)] += 1
+        for paper in result.digest.papers:
+            for ref in paper.topics:
+                links.setdefault(ref.slug, Counter())[ref.name] += 1
+    archive.topics = name_topics(titles, pages, titles, links)
+
+    placements: list[Placement[Paper]] = []
+    for result in results:
+        assert result.digest is not None
+        digest = replace(result.digest, topic=archive.topics[result.digest.topic.slug])
+        archive.digests.append(digest)
+        for position, paper in enumerate(digest.papers):
+            order = (digest.source_path, position)
+            placements.append(Placement(paper.arxiv_id, paper, paper.topics, digest.ref, order))
+    names = {slug: topic.name_ja for slug, topic in archive.topics.items()}
+    archive.papers = {
+        arxiv_id: replace(m.payload, topics=m.topics, digests=m.digests)
+        for arxiv_id, m in merge_all(placements, names).items()
+    }
+    return archive

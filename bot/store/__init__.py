@@ -1,0 +1,17 @@
+"""The store: SQLAlchemy tables, the incremental archive indexer and read access."""
+
+from bot.store.catalog import Catalog, TopicStats, WeekStats
+from bot.store.database import DEFAULT_DB_URL, StoreError, open_engine
+from bot.store.sync import ArchiveNotFound, SyncReport, sync_archive
+
+__all__ = [
+    "DEFAULT_DB_URL",
+    "ArchiveNotFound",
+    "Catalog",
+    "StoreError",
+    "SyncReport",
+    "TopicStats",
+    "WeekStats",
+    "open_engine",
+    "sync_archive",
+]
