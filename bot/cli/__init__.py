@@ -1,0 +1,44 @@
+"""The `digest-bot` command: everything a user can ask in Slack, from a terminal.
+
+Each command lives in a small module; this one only wires them into the group.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import click
+
+from bot import __version__
+from bot.cli.archive_cmds import index, show, topics, weeks
+from bot.cli.context import CliContext
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="digest-bot")
+@click.option(
+    "--env-file",
+    default=".env",
+    show_default=True,
+    help="Settings file read before the environment (missing is fine).",
+)
+@click.pass_context
+def main(ctx: click.Context, env_file: str) -> None:
+    """digest-bot: weekly arXiv paper digests in Slack, one thread per paper.
+
+    Settings come from the environment or a .env file (see .env.example).
+    With no settings at all, every command works on the bundled example
+    archive and a SQLite store under ./data/.
+    """
+    ctx.obj = CliContext(env_file=env_file)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+for command in (index, show, topics, weeks):
+    main.add_command(command)
+
+
+def run(argv: Sequence[str] | None = None) -> None:
+    """Entry point for tests and `python -m bot`."""
+    main.main(args=list(argv) if argv is not None else None, prog_name="digest-bot")

@@ -1,0 +1,221 @@
+"""`digest-bot index | show | topics | weeks`: the archive from a terminal."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bot.archive import parse_arxiv_id
+from bot.cli.context import CliContext, fail, pass_cli, print_json
+from bot.model import Digest, Paper
+from bot.store import SyncReport
+
+archive_option = click.option(
+    "--archive",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Digest archive folder (default: DIGEST_ARCHIVE, else the bundled example archive).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+@click.command()
+@archive_option
+@json_option
+@pass_cli
+def index(cli: CliContext, archive: Path | None, as_json: bool) -> None:
+    """Bring the store up to date with the archive (only changed files are read).
+
+    Prints what was read and every file or entry that was skipped, with its
+    line and the reason. Exits 0 even when some entries were skipped: a bad
+    file never stops the rest of the archive from loading.
+    """
+    if as_json or not cli.err.is_terminal:
+        report = cli.sync(archive)
+    else:
+        with Progress(
+            TextColumn("indexing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("[dim]{task.description}"),
+            console=cli.err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("", total=None)
+
+            def progress(done: int, total: int, path: str) -> None:
+                bar.update(task, completed=done, total=total, description=path)
+
+            report = cli.sync(archive, progress=progress)
+    if as_json:
+        print_json(report.as_dict())
+        return
+    _print_report(cli, report)
+
+
+def _print_report(cli: CliContext, report: SyncReport) -> None:
+    out = cli.out
+    out.print(f"[bold]Archive[/] {escape(report.root)}")
+    out.print(
+        f"  {report.files} digest files: {report.new} new, {report.changed} changed, "
+        f"{report.removed} removed, {report.unchanged} unchanged ({report.parsed} parsed)"
+    )
+    out.print(
+        f"  {report.digests} digests, {report.papers} papers "
+        f"(+{report.papers_added} added, {report.papers_updated} updated, -{report.papers_removed} removed)"
+    )
+    out.print(f"  store version {report.version}, {report.seconds:.2f} s")
+    if report.skipped:
+        out.print(f"[bold yellow]Skipped ({len(report.skipped)})[/]")
+        for problem in report.skipped:
+            out.print(f"  {escape(str(problem))}")
+    if report.warnings:
+        out.print(f"[bold]Read with a fallback ({len(report.warnings)})[/]")
+        for problem in report.warnings:
+            out.print(f"  {escape(str(problem))}")
+    if not report.problems:
+        out.print("  no problems found")
+
+
+@click.command()
+@click.argument("paper")
+@archive_option
+@json_option
+@pass_cli
+def show(cli: CliContext, paper: str, archive: Path | None, as_json: bool) -> None:
+    """Print one paper with all its fields and the digests it stands in.
+
+    PAPER is an arXiv id (2408.00707, 2408.00707v2, arXiv:2408.00707) or an
+    arXiv URL (abs/ or pdf/).
+    """
+    arxiv_id = parse_arxiv_id(paper)
+    if arxiv_id is None:
+        fail(f"{paper!r} is not an arXiv id or URL (e.g. 2408.00707 or https://arxiv.org/abs/2408.00707)")
+    catalog = cli.catalog(archive)
+    found = catalog.paper(arxiv_id)
+    if found is None:
+        fail(f"paper {arxiv_id} is not in the archive", code=1)
+    digests = [d for ref in found.digests for d in catalog.digests(slug=ref.slug, week=ref.week_start)]
+    if as_json:
+        print_json({**paper_json(found), "digests": [digest_json(d) for d in digests]})
+        return
+    _print_paper(cli, found, digests)
+
+
+def paper_json(paper: Paper) -> dict[str, Any]:
+    """A paper as JSON: every field, ISO dates."""
+    data = dataclasses.asdict(paper)
+    data["topics"] = [{"slug": t.slug, "name": t.name} for t in paper.topics]
+    data["posted_at"] = paper.posted_at.isoformat(sep=" ", timespec="minutes") if paper.posted_at else None
+    data["digests"] = [{"slug": d.slug, "week_start": d.week_start.isoformat()} for d in paper.digests]
+    return data
+
+
+def digest_json(digest: Digest) -> dict[str, Any]:
+    return {
+        "slug": digest.topic.slug,
+        "topic": digest.topic.name_ja,
+        "topic_en": digest.topic.name_en,
+        "week_start": digest.week_start.isoformat(),
+        "week_end": digest.week_end.isoformat(),
+        "title": digest.title,
+        "source_path": digest.source_path,
+        "url": digest.url,
+    }
+
+
+def _print_paper(cli: CliContext, paper: Paper, digests: list[Digest]) -> None:
+    out = cli.out
+    out.print(f"[bold]{escape(paper.title)}[/]")
+    if paper.title_ja:
+        out.print(escape(paper.title_ja))
+    out.print(f"[dim]{paper.abs_url}[/]")
+    out.print()
+    rows: list[tuple[str, str]] = [
+        ("arXiv id", paper.arxiv_id),
+        ("Authors", ", ".join(paper.authors)),
+        ("Topics", ", ".join(f"{t.name} ({t.slug})" for t in paper.topics)),
+        ("Categories", ", ".join(paper.categories)),
+        ("Posted", paper.posted_at.strftime("%Y-%m-%d %H:%M") if paper.posted_at else "unknown"),
+        ("Comment", paper.comment or "-"),
+    ]
+    table = Table.grid(padding=(0, 2))
+    for label, value in rows:
+        table.add_row(f"[bold]{label}[/]", escape(value))
+    out.print(table)
+    if paper.summary:
+        out.print("\n[bold]Summary[/]")
+        for bullet in paper.summary:
+            out.print(f"  • {escape(bullet)}")
+    if paper.remark:
+        out.print("\n[bold]Editor's remark[/]")
+        out.print("  " + escape(paper.remark).replace("\n", "\n  "))
+    out.print("\n[bold]In digests[/]")
+    for digest in digests:
+        link = f"  {digest.url}" if digest.url else ""
+        out.print(f"  {escape(digest.title)}  [dim]{escape(digest.source_path)}{link}[/]")
+
+
+@click.command()
+@archive_option
+@click.option("--all", "include_all", is_flag=True, help="Include the `all` aggregate collection.")
+@json_option
+@pass_cli
+def topics(cli: CliContext, archive: Path | None, include_all: bool, as_json: bool) -> None:
+    """List topics: slug, Japanese and English names, papers and digest weeks."""
+    stats = cli.catalog(archive).topics(include_aggregate=include_all)
+    if as_json:
+        print_json(
+            [
+                {
+                    "slug": s.topic.slug,
+                    "name_ja": s.topic.name_ja,
+                    "name_en": s.topic.name_en,
+                    "papers": s.papers,
+                    "digests": s.digests,
+                    "first_week": s.first_week,
+                    "last_week": s.last_week,
+                }
+                for s in stats
+            ]
+        )
+        return
+    table = Table(title="Topics", title_justify="left")
+    for column in ("slug", "Japanese", "English", "papers", "weeks", "newest week"):
+        table.add_column(column, justify="right" if column in ("papers", "weeks") else "left")
+    for s in stats:
+        table.add_row(
+            s.topic.slug, escape(s.topic.name_ja), escape(s.topic.name_en), str(s.papers), str(s.digests),
+            str(s.last_week or "-"),
+        )
+    cli.out.print(table)
+
+
+@click.command()
+@archive_option
+@json_option
+@pass_cli
+def weeks(cli: CliContext, archive: Path | None, as_json: bool) -> None:
+    """List digest weeks, newest first, with their papers and topics."""
+    stats = cli.catalog(archive).weeks()
+    if as_json:
+        print_json(
+            [
+                {"week_start": w.week_start, "week_end": w.week_end, "papers": w.papers, "topics": list(w.topics)}
+                for w in stats
+            ]
+        )
+        return
+    table = Table(title="Weeks", title_justify="left")
+    for column in ("week", "papers", "topics"):
+        table.add_column(column, justify="right" if column == "papers" else "left")
+    for w in stats:
+        table.add_row(f"{w.week_start} ~ {w.week_end}", str(w.papers), ", ".join(w.topics))
+    cli.out.print(table)

@@ -1,0 +1,85 @@
+"""What every CLI command shares: settings, the store, and a fresh archive index.
+
+Built lazily so that `digest-bot --help` needs no settings and no database, and
+so that a bad setting becomes one clear line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from sqlalchemy import Engine
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.store import ArchiveNotFound, Catalog, StoreError, SyncReport, open_engine, sync_archive
+
+
+@dataclass
+class CliContext:
+    """Lazily opened settings and store for one CLI invocation."""
+
+    env_file: str | None = ".env"
+    _settings: Settings | None = None
+    _engine: Engine | None = None
+    out: Console = field(default_factory=lambda: Console(highlight=False, soft_wrap=True))
+    err: Console = field(default_factory=lambda: Console(stderr=True, highlight=False))
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings(self.env_file)
+            except ConfigError as error:
+                fail(str(error))
+        return self._settings
+
+    def archive(self, option: Path | None) -> Path:
+        """`--archive`, else DIGEST_ARCHIVE, else the example archive."""
+        return option if option is not None else self.settings.archive_path
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            try:
+                self._engine = open_engine(self.settings.db_url)
+            except StoreError as error:
+                fail(str(error))
+        return self._engine
+
+    def sync(self, archive: Path | None, progress: Any = None) -> SyncReport:
+        """Bring the store up to date with the archive (cheap when nothing changed)."""
+        try:
+            return sync_archive(self.engine, self.archive(archive), progress=progress)
+        except ArchiveNotFound as error:
+            fail(f"{error}. Set --archive or DIGEST_ARCHIVE to a digest archive folder.")
+
+    def catalog(self, archive: Path | None, *, sync: bool = True) -> Catalog:
+        """The store's catalog, synced with the archive first unless told not to."""
+        if sync:
+            report = self.sync(archive)
+            if report.parsed and report.skipped:
+                self.err.print(
+                    f"[yellow]note:[/] {len(report.skipped)} archive problem(s); "
+                    "run `digest-bot index` to see them"
+                )
+        return Catalog(self.engine)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Stop the command with a clear message on stderr and a non-zero exit code."""
+    click.echo(f"digest-bot: {message}", err=True)
+    sys.exit(code)
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout, UTF-8 as it is (Japanese stays readable)."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+pass_cli = click.make_pass_decorator(CliContext, ensure=True)

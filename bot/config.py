@@ -1,0 +1,177 @@
+"""Settings from the environment and `.env`, validated once, with clear errors.
+
+Every setting has a sane default so that `digest-bot run` works on a fresh
+clone; Slack tokens are the only thing needed to go live. A wrong value stops
+start-up with a message naming the variable, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.store.database import DEFAULT_DB_URL
+
+#: The example archive shipped with the project: the default when none is configured.
+EXAMPLE_ARCHIVE = Path(__file__).resolve().parent.parent / "examples" / "archive"
+DEFAULT_API_URL = "https://slack.com/api/"
+DEFAULT_SCHEDULE = "0 9 * * FRI"
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_CHANNEL_RE = re.compile(r"^[A-Z0-9][A-Z0-9]{2,}$|^#?[a-z0-9][a-z0-9._-]*$")
+
+
+class ConfigError(ValueError):
+    """A setting is wrong; the message names it and says what is expected."""
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; the field aliases are the environment variable names."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    archive: Path | None = Field(None, validation_alias=_env("DIGEST_ARCHIVE"))
+    db_url: str = Field(DEFAULT_DB_URL, validation_alias=_env("DIGEST_DB_URL"))
+    lang: Literal["en", "ja"] = Field("en", validation_alias=_env("DIGEST_LANG"))
+    timezone: str = Field("UTC", validation_alias=_env("DIGEST_TIMEZONE"))
+    schedule: str = Field(DEFAULT_SCHEDULE, validation_alias=_env("DIGEST_SCHEDULE"))
+    channel: str | None = Field(None, validation_alias=_env("DIGEST_CHANNEL"))
+    channels: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict, validation_alias=_env("DIGEST_CHANNELS"))
+    topics: Annotated[tuple[str, ...], NoDecode] = Field((), validation_alias=_env("DIGEST_TOPICS"))
+    slack_bot_token: str | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_signing_secret: str | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
+    slack_app_token: str | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_api_url: str = Field(DEFAULT_API_URL, validation_alias=_env("SLACK_API_URL"))
+    port: int = Field(3000, ge=1, le=65535, validation_alias=_env("PORT"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", validation_alias=_env("DIGEST_LOG_LEVEL"))
+
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "channel", "archive", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with 'xoxb-' (OAuth & Permissions page)")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with 'xapp-' (Basic Information page)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'Asia/Tokyo' or 'UTC'") from err
+        return value.strip()
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        value = " ".join(value.split())
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as err:
+            raise ValueError(f"{value!r} is not a crontab expression like '0 9 * * FRI': {err}") from err
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        value = value.strip()
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        if value is not None and not _CHANNEL_RE.match(value.strip()):
+            raise ValueError(f"{value!r} is not a channel id such as C0123ABCD")
+        return value.strip() if value else value
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channels(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        result: dict[str, str] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            slug, sep, channel = (s.strip() for s in part.partition("="))
+            if not sep or not _SLUG_RE.match(slug) or not _CHANNEL_RE.match(channel):
+                raise ValueError(f"{part!r} is not 'topic=CHANNEL_ID' (e.g. 'sd=C0123,fl=C0456')")
+            result[slug] = channel
+        return result
+
+    @field_validator("topics", mode="before")
+    @classmethod
+    def _topics(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        slugs = tuple(s.strip() for s in value.split(",") if s.strip())
+        for slug in slugs:
+            if not _SLUG_RE.match(slug):
+                raise ValueError(f"{slug!r} is not a topic slug (lowercase letters, digits, '-' or '_')")
+        return slugs
+
+    @property
+    def archive_path(self) -> Path:
+        """The archive to read: DIGEST_ARCHIVE, else the example archive."""
+        return self.archive if self.archive is not None else EXAMPLE_ARCHIVE
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def channel_for(self, slug: str) -> str | None:
+        """Where a topic's digests go: its DIGEST_CHANNELS entry, else DIGEST_CHANNEL."""
+        return self.channels.get(slug) or self.channel
+
+    def missing_for_live(self) -> list[str]:
+        """The settings still needed to connect to Slack, in the order to set them."""
+        missing = []
+        if not self.slack_bot_token:
+            missing.append("SLACK_BOT_TOKEN")
+        if not self.slack_app_token and not self.slack_signing_secret:
+            missing.append("SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)")
+        return missing
+
+
+def load_settings(env_file: str | os.PathLike[str] | None = ".env", **overrides: object) -> Settings:
+    """Settings from the environment (and `env_file`), or a ConfigError naming what is wrong."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as err:
+        lines = []
+        for error in err.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            name = _ENV_NAMES.get(field, field)
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name}: {message}")
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
+
+
+_ENV_NAMES = {
+    name: next(iter(field.validation_alias.choices))  # type: ignore[union-attr]
+    for name, field in Settings.model_fields.items()
+    if isinstance(field.validation_alias, AliasChoices)
+}
