@@ -107,3 +107,15 @@ class Digest:
     @property
     def ref(self) -> DigestRef:
         return DigestRef(self.topic.slug, self.week_start)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadInfo:
+    """A paper's discussion thread in Slack, as the store knows it (no message text)."""
+
+    channel: str
+    ts: str
+    permalink: str | None = None
+    reply_count: int = 0
+    participants: int = 0
+    last_reply_at: dt.datetime | None = None
