@@ -61,11 +61,15 @@ def read_pages(layout: Layout, problems: list[Problem]) -> dict[str, TopicPage]:
     return pages
 
 
-def parse_source(source: SourceFile, raw: bytes, sites: dict[str, SiteConfig]) -> ParseResult:
+def parse_source(
+    source: SourceFile, raw: bytes, sites: dict[str, SiteConfig], cache: dict[str, Paper] | None = None
+) -> ParseResult:
     """Parse one digest file with the web address its site gives it."""
     site = sites.get(source.site_root, SiteConfig())
     url = site.digest_url(source.slug or "", source.path.stem)
-    return parse_digest(raw, source.rel, slug=source.slug or "", file_date=source.file_date, url=url)
+    return parse_digest(
+        raw, source.rel, slug=source.slug or "", file_date=source.file_date, url=url, cache=cache
+    )
 
 
 def load_archive(root: Path | str) -> Archive:
@@ -77,12 +81,13 @@ def load_archive(root: Path | str) -> Archive:
     pages = read_pages(layout, archive.problems)
     results: list[ParseResult] = []
     seen: dict[tuple[str, object], str] = {}
+    cache: dict[str, Paper] = {}
     for source in layout.of_kind("digest"):
         archive.files += 1
         raw = read_bytes(source, archive.problems)
         if raw is None:
             continue
-        result = parse_source(source, raw, sites)
+        result = parse_source(source, raw, sites, cache)
         archive.problems.extend(result.problems)
         digest = result.digest
         if digest is None:

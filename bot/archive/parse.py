@@ -119,12 +119,16 @@ def parse_digest(
     file_date: dt.date | None = None,
     topic: Topic | None = None,
     url: str | None = None,
+    cache: dict[str, Paper] | None = None,
 ) -> ParseResult:
     """Parse one digest file. `path` is only used in problems and `source_path`.
 
     `file_date` is the date in the file's name, the fallback week start when
     the front matter has none. `topic` carries the names learned from the
-    site's topic pages; without it the digest title names the topic.
+    site's topic pages; without it the digest title names the topic. `cache`
+    maps an entry's exact text to its paper across files: every paper stands
+    in its topic's digest and again in `all`, so a whole-archive read parses
+    each text once.
     """
     problems: list[Problem] = []
     text, bad_lines = decode(raw, path)
@@ -190,9 +194,17 @@ def parse_digest(
                 Problem(path, touched[0], f"entry skipped: {bad_lines[touched[0]]}")
             )
             continue
+        key = "\n".join(chunk) if cache is not None else ""
+        cached = cache.get(key) if cache is not None else None
+        if cached is not None:
+            entries.append(ParsedEntry(cached, start + _first_filled(chunk)))
+            continue
+        before = len(problems)
         entry = parse_entry(chunk, start, path, problems)
         if entry is not None:
             entries.append(entry)
+            if cache is not None and len(problems) == before:
+                cache[key] = entry.paper
 
     papers = tuple(e.paper for e in entries)
     digest = Digest(
@@ -233,6 +245,10 @@ def _split_entries(lines: list[str], body_start: int) -> list[tuple[int, list[st
         chunks.append((start, current))
     # An entry that is only blank lines (a trailing separator) is not an entry.
     return [(s, c) for s, c in chunks if any(line.strip() for line in c)]
+
+
+def _first_filled(chunk: list[str]) -> int:
+    return next(i for i, line in enumerate(chunk) if line.strip())
 
 
 def parse_entry(

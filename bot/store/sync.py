@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -25,11 +24,11 @@ from sqlalchemy.engine import Connection
 from bot.archive.layout import SourceFile, scan
 from bot.archive.load import parse_source
 from bot.archive.merge import Merged, Placement, merge_all
-from bot.archive.parse import _topic_name_from_title
+from bot.archive.parse import ParsedEntry, _topic_name_from_title
 from bot.archive.problems import Problem
 from bot.archive.site import SiteConfig, TopicPage, read_site_config, read_topic_page
 from bot.archive.topics import name_topics
-from bot.model import DigestRef, TopicRef
+from bot.model import Digest, DigestRef, Paper, TopicRef
 from bot.store.codec import content_hash, digests_data, text_data, topics_data, topics_from
 from bot.store.database import insert_ignoring_duplicates
 from bot.store.schema import (
@@ -48,6 +47,8 @@ from bot.store.schema import (
 
 Progress = Callable[[int, int, str], None]
 _CHUNK = 500
+_BATCH = 20_000  # entries per write batch
+_MERGE_CHUNK = 900  # ids per merge query (under SQLite's 999 bound parameters of old builds)
 
 
 class ArchiveNotFound(FileNotFoundError):
@@ -112,11 +113,18 @@ class _Pending:
     """A source file whose content must be (re)read."""
 
     source: SourceFile
-    raw: bytes
-    sha256: str
     size: int
     mtime_ns: int
     is_new: bool
+
+    def read(self, problems: list[Problem]) -> tuple[bytes, str] | None:
+        """The file's bytes and hash, read now: pending files are not held in memory."""
+        try:
+            raw = self.source.path.read_bytes()
+        except OSError as err:
+            problems.append(Problem(self.source.rel, None, f"unreadable file: {err.strerror or err}"))
+            return None
+        return raw, hashlib.sha256(raw).hexdigest()
 
 
 def get_state(conn: Connection, key: str) -> str | None:
@@ -138,7 +146,7 @@ def sync_archive(
     root: Path | str,
     *,
     progress: Progress | None = None,
-    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
 ) -> SyncReport:
     """Index `root` into the store incrementally and report what changed."""
     started = time.perf_counter()
@@ -166,7 +174,7 @@ def sync_archive(
                 update(archive_files).where(archive_files.c.path == path).values(size=size, mtime_ns=mtime_ns)
             )
         if pending or gone:
-            _apply(conn, root, pending, gone, stored, report, progress, now())
+            _apply(conn, root, pending, gone, stored, report, progress, now(), layout.problems)
         report.version = archive_version(conn)
         report.digests = conn.execute(select(func.count()).select_from(digests)).scalar_one()
         report.papers = conn.execute(select(func.count()).select_from(papers)).scalar_one()
@@ -190,18 +198,17 @@ def _classify(
             problems.append(Problem(source.rel, None, f"unreadable file: {err.strerror or err}"))
             continue
         row = stored.get(source.rel)
-        if row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns:
-            continue
-        try:
-            raw = source.path.read_bytes()
-        except OSError as err:
-            problems.append(Problem(source.rel, None, f"unreadable file: {err.strerror or err}"))
-            continue
-        sha = hashlib.sha256(raw).hexdigest()
-        if row is not None and row.sha256 == sha:
-            touched.append((source.rel, st.st_size, st.st_mtime_ns))
-            continue
-        pending.append(_Pending(source, raw, sha, st.st_size, st.st_mtime_ns, row is None))
+        item = _Pending(source, st.st_size, st.st_mtime_ns, row is None)
+        if row is not None:
+            if row.size == st.st_size and row.mtime_ns == st.st_mtime_ns:
+                continue
+            read = item.read(problems)
+            if read is None:
+                continue
+            if read[1] == row.sha256:
+                touched.append((source.rel, st.st_size, st.st_mtime_ns))
+                continue
+        pending.append(item)
     return pending, touched
 
 
@@ -214,104 +221,91 @@ def _apply(
     report: SyncReport,
     progress: Progress | None,
     stamp: dt.datetime,
+    unread: list[Problem],
 ) -> None:
+    """Write what changed; files that cannot be read now are reported in `unread`."""
     version = archive_version(conn) + 1
     affected: set[str] = set()
     site_changed = any(p.source.kind != "digest" for p in pending) or any(
         stored[path].kind != "digest" for path in gone
     )
 
-    # 1. Forget what changed or vanished.
-    for path in [p.source.rel for p in pending] + gone:
+    # 1. Forget what changed or vanished (new files have nothing to forget).
+    for path in [p.source.rel for p in pending if not p.is_new] + gone:
         conn.execute(delete(archive_files).where(archive_files.c.path == path))
+        conn.execute(delete(site_files).where(site_files.c.path == path))
         digest_id = conn.execute(select(digests.c.id).where(digests.c.source_path == path)).scalar()
         if digest_id is not None:
             affected.update(conn.execute(select(entries.c.arxiv_id).where(entries.c.digest_id == digest_id)).scalars())
             conn.execute(delete(entries).where(entries.c.digest_id == digest_id))
             conn.execute(delete(digests).where(digests.c.id == digest_id))
-        conn.execute(delete(site_files).where(site_files.c.path == path))
 
     # 2. Site config and topic pages first: digests need their web addresses.
+    writer = _Writer(conn, stamp)
     for item in pending:
         if item.source.kind == "digest":
             continue
         problems: list[Problem] = []
         data: dict[str, Any] | None = None
+        read = item.read(unread)
+        if read is None:
+            continue
+        raw, sha = read
         if item.source.kind == "config":
-            site = read_site_config(item.raw, item.source.rel, problems)
+            site = read_site_config(raw, item.source.rel, problems)
             data = {"site_root": item.source.site_root, "base_url": site.base_url, "permalinks": site.permalinks}
         else:
-            page = read_topic_page(item.raw, item.source.rel, problems)
+            page = read_topic_page(raw, item.source.rel, problems)
             if page is not None:
                 data = {"slug": page.slug, "name_ja": page.name_ja, "name_en": page.name_en}
         if data is not None:
             conn.execute(insert(site_files).values(path=item.source.rel, kind=item.source.kind, data=data))
-        _record_file(conn, item, problems, stamp)
+        writer.file(item, sha, problems)
+    writer.flush()
     sites = {
         row.data["site_root"]: SiteConfig(row.data["base_url"], row.data["permalinks"])
         for row in conn.execute(select(site_files.c.data).where(site_files.c.kind == "config"))
     }
 
-    # 3. Parse new and changed digests, streaming them into the store.
-    digest_items = [p for p in pending if p.source.kind == "digest"]
-    seen_texts: set[str] = set()
+    # 3. Parse new and changed digests, writing them in batches. Week by week:
+    # a week's topic digests and its `all` digest repeat the same entry texts,
+    # so the parse cache only needs to hold one week.
+    digest_items = sorted(
+        (p for p in pending if p.source.kind == "digest"), key=lambda p: (p.source.file_date, p.source.rel)
+    )
+    weeks = {(row.slug, row.week_start): row.source_path for row in conn.execute(select(digests.c.slug, digests.c.week_start, digests.c.source_path))}
+    cache: dict[str, Paper] = {}
+    week = None
     for done, item in enumerate(digest_items, start=1):
         if progress is not None:
             progress(done, len(digest_items), item.source.rel)
+        if item.source.file_date != week:
+            week = item.source.file_date
+            cache.clear()
+            writer.forget_encodings()
+        problems = []
+        read = item.read(problems)
+        if read is None:
+            unread.extend(problems)
+            continue
+        raw, sha = read
         report.parsed += 1
-        result = parse_source(item.source, item.raw, sites)
-        problems = list(result.problems)
+        result = parse_source(item.source, raw, sites, cache)
+        problems.extend(result.problems)
         digest = result.digest
         if digest is not None:
-            clash = conn.execute(
-                select(digests.c.source_path).where(
-                    digests.c.slug == digest.topic.slug, digests.c.week_start == digest.week_start
-                )
-            ).scalar()
-            if clash is not None:
-                problems.append(
-                    Problem(item.source.rel, None, f"duplicate digest of {digest.topic.slug} {digest.week_start} (also in {clash})")
-                )
-                digest = None
-        if digest is not None:
-            link_names = Counter(ref.name for e in result.entries for ref in e.paper.topics if ref.slug == digest.topic.slug)
-            digest_id = conn.execute(
-                insert(digests).values(
-                    slug=digest.topic.slug,
-                    week_start=digest.week_start,
-                    week_end=digest.week_end,
-                    title=digest.title,
-                    source_path=digest.source_path,
-                    site_root=item.source.site_root,
-                    url=digest.url,
-                    paper_count=len(result.entries),
-                    link_names=dict(link_names),
-                )
-            ).inserted_primary_key[0]
-            text_rows: list[dict[str, Any]] = []
-            entry_rows: list[dict[str, Any]] = []
-            for position, entry in enumerate(result.entries):
-                data = text_data(entry.paper)
-                text_hash = content_hash(data)
-                if text_hash not in seen_texts:
-                    seen_texts.add(text_hash)
-                    text_rows.append({"hash": text_hash, "data": data})
-                entry_rows.append(
-                    {
-                        "digest_id": digest_id,
-                        "position": position,
-                        "arxiv_id": entry.paper.arxiv_id,
-                        "text_hash": text_hash,
-                        "topics": data["topics"],
-                        "posted_at": entry.paper.posted_at,
-                        "line": entry.line,
-                    }
-                )
-                affected.add(entry.paper.arxiv_id)
-            insert_ignoring_duplicates(conn, texts, text_rows)
-            if entry_rows:
-                conn.execute(insert(entries), entry_rows)
-        _record_file(conn, item, problems, stamp)
+            key = (digest.topic.slug, digest.week_start)
+            if key in weeks:
+                reason = f"duplicate digest of {key[0]} {key[1]} (also in {weeks[key]})"
+                problems.append(Problem(item.source.rel, None, reason))
+            else:
+                weeks[key] = item.source.rel
+                writer.digest(item.source, digest, result.entries)
+                affected.update(e.paper.arxiv_id for e in result.entries)
+        writer.file(item, sha, problems)
+        if writer.pending >= _BATCH:
+            writer.flush()
+    writer.flush()
 
     # 4. Topic names, and web addresses when the site config changed.
     pages = {
@@ -343,40 +337,113 @@ def _apply(
     set_state(conn, "archive_version", str(version))
 
 
-def _record_file(conn: Connection, item: _Pending, problems: list[Problem], stamp: dt.datetime) -> None:
-    conn.execute(
-        insert(archive_files).values(
-            path=item.source.rel,
-            kind=item.source.kind,
-            size=item.size,
-            mtime_ns=item.mtime_ns,
-            sha256=item.sha256,
-            problems=[p.as_dict() for p in problems],
-            indexed_at=stamp,
+class _Writer:
+    """Buffers parsed files and writes them in a few large statements.
+
+    One INSERT per row would cost more than parsing: rows are collected and
+    flushed every `_BATCH` entries, which also bounds memory on huge archives.
+    """
+
+    def __init__(self, conn: Connection, stamp: dt.datetime) -> None:
+        self.conn = conn
+        self.stamp = stamp
+        self.files: list[dict[str, Any]] = []
+        self.digests: list[dict[str, Any]] = []
+        self.entries: dict[str, list[dict[str, Any]]] = {}
+        self.texts: list[dict[str, Any]] = []
+        self.seen_texts: set[str] = set()
+        self.encoded: dict[int, tuple[dict[str, Any], str]] = {}
+        self.pending = 0
+
+    def forget_encodings(self) -> None:
+        """Drop encodings of cached papers (call when the parse cache is cleared)."""
+        self.encoded.clear()
+
+    def file(self, item: _Pending, sha256: str, problems: list[Problem]) -> None:
+        self.files.append(
+            {
+                "path": item.source.rel,
+                "kind": item.source.kind,
+                "size": item.size,
+                "mtime_ns": item.mtime_ns,
+                "sha256": sha256,
+                "problems": [p.as_dict() for p in problems],
+                "indexed_at": self.stamp,
+            }
         )
+
+    def digest(self, source: SourceFile, digest: Digest, parsed: tuple[ParsedEntry, ...]) -> None:
+        slug = digest.topic.slug
+        link_names = Counter(ref.name for e in parsed for ref in e.paper.topics if ref.slug == slug)
+        self.digests.append(
+            {
+                "slug": slug,
+                "week_start": digest.week_start,
+                "week_end": digest.week_end,
+                "title": digest.title,
+                "source_path": digest.source_path,
+                "site_root": source.site_root,
+                "url": digest.url,
+                "paper_count": len(parsed),
+                "link_names": dict(link_names),
+            }
+        )
+        rows = self.entries.setdefault(digest.source_path, [])
+        for position, entry in enumerate(parsed):
+            # Papers from the parse cache are shared objects: encode each once.
+            encoded = self.encoded.get(id(entry.paper))
+            if encoded is None:
+                data = text_data(entry.paper)
+                encoded = self.encoded[id(entry.paper)] = (data, content_hash(data))
+            data, text_hash = encoded
+            if text_hash not in self.seen_texts:
+                self.seen_texts.add(text_hash)
+                self.texts.append({"hash": text_hash, "data": data})
+            rows.append(
+                {
+                    "position": position,
+                    "arxiv_id": entry.paper.arxiv_id,
+                    "text_hash": text_hash,
+                    "topics": data["topics"],
+                    "posted_at": entry.paper.posted_at,
+                    "line": entry.line,
+                }
+            )
+        self.pending += len(parsed)
+
+    def flush(self) -> None:
+        conn = self.conn
+        if self.digests:
+            query = insert(digests).returning(digests.c.id, digests.c.source_path, sort_by_parameter_order=True)
+            ids = {row.source_path: row.id for row in conn.execute(query, self.digests)}
+            insert_ignoring_duplicates(conn, texts, self.texts)
+            rows = [
+                {"digest_id": ids[path], **row} for path, batch in self.entries.items() for row in batch
+            ]
+            if rows:
+                conn.execute(insert(entries), rows)
+        if self.files:
+            conn.execute(insert(archive_files), self.files)
+        self.files, self.digests, self.entries, self.texts = [], [], {}, []
+        self.pending = 0
+
+
+def _placements(conn: Connection, arxiv_ids: list[str]) -> list[Placement[tuple[str, Any]]]:
+    """Every entry the store holds now of these papers."""
+    query = (
+        select(
+            entries.c.arxiv_id,
+            entries.c.text_hash,
+            entries.c.topics,
+            entries.c.position,
+            entries.c.posted_at,
+            digests.c.slug,
+            digests.c.week_start,
+            digests.c.source_path,
+        )
+        .join(digests, digests.c.id == entries.c.digest_id)
+        .where(entries.c.arxiv_id.in_(arxiv_ids))
     )
-
-
-def _placements(conn: Connection, affected: set[str]) -> list[Placement[str]]:
-    """Every entry of the affected papers that the store holds now."""
-    query = select(
-        entries.c.arxiv_id,
-        entries.c.text_hash,
-        entries.c.topics,
-        entries.c.position,
-        entries.c.posted_at,
-        digests.c.slug,
-        digests.c.week_start,
-        digests.c.source_path,
-    ).join(digests, digests.c.id == entries.c.digest_id)
-    rows: list[Any] = []
-    total = conn.execute(select(func.count()).select_from(entries)).scalar_one()
-    if len(affected) * 4 >= total:  # most of the archive: one scan beats many IN lists
-        rows = [r for r in conn.execute(query) if r.arxiv_id in affected]
-    else:
-        ids = sorted(affected)
-        for i in range(0, len(ids), _CHUNK):
-            rows.extend(conn.execute(query.where(entries.c.arxiv_id.in_(ids[i : i + _CHUNK]))))
     return [
         Placement(
             r.arxiv_id,
@@ -385,43 +452,43 @@ def _placements(conn: Connection, affected: set[str]) -> list[Placement[str]]:
             DigestRef(r.slug, r.week_start),
             (r.source_path, r.position),
         )
-        for r in rows
+        for r in conn.execute(query)
     ]
 
 
 def _remerge(
     conn: Connection, affected: set[str], names: dict[str, str], version: int, report: SyncReport
 ) -> None:
-    if not affected:
-        return
-    existing: dict[str, str] = {}
+    """Rewrite the merged record of every affected paper, a chunk of ids at a time."""
     ids = sorted(affected)
-    for i in range(0, len(ids), _CHUNK):
-        chunk = ids[i : i + _CHUNK]
+    for i in range(0, len(ids), _MERGE_CHUNK):
+        chunk = ids[i : i + _MERGE_CHUNK]
         query = select(papers.c.arxiv_id, papers.c.content_hash).where(papers.c.arxiv_id.in_(chunk))
-        existing.update((row.arxiv_id, row.content_hash) for row in conn.execute(query))
-        conn.execute(delete(papers).where(papers.c.arxiv_id.in_(chunk)))
-        conn.execute(delete(paper_topics).where(paper_topics.c.arxiv_id.in_(chunk)))
+        existing = {row.arxiv_id: row.content_hash for row in conn.execute(query)}
+        if existing:
+            conn.execute(delete(papers).where(papers.c.arxiv_id.in_(chunk)))
+            conn.execute(delete(paper_topics).where(paper_topics.c.arxiv_id.in_(chunk)))
         conn.execute(delete(removed_papers).where(removed_papers.c.arxiv_id.in_(chunk)))
-    merged = merge_all(_placements(conn, affected), names)
-    paper_rows: list[dict[str, Any]] = []
-    topic_rows: list[dict[str, Any]] = []
-    for arxiv_id, record in merged.items():
-        paper_rows.append(_paper_row(record, version))
-        topic_rows.extend({"arxiv_id": arxiv_id, "slug": t.slug} for t in record.topics)
-        old = existing.get(arxiv_id)
-        if old is None:
-            report.papers_added += 1
-        elif old != paper_rows[-1]["content_hash"]:
-            report.papers_updated += 1
-    gone = [arxiv_id for arxiv_id in existing if arxiv_id not in merged]
-    report.papers_removed = len(gone)
-    for i in range(0, len(paper_rows), 5000):
-        conn.execute(insert(papers), paper_rows[i : i + 5000])
-    for i in range(0, len(topic_rows), 5000):
-        conn.execute(insert(paper_topics), topic_rows[i : i + 5000])
-    if gone:
-        conn.execute(insert(removed_papers), [{"arxiv_id": a, "version": version} for a in gone])
+        merged = merge_all(_placements(conn, chunk), names)
+        paper_rows: list[dict[str, Any]] = []
+        topic_rows: list[dict[str, Any]] = []
+        for arxiv_id, record in merged.items():
+            row = _paper_row(record, version)
+            paper_rows.append(row)
+            topic_rows.extend({"arxiv_id": arxiv_id, "slug": t.slug} for t in record.topics)
+            old = existing.get(arxiv_id)
+            if old is None:
+                report.papers_added += 1
+            elif old != row["content_hash"]:
+                report.papers_updated += 1
+        gone = [arxiv_id for arxiv_id in existing if arxiv_id not in merged]
+        report.papers_removed += len(gone)
+        if paper_rows:
+            conn.execute(insert(papers), paper_rows)
+        if topic_rows:
+            conn.execute(insert(paper_topics), topic_rows)
+        if gone:
+            conn.execute(insert(removed_papers), [{"arxiv_id": a, "version": version} for a in gone])
 
 
 def _paper_row(record: Merged[tuple[str, dt.datetime | None]], version: int) -> dict[str, Any]:
