@@ -1,0 +1,1 @@
+"""The Slack edge: Web API clients, the Bolt app and its servers."""
