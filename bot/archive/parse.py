@@ -151,8 +151,10 @@ def parse_digest(
             if not isinstance(metadata, dict):
                 raise yaml.YAMLError("front matter is not a mapping")
         except (yaml.YAMLError, ValueError, TypeError) as err:
-            mark = getattr(err, "problem_mark", None)
-            line = bounds[0] + 2 + mark.line if mark is not None else bounds[0] + 1
+            # Where the broken construct began is where a person looks first. The YAML
+            # text starts right after the opening `---`, so its line k is file line k + 1.
+            mark = getattr(err, "context_mark", None) or getattr(err, "problem_mark", None)
+            line = bounds[0] + 1 + mark.line if mark is not None else bounds[0] + 1
             problem = getattr(err, "problem", None) or str(err).splitlines()[0]
             problems.append(Problem(path, line, f"broken YAML front matter: {problem}", "warning"))
             metadata = {}

@@ -27,7 +27,7 @@ class CliContext:
     env_file: str | None = ".env"
     _settings: Settings | None = None
     _engine: Engine | None = None
-    out: Console = field(default_factory=lambda: Console(highlight=False, soft_wrap=True))
+    out: Console = field(default_factory=lambda: _console())
     err: Console = field(default_factory=lambda: Console(stderr=True, highlight=False))
 
     @property
@@ -69,6 +69,14 @@ class CliContext:
                     "run `digest-bot index` to see them"
                 )
         return Catalog(self.engine)
+
+
+def _console() -> Console:
+    """Standard output; piped output gets room for tables instead of 80 columns."""
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=True, width=160)
+    return console
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

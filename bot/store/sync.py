@@ -463,31 +463,34 @@ def _remerge(
     ids = sorted(affected)
     for i in range(0, len(ids), _MERGE_CHUNK):
         chunk = ids[i : i + _MERGE_CHUNK]
-        query = select(papers.c.arxiv_id, papers.c.content_hash).where(papers.c.arxiv_id.in_(chunk))
-        existing = {row.arxiv_id: row.content_hash for row in conn.execute(query)}
-        if existing:
-            conn.execute(delete(papers).where(papers.c.arxiv_id.in_(chunk)))
-            conn.execute(delete(paper_topics).where(paper_topics.c.arxiv_id.in_(chunk)))
-        conn.execute(delete(removed_papers).where(removed_papers.c.arxiv_id.in_(chunk)))
+        query = select(papers).where(papers.c.arxiv_id.in_(chunk))
+        existing = {row.arxiv_id: row._asdict() for row in conn.execute(query)}
         merged = merge_all(_placements(conn, chunk), names)
         paper_rows: list[dict[str, Any]] = []
-        topic_rows: list[dict[str, Any]] = []
         for arxiv_id, record in merged.items():
             row = _paper_row(record, version)
-            paper_rows.append(row)
-            topic_rows.extend({"arxiv_id": arxiv_id, "slug": t.slug} for t in record.topics)
             old = existing.get(arxiv_id)
+            if old is not None and {**old, "version": version} == row:
+                continue  # re-merged to the very same record: readers need not hear of it
+            paper_rows.append(row)
             if old is None:
                 report.papers_added += 1
-            elif old != row["content_hash"]:
+            elif old["content_hash"] != row["content_hash"]:
                 report.papers_updated += 1
         gone = [arxiv_id for arxiv_id in existing if arxiv_id not in merged]
         report.papers_removed += len(gone)
+        rewrite = [row["arxiv_id"] for row in paper_rows if row["arxiv_id"] in existing] + gone
+        if rewrite:
+            conn.execute(delete(papers).where(papers.c.arxiv_id.in_(rewrite)))
+            conn.execute(delete(paper_topics).where(paper_topics.c.arxiv_id.in_(rewrite)))
         if paper_rows:
+            conn.execute(delete(removed_papers).where(removed_papers.c.arxiv_id.in_([r["arxiv_id"] for r in paper_rows])))
             conn.execute(insert(papers), paper_rows)
-        if topic_rows:
-            conn.execute(insert(paper_topics), topic_rows)
+            topic_rows = [{"arxiv_id": r["arxiv_id"], "slug": t[0]} for r in paper_rows for t in r["topics"]]
+            if topic_rows:
+                conn.execute(insert(paper_topics), topic_rows)
         if gone:
+            conn.execute(delete(removed_papers).where(removed_papers.c.arxiv_id.in_(gone)))
             conn.execute(insert(removed_papers), [{"arxiv_id": a, "version": version} for a in gone])
 
 
