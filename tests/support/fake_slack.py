@@ -234,6 +234,39 @@ def _text_chars(node: Any) -> int:
     return 0
 
 
+#: Per-element limits Slack enforces (checked even without the schema file).
+_TEXT_LIMITS = {"header": 150, "section": 3000, "button": 75}
+_ELEMENT_LIMITS = {"context": 10, "actions": 25}
+
+
+def _limit_problems(node: Any, pointer: str, parent: str | None = None) -> list[str]:
+    """Empty text objects and the size limits of SLACK_NOTES.md, by JSON pointer."""
+    problems: list[str] = []
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            problems += _limit_problems(item, f"{pointer}/{i}", parent)
+        return problems
+    if not isinstance(node, dict):
+        return problems
+    kind = node.get("type")
+    if kind in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
+        limit = _TEXT_LIMITS.get(parent or "")
+        if not node["text"]:
+            problems.append(f"[ERROR] must be more than 0 characters [json-pointer:{pointer}/text]")
+        elif limit is not None and len(node["text"]) > limit:
+            problems.append(f"[ERROR] must be less than {limit + 1} characters [json-pointer:{pointer}/text]")
+    elements = node.get("elements")
+    if kind in _ELEMENT_LIMITS and isinstance(elements, list) and len(elements) > _ELEMENT_LIMITS[kind]:
+        problems.append(f"[ERROR] no more than {_ELEMENT_LIMITS[kind]} items allowed [json-pointer:{pointer}/elements]")
+    for key, limit in (("action_id", 255), ("block_id", 255), ("value", 2000), ("url", 3000)):
+        if isinstance(node.get(key), str) and len(node[key]) > limit:
+            problems.append(f"[ERROR] must be less than {limit + 1} characters [json-pointer:{pointer}/{key}]")
+    for key, value in node.items():
+        if isinstance(value, (dict, list)):
+            problems += _limit_problems(value, f"{pointer}/{key}", kind if isinstance(kind, str) else parent)
+    return problems
+
+
 def validate_blocks(blocks: list[Any]) -> None:
     """Raise `ApiError` as Slack would for these blocks (count, schema, ids, total text)."""
     if len(blocks) > MAX_BLOCKS:
@@ -242,7 +275,7 @@ def validate_blocks(blocks: list[Any]) -> None:
             [f"[ERROR] no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]"],
         )
     validators = _block_validators()
-    problems: list[str] = []
+    problems: list[str] = [] if validators is not None else _limit_problems(blocks, "/blocks")
     if validators is not None and list(validators) == [None]:
         errors = list(validators[None].iter_errors(blocks))
         problems = [
