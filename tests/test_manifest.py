@@ -1,0 +1,55 @@
+"""manifest.yaml: valid against Slack's manifest schema, and asking for exactly what the bot uses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import PROJECT, SCHEMAS
+
+MANIFEST = PROJECT / "manifest.yaml"
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    return yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+
+
+def test_valid_against_slack_schema(manifest: dict[str, Any]) -> None:
+    schema_path = SCHEMAS / "slack-app-manifest.schema.1.0.0.json"
+    if not schema_path.exists():
+        pytest.skip(f"Slack's manifest schema not found at {schema_path}")
+    from jsonschema import Draft7Validator
+
+    schema = json.loads(Path(schema_path).read_text(encoding="utf-8"))
+    errors = sorted(Draft7Validator(schema).iter_errors(manifest), key=lambda e: list(e.path))
+    assert [f"{list(e.path)}: {e.message}" for e in errors] == []
+
+
+def test_slash_command_and_modes(manifest: dict[str, Any]) -> None:
+    commands = manifest["features"]["slash_commands"]
+    assert [c["command"] for c in commands] == ["/papers"]
+    assert commands[0]["description"] and commands[0]["usage_hint"]
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["features"]["bot_user"]["display_name"]
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True  # people can DM the bot
+
+
+def test_scopes_and_events_are_exactly_what_the_bot_uses(manifest: dict[str, Any]) -> None:
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    # Each scope, and why the code needs it.
+    assert scopes == {
+        "commands",  # /papers
+        "chat:write",  # digests, answers to mentions and DMs, chat.update of edited papers
+        "app_mentions:read",  # app_mention
+        "channels:history",  # message.channels (thread replies) + conversations.history (crash recovery)
+        "groups:history",  # the same in private channels
+        "im:history",  # message.im (questions by direct message)
+    }
+    assert events == {"app_mention", "message.channels", "message.groups", "message.im"}
