@@ -1,0 +1,220 @@
+"""The bot's own words in English and Japanese (DIGEST_LANG=en|ja, default en).
+
+Only the bot's labels are translated; archive text (titles, summaries, topic
+names) is always shown as it is. Messages that end up in mrkdwn are written as
+mrkdwn (they may use `*bold*` and backticks, never a raw `&`, `<` or `>`); the
+renderers escape every parameter that carries archive or user text before it is
+substituted here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final, Literal
+
+Lang = Literal["en", "ja"]
+LANGS: Final[tuple[Lang, ...]] = ("en", "ja")
+DEFAULT_LANG: Final[Lang] = "en"
+
+CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
+    # Cards
+    "share_button": {"en": "Share in channel", "ja": "チャンネルで共有"},
+    "pdf_button": {"en": "PDF", "ja": "PDF"},
+    "discuss_in_thread": {"en": "💬 Discuss in thread", "ja": "💬 スレッドで議論"},
+    "reply_one": {"en": "💬 1 reply", "ja": "💬 返信 1 件"},
+    "reply_many": {"en": "💬 {n} replies", "ja": "💬 返信 {n} 件"},
+    "authors_more": {"en": "+{n} more", "ja": "他 {n} 名"},
+    "summary_more": {"en": "…and {n} more points", "ja": "…ほか {n} 点"},
+    "categories_more": {"en": "+{n}", "ja": "+{n}"},
+    "remark": {"en": "Editor's note", "ja": "ひとこと"},
+    "comment": {"en": "Comment", "ja": "コメント"},
+    "posted": {"en": "Posted {date}", "ja": "投稿 {date}"},
+    "shared_by": {"en": "📣 Shared by {user}", "ja": "📣 {user} さんが共有"},
+    "shared_fallback": {"en": "Shared paper: {title}", "ja": "共有された論文: {title}"},
+    "digest_discuss": {
+        "en": "💬 Discuss in thread: reply to this message",
+        "ja": "💬 スレッドで議論: このメッセージに返信してください",
+    },
+    # Search
+    "results_header": {
+        "en": "Results {start}–{end} of {total} for “{query}”",
+        "ja": "“{query}” の検索結果 {total} 件中 {start}–{end} 件",
+    },
+    "results_fallback": {
+        "en": "{papers} found for “{query}”",
+        "ja": "“{query}” の検索結果: {papers}",
+    },
+    "more_results_button": {"en": "More results", "ja": "さらに表示"},
+    "no_results": {
+        "en": "No papers match “{query}”.",
+        "ja": "“{query}” に一致する論文はありません。",
+    },
+    "did_you_mean": {"en": "Did you mean", "ja": "もしかして"},
+    "help_hint": {
+        "en": "Type `/papers help` for the search syntax.",
+        "ja": "検索の書き方は `/papers help` で確認できます。",
+    },
+    "and_more": {"en": "…and {n} more", "ja": "…ほか {n} 件"},
+    # Browsing
+    "more_button": {"en": "More", "ja": "さらに表示"},
+    "paper_one": {"en": "1 paper", "ja": "論文 1 本"},
+    "paper_many": {"en": "{n} papers", "ja": "論文 {n} 本"},
+    "page_info": {"en": "Papers {start}–{end} of {total}", "ja": "{total} 本中 {start}–{end} 本目"},
+    "open_digest": {"en": "Open the digest", "ja": "まとめページを開く"},
+    "week_range": {"en": "{start} – {end}", "ja": "{start}〜{end}"},
+    "week_title": {"en": "Week of {range}", "ja": "{range} の週"},
+    "by_topic": {"en": "Papers by topic", "ja": "トピック別の論文数"},
+    "no_papers": {"en": "No papers in this digest.", "ja": "このまとめには論文がありません。"},
+    "no_more_papers": {"en": "No more papers here.", "ja": "これ以上の論文はありません。"},
+    "topics_title": {"en": "📚 Topics", "ja": "📚 トピック一覧"},
+    "topic_stats": {
+        "en": "{papers} · {weeks} weeks · newest {last}",
+        "ja": "{papers} · {weeks} 週 · 最新 {last}",
+    },
+    "topics_hint": {
+        "en": "Open one with `/papers topic {example}` (slug, Japanese or English name).",
+        "ja": "`/papers topic {example}` のように開けます (slug、日本語名、英語名のどれでも)。",
+    },
+    "no_topics": {"en": "No topics yet.", "ja": "トピックはまだありません。"},
+    "topic_not_found": {
+        "en": "No topic matches “{text}”.",
+        "ja": "“{text}” に一致するトピックはありません。",
+    },
+    "all_topics": {"en": "Topics", "ja": "トピック一覧"},
+    "topic_fallback": {"en": "{topic}: {range}, {papers}", "ja": "{topic}: {range}、{papers}"},
+    # Digest posts (the weekly publisher)
+    "digest_intro": {
+        "en": "One message per paper follows: discuss each in its thread.",
+        "ja": "このあと論文ごとに投稿します。各スレッドで議論しましょう。",
+    },
+    "already_posted": {
+        "en": "Also in this digest, already posted from another topic:",
+        "ja": "このまとめのうち、他のトピックで投稿済みの論文:",
+    },
+    # Help
+    "help_title": {
+        "en": "📚 /papers: search the paper digests",
+        "ja": "📚 /papers: 論文まとめを検索",
+    },
+    "help_intro": {
+        "en": "Search every digested paper by title (English or Japanese), summary, author or "
+        "category. Answers are shown only to you; *Share in channel* on a card posts it.",
+        "ja": "まとめに載ったすべての論文を、タイトル (英語・日本語)、要約、著者、カテゴリで検索できます。"
+        "結果はあなたにだけ表示されます。カードの *チャンネルで共有* で投稿できます。",
+    },
+    "help_search": {
+        "en": 'Search. Words may be English or Japanese; quote a "phrase" to keep words together.',
+        "ja": '検索。英語でも日本語でも検索できます。"フレーズ" は引用符で囲みます。',
+    },
+    "help_filters": {
+        "en": "Filters, mixed freely with words: `topic:` a topic, `author:`, `cat:` an arXiv "
+        "category, `week:` the week containing a date, `since:` / `until:` posted dates.",
+        "ja": "絞り込み (検索語と組み合わせ可): `topic:` トピック、`author:` 著者、`cat:` arXiv "
+        "カテゴリ、`week:` その日付を含む週、`since:` / `until:` 投稿日の範囲。",
+    },
+    "help_topic": {
+        "en": "The newest digest of a topic (slug, Japanese or English name).",
+        "ja": "トピックの最新のまとめ (slug、日本語名、英語名のどれでも)。",
+    },
+    "help_author": {"en": "Papers by an author.", "ja": "著者の論文。"},
+    "help_cat": {"en": "Papers in an arXiv category.", "ja": "arXiv カテゴリの論文。"},
+    "help_week": {
+        "en": "A week's digests: any date in the week, `this` or `last` (default: the newest).",
+        "ja": "週のまとめ: 週内の日付、`this` (今週) または `last` (先週)。省略すると最新の週。",
+    },
+    "help_id": {
+        "en": "One paper in full, by arXiv id or URL.",
+        "ja": "arXiv ID または URL で論文を1本表示。",
+    },
+    "help_topics": {
+        "en": "Every topic with its papers and weeks.",
+        "ja": "すべてのトピックと論文数。",
+    },
+    "help_hot": {
+        "en": "The most discussed papers of the past week or month.",
+        "ja": "この1週間または1か月でよく議論された論文。",
+    },
+    "help_help": {"en": "This help.", "ja": "このヘルプ。"},
+    "help_examples": {"en": "Examples", "ja": "例"},
+    "help_footer": {
+        "en": "Each digest paper has its own thread in its topic's channel: reply there to discuss it.",
+        "ja": "まとめの論文はトピックのチャンネルに1本ずつ投稿されます。スレッドで議論しましょう。",
+    },
+    "help_fallback": {"en": "How to use /papers", "ja": "/papers の使い方"},
+    # Errors
+    "error_search_failed": {
+        "en": "Sorry, the search failed. Please try again in a moment.",
+        "ja": "検索に失敗しました。少し待ってからもう一度お試しください。",
+    },
+    "error_query_too_long": {
+        "en": "Your query was too long and was shortened to {n} characters.",
+        "ja": "検索語が長すぎるため、{n} 文字に短縮しました。",
+    },
+    "error_empty_query": {
+        "en": "Type what to search for, e.g. `/papers differential privacy`.",
+        "ja": "検索語を入力してください (例: `/papers 差分プライバシー`)。",
+    },
+    "error_paper_not_found": {
+        "en": "No paper {id} is in the digests.",
+        "ja": "論文 {id} はまとめにありません。",
+    },
+    "error_bad_paper_id": {
+        "en": "“{text}” is not an arXiv id or URL (e.g. `2408.00707`).",
+        "ja": "“{text}” は arXiv ID や URL ではありません (例: `2408.00707`)。",
+    },
+    "error_bad_week": {
+        "en": "“{text}” is not a week: use a date such as `2025-01-10`, `this` or `last`.",
+        "ja": "“{text}” は週として読めません。`2025-01-10` のような日付、`this`、`last` を使ってください。",
+    },
+    "error_week_not_found": {
+        "en": "There is no digest for the week of {date}.",
+        "ja": "{date} の週のまとめはありません。",
+    },
+    "error_no_digest": {
+        "en": "There is no digest for {topic} yet.",
+        "ja": "{topic} のまとめはまだありません。",
+    },
+    "error_share_failed": {
+        "en": "The paper could not be posted here. Invite the bot to this channel and try again.",
+        "ja": "このチャンネルに投稿できませんでした。ボットをチャンネルに招待してからもう一度お試しください。",
+    },
+    "error_expired": {
+        "en": "These results have expired: please run the command again.",
+        "ja": "この結果は期限切れです。もう一度コマンドを実行してください。",
+    },
+    "error_unknown": {
+        "en": "Something went wrong. Please try again.",
+        "ja": "問題が発生しました。もう一度お試しください。",
+    },
+}
+
+
+class _KeepMissing(dict[str, object]):
+    """Leaves `{name}` in place when a parameter is missing, rather than failing a reply."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def normalize_lang(value: str | None) -> Lang:
+    """`ja` or `en` from a setting such as `ja`, `JA`, `ja-JP`; anything else is English."""
+    return "ja" if value and value.strip().lower().startswith("ja") else DEFAULT_LANG
+
+
+def t(lang: str, key: str, **params: object) -> str:
+    """The bot's text `key` in `lang`, with `{name}` parameters filled in."""
+    entry = CATALOG[key]
+    template = entry.get(normalize_lang(lang)) or entry[DEFAULT_LANG]
+    return template.format_map(_KeepMissing(params)) if params else template
+
+
+def replies(lang: str, count: int) -> str:
+    """The reply count ("💬 3 replies", "💬 返信 3 件"), or the invitation to discuss for 0."""
+    if count <= 0:
+        return t(lang, "discuss_in_thread")
+    return t(lang, "reply_one") if count == 1 else t(lang, "reply_many", n=f"{count:,}")
+
+
+def papers(lang: str, count: int) -> str:
+    """A paper count: "1 paper", "42 papers" ("論文 42 本")."""
+    return t(lang, "paper_one") if count == 1 else t(lang, "paper_many", n=f"{count:,}")

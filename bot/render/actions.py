@@ -1,0 +1,137 @@
+"""The interactive elements' action ids and button values: the contract with the Slack app.
+
+Action ids are unique within a message, so every id is `<name>:<suffix>`; the
+Slack app matches the name with `action_pattern(name)`. Values are short JSON
+objects (`{"q": ..., "o": 5}`) that the app reads back with the `parse_*`
+functions, which answer None for anything malformed instead of raising.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any, Final
+
+from bot.render.mrkdwn import BUTTON_VALUE, text_len
+
+#: "Share in channel" on a card; value: the arXiv id.
+PAPER_SHARE: Final = "paper_share"
+#: The PDF url button on a card (Slack still sends an action: ack it); value: the arXiv id.
+PAPER_PDF: Final = "paper_pdf"
+#: Next page of search results; value: {"q": query, "o": offset}.
+RESULTS_MORE: Final = "results_more"
+#: Run a "did you mean" suggestion; value: {"q": suggestion, "o": 0} (same shape as above).
+RESULTS_SUGGEST: Final = "results_suggest"
+#: Next page of a topic's digest; value: {"t": slug, "w": "YYYY-MM-DD", "o": offset}.
+TOPIC_MORE: Final = "topic_more"
+#: Open a topic's newest digest (from "did you mean"); value: {"t": slug, "o": 0}.
+TOPIC_SHOW: Final = "topic_show"
+#: Next page of a week overview; value: {"w": "YYYY-MM-DD", "o": offset}.
+WEEK_MORE: Final = "week_more"
+
+ACTION_NAMES: Final = (
+    PAPER_SHARE,
+    PAPER_PDF,
+    RESULTS_MORE,
+    RESULTS_SUGGEST,
+    TOPIC_MORE,
+    TOPIC_SHOW,
+    WEEK_MORE,
+)
+
+
+def action_id(name: str, suffix: str | int) -> str:
+    """`name:suffix`, unique within a message as long as the suffix is."""
+    return f"{name}:{suffix}"
+
+
+def action_pattern(name: str) -> re.Pattern[str]:
+    """The regex a Bolt listener registers for every `name:*` action id."""
+    return re.compile(rf"^{re.escape(name)}(:.*)?$")
+
+
+def action_name(action_id_: str) -> str:
+    """The name part of an action id (`paper_share:2408.00707` → `paper_share`)."""
+    return action_id_.split(":", 1)[0]
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    """Compact JSON; `<`, `>` and `&` as \\u escapes so no value can even look like a mention."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def results_value(query: str, offset: int) -> str:
+    """`{"q": query, "o": offset}`, the query cut (no "…") so the value stays ≤ 2,000."""
+    value = _dumps({"q": query, "o": offset})
+    if text_len(value) <= BUTTON_VALUE:
+        return value
+    low, high = 0, len(query)
+    while low < high:  # the longest prefix of the query whose JSON fits
+        mid = (low + high + 1) // 2
+        if text_len(_dumps({"q": query[:mid].rstrip(), "o": offset})) <= BUTTON_VALUE:
+            low = mid
+        else:
+            high = mid - 1
+    return _dumps({"q": query[:low].rstrip(), "o": offset})
+
+
+def topic_value(slug: str, week: dt.date | None, offset: int) -> str:
+    data: dict[str, Any] = {"t": slug}
+    if week is not None:
+        data["w"] = week.isoformat()
+    data["o"] = offset
+    return _dumps(data)
+
+
+def week_value(week: dt.date, offset: int) -> str:
+    return _dumps({"w": week.isoformat(), "o": offset})
+
+
+def _load(raw: str | None) -> dict[str, Any] | None:
+    try:
+        data = json.loads(raw or "")
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _offset(data: dict[str, Any]) -> int | None:
+    offset = data.get("o", 0)
+    return (
+        offset if isinstance(offset, int) and not isinstance(offset, bool) and offset >= 0 else None
+    )
+
+
+def _week(data: dict[str, Any]) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(data["w"]) if isinstance(data.get("w"), str) else None
+    except ValueError:
+        return None
+
+
+def parse_results_value(raw: str | None) -> tuple[str, int] | None:
+    """(query, offset) from a `results_more` / `results_suggest` value, or None."""
+    data = _load(raw)
+    if data is None or not isinstance(data.get("q"), str) or (offset := _offset(data)) is None:
+        return None
+    return data["q"], offset
+
+
+def parse_topic_value(raw: str | None) -> tuple[str, dt.date | None, int] | None:
+    """(slug, week or None for the newest, offset) from a `topic_more` / `topic_show` value."""
+    data = _load(raw)
+    if data is None or not isinstance(data.get("t"), str) or not data["t"]:
+        return None
+    if (offset := _offset(data)) is None or ("w" in data and _week(data) is None):
+        return None
+    return data["t"], _week(data), offset
+
+
+def parse_week_value(raw: str | None) -> tuple[dt.date, int] | None:
+    """(week start, offset) from a `week_more` value, or None."""
+    data = _load(raw)
+    if data is None or (week := _week(data)) is None or (offset := _offset(data)) is None:
+        return None
+    return week, offset

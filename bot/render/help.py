@@ -1,0 +1,61 @@
+"""`/papers help`: every form of the command, each with an example to copy."""
+
+from __future__ import annotations
+
+from bot.i18n import t
+from bot.render.blocks import Block, Message, context, header, section
+from bot.render.layout import message
+from bot.render.mrkdwn import HEADER_TEXT, escape, plain
+
+#: (usage, i18n key of its description, examples): the same in both languages.
+USAGE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "/papers <query>",
+        "help_search",
+        ("/papers differential privacy", '/papers "synthetic data" 医療'),
+    ),
+    (
+        "/papers <words> topic:… author:… cat:… week:… since:… until:…",
+        "help_filters",
+        (
+            "/papers federated topic:fl since:2024-10-01",
+            "/papers author:Papernot cat:cs.CR until:2024-12-31",
+            "/papers week:2025-01-10 LLM",
+        ),
+    ),
+    ("/papers topic <name>", "help_topic", ("/papers topic fl", "/papers topic 合成データ")),
+    ("/papers author <name>", "help_author", ("/papers author Dwork",)),
+    ("/papers cat <category>", "help_cat", ("/papers cat cs.CR",)),
+    (
+        "/papers week [DATE|this|last]",
+        "help_week",
+        ("/papers week last", "/papers week 2025-01-10"),
+    ),
+    (
+        "/papers id <arXiv id or URL>",
+        "help_id",
+        ("/papers id 2408.00707", "/papers id https://arxiv.org/abs/2408.00707"),
+    ),
+    ("/papers topics", "help_topics", ()),
+    ("/papers hot [week|month]", "help_hot", ("/papers hot month",)),
+    ("/papers help", "help_help", ()),
+)
+
+
+def _code(text: str) -> str:
+    return f"`{escape(text)}`"
+
+
+def help_message(*, lang: str = "en") -> Message:
+    """Usage of every `/papers` form with examples (shown only to the asker)."""
+    blocks: list[Block] = [
+        header(plain(t(lang, "help_title"), HEADER_TEXT), bid="help:header"),
+        section(t(lang, "help_intro"), bid="help:intro"),
+    ]
+    for i, (usage, key, examples) in enumerate(USAGE):
+        text = f"{_code(usage)}\n{t(lang, key)}"
+        if examples:
+            text += f"\n{t(lang, 'help_examples')}: " + "  ".join(_code(e) for e in examples)
+        blocks.append(section(text, bid=f"help:usage:{i}"))
+    blocks.append(context([t(lang, "help_footer")], bid="help:footer"))
+    return message(t(lang, "help_fallback"), blocks)
