@@ -2,6 +2,7 @@
 
 from bot.store.catalog import Catalog, TopicStats, WeekStats
 from bot.store.database import DEFAULT_DB_URL, StoreError, open_engine
+from bot.store.posts import posts as _posts  # noqa: F401 - defines the post tables before create_all
 from bot.store.sync import ArchiveNotFound, SyncReport, sync_archive
 
 __all__ = [

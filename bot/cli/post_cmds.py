@@ -1,0 +1,245 @@
+"""`digest-bot post | status`: the weekly publisher from a terminal.
+
+`post` does now what the scheduler does on posting day (or posts the chosen
+digest); `--dry-run` shows the exact messages without Slack. `status` says
+when the next run is and what is left pending or failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from bot.cli.archive_cmds import archive_option, json_option
+from bot.cli.context import CliContext, fail, pass_cli, print_json
+from bot.publisher import MIN_INTERVAL, PublishReport, publish_due
+from bot.scheduler import next_run_time
+from bot.slack.client import posting_client
+from bot.store import posts as store
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@click.command()
+@archive_option
+@click.option(
+    "--week",
+    type=_DATE,
+    default=None,
+    help="Post the digest of the week holding this day (YYYY-MM-DD), due or not.",
+)
+@click.option("--topic", metavar="SLUG", default=None, help="Only this topic (e.g. dp).")
+@click.option(
+    "--backfill",
+    metavar="SINCE",
+    type=_DATE,
+    default=None,
+    help="Also post due weeks ending on or after SINCE that a first start skipped.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the exact messages (Block Kit JSON); no Slack, no store writes.",
+)
+@json_option
+@click.option(
+    "--interval",
+    type=float,
+    default=MIN_INTERVAL,
+    hidden=True,
+    help="Seconds between posts per channel.",
+)
+@pass_cli
+def post(
+    cli: CliContext,
+    archive: Path | None,
+    week: dt.datetime | None,
+    topic: str | None,
+    backfill: dt.datetime | None,
+    dry_run: bool,
+    as_json: bool,
+    interval: float,
+) -> None:
+    """Post what is due now: each new week's header, then one message per paper.
+
+    Runs exactly what the scheduler runs: reads the archive again, posts due
+    digests (a paper already in the channel is linked, not posted twice),
+    updates edited papers, and posts papers added to a posted week. Safe to
+    run at any time and to interrupt: nothing is ever posted twice. Exits 1
+    when a channel could not be posted to (the reason is printed).
+    """
+    settings = cli.settings
+    if week is not None and backfill is not None:
+        fail(
+            "--week and --backfill do not go together: pick one digest, or every skipped week since a day"
+        )
+    if not dry_run and not settings.slack_bot_token:
+        fail(
+            "SLACK_BOT_TOKEN is not set: posting needs the bot token (xoxb-…); --dry-run shows the messages without it"
+        )
+    if topic is not None and settings.channel_for(topic) is None:
+        fail(
+            f"no channel for topic {topic!r}: set DIGEST_CHANNEL, or add {topic}=C… to DIGEST_CHANNELS"
+        )
+    if not settings.channel and not settings.channels:
+        fail(
+            "no channel to post to: set DIGEST_CHANNEL (every topic) or DIGEST_CHANNELS (e.g. sd=C0123,fl=C0456)"
+        )
+    catalog = cli.catalog(archive)
+    if topic is not None and catalog.topic(topic) is None:
+        known = ", ".join(t.topic.slug for t in catalog.topics())
+        fail(f"topic {topic!r} is not in the archive (topics: {known})")
+    client = None if dry_run else posting_client(settings.slack_bot_token, settings.slack_api_url)
+    report = publish_due(
+        cli.engine,
+        client,
+        settings=settings,
+        now=dt.datetime.now(dt.UTC),
+        week=week.date() if week else None,
+        topic=topic,
+        backfill_since=backfill.date() if backfill else None,
+        dry_run=dry_run,
+        min_interval=interval,
+        trigger="cli",
+    )
+    if as_json:
+        print_json(report.as_dict())
+    elif dry_run:
+        print_json([p.as_dict() for p in report.previews])
+        _print_summary(cli, report, err=True)
+    else:
+        _print_summary(cli, report)
+    if not report.ok:
+        raise SystemExit(1)
+
+
+def _print_summary(cli: CliContext, report: PublishReport, *, err: bool = False) -> None:
+    out = cli.err if err else cli.out
+    verb = "would post" if report.dry_run else "posted"
+    if not report.channels:
+        out.print("Nothing is due.")
+    for channel in report.channels.values():
+        line = f"[bold]{escape(channel.channel)}[/]: {verb} {channel.posted}"
+        if channel.adopted:
+            line += f", adopted {channel.adopted} interrupted post(s)"
+        if channel.updated:
+            line += f", updated {channel.updated}"
+        if channel.digests:
+            line += f" ({escape(', '.join(channel.digests))})"
+        out.print(line)
+        if channel.skipped_weeks:
+            out.print(
+                f"  first start: left {len(channel.skipped_weeks)} older week(s) unposted "
+                "(post them with --backfill SINCE)"
+            )
+        if channel.busy:
+            out.print(f"  being posted by another process: {escape(', '.join(channel.busy))}")
+        if channel.problem:
+            out.print(f"  [red]{escape(channel.problem)}[/]")
+    for slug in report.unmapped_topics:
+        out.print(f"[yellow]topic {slug} has no channel[/] (DIGEST_CHANNELS)")
+    for slug in report.unknown_topics:
+        out.print(f"[yellow]topic {slug} is not in the archive[/] (DIGEST_TOPICS)")
+
+
+@click.command()
+@json_option
+@pass_cli
+def status(cli: CliContext, as_json: bool) -> None:
+    """When the next weekly run is, how the last one went, what is pending or failed."""
+    settings = cli.settings
+    engine = cli.engine
+    now = dt.datetime.now(dt.UTC)
+    upcoming = next_run_time(settings.schedule, settings.tz, now)
+    last = next(iter(store.recent_runs(engine, 1)), None)
+    unsettled = store.unsettled_posts(engine)
+    data: dict[str, Any] = {
+        "schedule": settings.schedule,
+        "timezone": settings.timezone,
+        "next_run": upcoming.isoformat() if upcoming else None,
+        "last_run": None,
+        "posts": store.post_counts(engine),
+        "digests": store.mark_counts(engine),
+        "unsettled": [
+            {
+                "channel": r.channel,
+                "kind": r.kind,
+                "slug": r.slug,
+                "week_start": r.week_start.isoformat(),
+                "arxiv_id": r.arxiv_id,
+                "state": r.state,
+                "attempts": r.attempts,
+                "last_error": r.last_error,
+                "attempted_at": r.attempted_at.isoformat(),
+            }
+            for r in unsettled
+        ],
+        "leases": [
+            {
+                "digest": lease.key,
+                "holder": lease.holder,
+                "expires_at": lease.expires_at.isoformat(),
+            }
+            for lease in store.held_leases(engine, now)
+        ],
+    }
+    if last is not None:
+        data["last_run"] = {
+            "trigger": last.trigger,
+            "started_at": last.started_at.isoformat(),
+            "finished_at": last.finished_at.isoformat() if last.finished_at else None,
+            "posted": last.posted,
+            "adopted": last.adopted,
+            "updated": last.updated,
+            "errors": last.errors,
+        }
+    if as_json:
+        print_json(data)
+        return
+    out = cli.out
+    local = (
+        upcoming.astimezone(settings.tz).strftime("%a %Y-%m-%d %H:%M %Z") if upcoming else "never"
+    )
+    out.print(f"[bold]Next run[/] {local} (schedule '{settings.schedule}', {settings.timezone})")
+    if last is None:
+        out.print("[bold]Last run[/] none yet")
+    else:
+        finished = (
+            last.finished_at.strftime("%Y-%m-%d %H:%M UTC")
+            if last.finished_at
+            else "did not finish"
+        )
+        out.print(
+            f"[bold]Last run[/] {last.started_at:%Y-%m-%d %H:%M} UTC ({last.trigger}), {finished}: "
+            f"{last.posted} posted, {last.adopted} adopted, {last.updated} updated"
+        )
+        for error in last.errors:
+            out.print(f"  [red]{escape(str(error.get('problem') or error))}[/]")
+    counts = data["posts"]
+    out.print(
+        f"[bold]Messages[/] {counts['posted']} posted, {counts['pending']} pending, {counts['failed']} failed"
+    )
+    if unsettled:
+        table = Table(title="Pending and failed posts", title_justify="left")
+        for column in ("channel", "digest", "message", "state", "attempts", "last error"):
+            table.add_column(column)
+        for r in unsettled:
+            what = r.arxiv_id or "header"
+            table.add_row(
+                r.channel,
+                f"{r.slug} {r.week_start}",
+                what,
+                r.state,
+                str(r.attempts),
+                escape(r.last_error or ""),
+            )
+        out.print(table)
+    for lease in data["leases"]:
+        out.print(
+            f"[bold]Posting now[/] {escape(lease['digest'])} by {escape(str(lease['holder']))}"
+        )

@@ -1,0 +1,192 @@
+"""Thread discussion: which paper a thread is about, and how much it is discussed.
+
+The Slack app's event listeners call `record_reply` for every message event;
+cards and `/papers hot` read `threads_for` and `hot`. No message text is
+kept: one row per human reply (its ts, thread, user and time), so counting is
+idempotent per reply and Slack's event retries never count a reply twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import Engine, and_, distinct, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.model import ThreadInfo
+from bot.store.posts import posts, thread_replies, utc
+
+#: Message subtypes that are a person speaking in a thread. Edits
+#: (`message_changed`), deletions, joins and bot messages are not replies.
+COUNTED_SUBTYPES = frozenset({None, "", "thread_broadcast", "file_share", "me_message"})
+#: `/papers hot week|month`: how far back replies count.
+PERIODS: dict[str, dt.timedelta] = {"week": dt.timedelta(days=7), "month": dt.timedelta(days=30)}
+
+_CHUNK = 500
+
+
+def paper_for_thread(engine: Engine, channel: str, thread_ts: str) -> str | None:
+    """The arXiv id of the paper whose message starts this thread, if the bot posted one."""
+    query = select(posts.c.arxiv_id).where(
+        posts.c.channel == channel,
+        posts.c.ts == thread_ts,
+        posts.c.kind == "paper",
+        posts.c.state == "posted",
+    )
+    with engine.connect() as conn:
+        return conn.execute(query).scalar()
+
+
+def record_reply(
+    engine: Engine,
+    *,
+    channel: str,
+    thread_ts: str | None,
+    user: str | None,
+    ts: str,
+    bot_user_id: str | None,
+    subtype: str | None = None,
+    bot_id: str | None = None,
+) -> bool:
+    """Count one reply in a paper's thread; False when it is not one (or already counted).
+
+    Ignored: top-level messages and thread parents, the bot's own and other
+    bots' messages, edits/deletions/joins (by subtype), threads that are not a
+    paper's. Idempotent per (channel, ts).
+    """
+    if not thread_ts or thread_ts == ts or subtype not in COUNTED_SUBTYPES:
+        return False
+    if not user or user == bot_user_id or bot_id:
+        return False
+    arxiv_id = paper_for_thread(engine, channel, thread_ts)
+    if arxiv_id is None:
+        return False
+    row = {
+        "channel": channel,
+        "ts": ts,
+        "thread_ts": thread_ts,
+        "arxiv_id": arxiv_id,
+        "user_id": user,
+        "replied_at": ts_datetime(ts),
+    }
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(thread_replies).values(row))
+    except IntegrityError:
+        return False  # Slack delivered this event again
+    return True
+
+
+def ts_datetime(ts: str) -> dt.datetime:
+    """A Slack ts ("1700000000.000100") as an aware UTC datetime."""
+    return dt.datetime.fromtimestamp(float(ts), dt.UTC)
+
+
+def thread_for(engine: Engine, arxiv_id: str, *, channel: str | None = None) -> ThreadInfo | None:
+    """The paper's discussion thread (in `channel` if it has one there), or None."""
+    return threads_for(engine, [arxiv_id], channel=channel).get(arxiv_id)
+
+
+def threads_for(
+    engine: Engine, arxiv_ids: Sequence[str], *, channel: str | None = None
+) -> dict[str, ThreadInfo]:
+    """arXiv id -> its thread, for a page of search results in one query per 500 ids.
+
+    A paper posted in several channels has several threads: the one in
+    `channel` wins, else the most discussed, else the first posted.
+    """
+    best: dict[str, tuple[tuple[bool, int, float], ThreadInfo]] = {}
+    with engine.connect() as conn:
+        for i in range(0, len(arxiv_ids), _CHUNK):
+            chunk = list(arxiv_ids[i : i + _CHUNK])
+            counts = (
+                select(
+                    thread_replies.c.channel,
+                    thread_replies.c.thread_ts,
+                    func.count().label("replies"),
+                    func.count(distinct(thread_replies.c.user_id)).label("participants"),
+                    func.max(thread_replies.c.replied_at).label("last_reply_at"),
+                )
+                .where(thread_replies.c.arxiv_id.in_(chunk))
+                .group_by(thread_replies.c.channel, thread_replies.c.thread_ts)
+                .subquery()
+            )
+            query = (
+                select(
+                    posts.c.arxiv_id,
+                    posts.c.channel,
+                    posts.c.ts,
+                    posts.c.permalink,
+                    posts.c.posted_at,
+                    counts.c.replies,
+                    counts.c.participants,
+                    counts.c.last_reply_at,
+                )
+                .select_from(posts)
+                .join(
+                    counts,
+                    and_(counts.c.channel == posts.c.channel, counts.c.thread_ts == posts.c.ts),
+                    isouter=True,
+                )
+                .where(
+                    posts.c.kind == "paper", posts.c.state == "posted", posts.c.arxiv_id.in_(chunk)
+                )
+            )
+            for row in conn.execute(query):
+                info = ThreadInfo(
+                    channel=row.channel,
+                    ts=row.ts,
+                    permalink=row.permalink,
+                    reply_count=row.replies or 0,
+                    participants=row.participants or 0,
+                    last_reply_at=utc(row.last_reply_at) if row.last_reply_at else None,
+                )
+                rank = (row.channel == channel, info.reply_count, -float(row.ts))
+                current = best.get(row.arxiv_id)
+                if current is None or rank > current[0]:
+                    best[row.arxiv_id] = (rank, info)
+    return {arxiv_id: info for arxiv_id, (_, info) in best.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class HotPaper:
+    """A paper discussed in the window: replies and people in it, and its whole thread."""
+
+    arxiv_id: str
+    replies: int
+    participants: int
+    thread: ThreadInfo
+
+
+def window_start(period: Literal["week", "month"], now: dt.datetime) -> dt.datetime:
+    """Where `/papers hot week|month` starts counting replies."""
+    return now - PERIODS[period]
+
+
+def hot(
+    engine: Engine, since: dt.datetime, limit: int = 10, *, channel: str | None = None
+) -> list[HotPaper]:
+    """The most discussed papers since `since`: most replies, then most people, then latest."""
+    replies = func.count().label("replies")
+    participants = func.count(distinct(thread_replies.c.user_id)).label("participants")
+    last = func.max(thread_replies.c.replied_at).label("last")
+    query = (
+        select(thread_replies.c.arxiv_id, replies, participants, last)
+        .where(thread_replies.c.replied_at >= utc(since))
+        .group_by(thread_replies.c.arxiv_id)
+        .order_by(replies.desc(), participants.desc(), last.desc(), thread_replies.c.arxiv_id)
+        .limit(limit)
+    )
+    if channel is not None:
+        query = query.where(thread_replies.c.channel == channel)
+    with engine.connect() as conn:
+        rows = list(conn.execute(query))
+    threads = threads_for(engine, [r.arxiv_id for r in rows], channel=channel)
+    return [
+        HotPaper(r.arxiv_id, r.replies, r.participants, threads[r.arxiv_id])
+        for r in rows
+        if r.arxiv_id in threads
+    ]

@@ -1,0 +1,98 @@
+"""The scheduled job: read the archive again (incrementally), then post what is due.
+
+A plain function of (store, archive, Slack client, now, settings), so tests run
+it with a fixed clock; `make_weekly_job` binds it to the real clock for the
+scheduler. It never raises: a failure is logged and reported, and the
+scheduler thread lives on to the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+
+from bot.config import Settings
+from bot.publisher import PublishReport, publish_due
+from bot.store.sync import SyncReport, sync_archive
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class JobReport:
+    """What one run of the weekly job did; `error` is set when it failed."""
+
+    sync: SyncReport | None = None
+    publish: PublishReport | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and (self.publish is None or self.publish.ok)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "error": self.error,
+            "sync": self.sync.as_dict() if self.sync else None,
+            "publish": self.publish.as_dict() if self.publish else None,
+        }
+
+
+def run_weekly(
+    engine: Engine,
+    archive_path: Path,
+    client: WebClient,
+    now: dt.datetime,
+    settings: Settings,
+    **publish_options: Any,
+) -> JobReport:
+    """Sync the archive into the store, then publish what is due at `now`."""
+    report = JobReport()
+    try:
+        report.sync = sync_archive(engine, archive_path)
+        if report.sync.skipped:
+            log.warning(
+                "%d archive problem(s) skipped while reading %s; run `digest-bot index` to see them",
+                len(report.sync.skipped),
+                archive_path,
+            )
+        report.publish = publish_due(
+            engine, client, settings=settings, now=now, trigger="schedule", **publish_options
+        )
+    except Exception as err:  # the scheduler thread must survive anything
+        log.exception("the weekly posting job failed at %s", now.isoformat())
+        report.error = f"{type(err).__name__}: {err}"
+        return report
+    publish = report.publish
+    log.info(
+        "weekly job: %d posted, %d adopted, %d updated%s",
+        publish.posted,
+        publish.adopted,
+        publish.updated,
+        "" if publish.ok else f"; {len(publish.errors)} channel(s) stopped",
+    )
+    return report
+
+
+def make_weekly_job(
+    engine: Engine,
+    archive_path: Path,
+    client: WebClient,
+    settings: Settings,
+    *,
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> Callable[[], JobReport]:
+    """The no-argument callable `bot.scheduler.build_scheduler` runs."""
+
+    def weekly_job() -> JobReport:
+        return run_weekly(engine, archive_path, client, clock(), settings)
+
+    return weekly_job
