@@ -15,6 +15,7 @@ from bot.cli.archive_cmds import index, show, topics, weeks
 from bot.cli.context import CliContext
 from bot.cli.post_cmds import post, status
 from bot.cli.run_cmd import run as run_bot
+from bot.cli.search_cmd import search
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -37,7 +38,7 @@ def main(ctx: click.Context, env_file: str) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-for command in (run_bot, index, show, topics, weeks, post, status):
+for command in (run_bot, index, show, topics, weeks, post, status, search):
     main.add_command(command)
 
 
