@@ -85,13 +85,18 @@ class Settings(BaseSettings):
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger
+        from zoneinfo import ZoneInfo
+
+        from bot.scheduler import cron_trigger  # the very reading the scheduler will use
 
         value = " ".join(value.split())
         try:
-            CronTrigger.from_crontab(value)
+            cron_trigger(value, ZoneInfo("UTC"))
         except ValueError as err:
-            raise ValueError(f"{value!r} is not a crontab expression like '0 9 * * FRI': {err}") from err
+            reason = str(err)
+            if value not in reason:
+                reason = f"{value!r} is not a crontab expression like '0 9 * * FRI': {reason}"
+            raise ValueError(reason) from err
         return value
 
     @field_validator("slack_api_url")

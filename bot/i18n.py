@@ -182,6 +182,34 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
         "en": "These results have expired: please run the command again.",
         "ja": "この結果は期限切れです。もう一度コマンドを実行してください。",
     },
+    # Most discussed papers (/papers hot)
+    "hot_title_week": {"en": "🔥 Most discussed this week", "ja": "🔥 この1週間でよく議論された論文"},
+    "hot_title_month": {"en": "🔥 Most discussed this month", "ja": "🔥 この1か月でよく議論された論文"},
+    "hot_line": {
+        "en": "{replies} · {people} in the thread",
+        "ja": "{replies} · 参加 {people} 人",
+    },
+    "hot_people_one": {"en": "1 person", "ja": "1"},
+    "hot_people_many": {"en": "{n} people", "ja": "{n}"},
+    "hot_none": {
+        "en": "No paper threads had replies in that time. Reply in a paper's thread to start one!",
+        "ja": "この期間に返信のあった論文スレッドはありません。論文のスレッドで議論を始めましょう！",
+    },
+    "error_bad_period": {
+        "en": "“{text}” is not a period: use `/papers hot week` or `/papers hot month`.",
+        "ja": "“{text}” は期間として読めません。`/papers hot week` か `/papers hot month` を使ってください。",
+    },
+    # Asked inside a paper's thread
+    "about_paper": {
+        "en": "About this thread's paper:",
+        "ja": "このスレッドの論文について:",
+    },
+    "related_papers": {"en": "Related papers in the archive", "ja": "アーカイブ内の関連論文"},
+    "no_related": {"en": "No related papers found.", "ja": "関連する論文は見つかりませんでした。"},
+    "comment_none": {
+        "en": "arXiv lists no comment for this paper.",
+        "ja": "この論文には arXiv のコメントがありません。",
+    },
     "error_unknown": {
         "en": "Something went wrong. Please try again.",
         "ja": "問題が発生しました。もう一度お試しください。",

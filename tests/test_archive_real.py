@@ -34,7 +34,7 @@ def files_per_topic(root: Path) -> dict[str, set[str]]:
     ids: dict[str, set[str]] = defaultdict(set)
     for path in root.glob("_*/????-??-??.md"):
         text = path.read_text(encoding="utf-8")
-        ids[path.parent.name[1:]].update(re.findall(r"^### \[.*\]\(https?://arxiv\.org/abs/([\d.]+?)(?:v\d+)?\)$", text, re.M))
+        ids[path.parent.name[1:]].update(re.findall(r"^### \[.*\]\(https?://arxiv\.org/abs/([\d.]+?)(?:v\d+)?\)$", text, re.MULTILINE))
     return ids
 
 
@@ -125,27 +125,27 @@ def test_sd_2024_07_26_every_field_exact(real_archive: Path) -> None:
 
 # Complete records: literal facts, and fingerprints of the prose fields.
 RECORDS = {
-    "2408.00707": dict(
-        url="http://arxiv.org/abs/2408.00707", title="25f6176e14614ad5", title_ja="58c23c1db76f5b40",
-        authors=(5, "20358badb0a91c85"), summary=(4, "6a63ee3f8c0c1f33"), remark="dea25134891a360c", comment="",
-        categories=("cs.CV", "cs.CE", "cs.LG"), posted_at=dt.datetime(2024, 8, 1, 16, 54),
-    ),
-    "2408.00307": dict(
-        url="http://arxiv.org/abs/2408.00307", title="a50a328d04056857", title_ja="be8ec1e3c743c84f",
-        authors=(5, "10116b68198d557b"), summary=(4, "45ca7f03d0c3045a"), remark="70542a504ccf0bea",
-        comment="23 pages, 4 figures", categories=("cs.LG", "cs.AI", "cs.CL", "68T50", "I.2.7"),
-        posted_at=dt.datetime(2024, 8, 1, 6, 6),
-    ),
-    "2408.00296": dict(
-        url="http://arxiv.org/abs/2408.00296", title="84847e52036b1b24", title_ja="a5d3f6550acf16c6",
-        authors=(9, "d07d7252fc8d277d"), summary=(4, "a5ed7351e0c02792"), remark="62a0c427e2926690",
-        comment="ECCV 2024", categories=("cs.CV",), posted_at=dt.datetime(2024, 8, 1, 5, 46),
-    ),
-    "2407.21772": dict(
-        url="http://arxiv.org/abs/2407.21772", title="9130f0d1333cb4da", title_ja="ffd87cf14c8bc257",
-        authors=(12, "27d9648a282e9582"), summary=(4, "b5efdc3a9fffbdf8"), remark="de7ccdd0df5fae65", comment="",
-        categories=("cs.CL", "cs.LG"), posted_at=dt.datetime(2024, 7, 31, 17, 48),
-    ),
+    "2408.00707": {
+        "url": "http://arxiv.org/abs/2408.00707", "title": "25f6176e14614ad5", "title_ja": "58c23c1db76f5b40",
+        "authors": (5, "20358badb0a91c85"), "summary": (4, "6a63ee3f8c0c1f33"), "remark": "dea25134891a360c", "comment": "",
+        "categories": ("cs.CV", "cs.CE", "cs.LG"), "posted_at": dt.datetime(2024, 8, 1, 16, 54),
+    },
+    "2408.00307": {
+        "url": "http://arxiv.org/abs/2408.00307", "title": "a50a328d04056857", "title_ja": "be8ec1e3c743c84f",
+        "authors": (5, "10116b68198d557b"), "summary": (4, "45ca7f03d0c3045a"), "remark": "70542a504ccf0bea",
+        "comment": "23 pages, 4 figures", "categories": ("cs.LG", "cs.AI", "cs.CL", "68T50", "I.2.7"),
+        "posted_at": dt.datetime(2024, 8, 1, 6, 6),
+    },
+    "2408.00296": {
+        "url": "http://arxiv.org/abs/2408.00296", "title": "84847e52036b1b24", "title_ja": "a5d3f6550acf16c6",
+        "authors": (9, "d07d7252fc8d277d"), "summary": (4, "a5ed7351e0c02792"), "remark": "62a0c427e2926690",
+        "comment": "ECCV 2024", "categories": ("cs.CV",), "posted_at": dt.datetime(2024, 8, 1, 5, 46),
+    },
+    "2407.21772": {
+        "url": "http://arxiv.org/abs/2407.21772", "title": "9130f0d1333cb4da", "title_ja": "ffd87cf14c8bc257",
+        "authors": (12, "27d9648a282e9582"), "summary": (4, "b5efdc3a9fffbdf8"), "remark": "de7ccdd0df5fae65", "comment": "",
+        "categories": ("cs.CL", "cs.LG"), "posted_at": dt.datetime(2024, 7, 31, 17, 48),
+    },
 }
 
 
@@ -154,17 +154,17 @@ def test_complete_records(arxiv_id: str, real_store: Catalog) -> None:
     paper = real_store.paper(arxiv_id)
     assert paper is not None
     want = RECORDS[arxiv_id]
-    got = dict(
-        url=paper.url,
-        title=fingerprint(paper.title),
-        title_ja=fingerprint(paper.title_ja),
-        authors=(len(paper.authors), fingerprint("\n".join(paper.authors))),
-        summary=(len(paper.summary), fingerprint("\n".join(paper.summary))),
-        remark=fingerprint(paper.remark),
-        comment=paper.comment,
-        categories=paper.categories,
-        posted_at=paper.posted_at,
-    )
+    got = {
+        "url": paper.url,
+        "title": fingerprint(paper.title),
+        "title_ja": fingerprint(paper.title_ja),
+        "authors": (len(paper.authors), fingerprint("\n".join(paper.authors))),
+        "summary": (len(paper.summary), fingerprint("\n".join(paper.summary))),
+        "remark": fingerprint(paper.remark),
+        "comment": paper.comment,
+        "categories": paper.categories,
+        "posted_at": paper.posted_at,
+    }
     assert got == want
     assert paper.topics == (TopicRef("sd", "合成データ"),)
     assert [(d.slug, d.week_start) for d in paper.digests] == [("all", dt.date(2024, 7, 26)), ("sd", dt.date(2024, 7, 26))]

@@ -22,7 +22,7 @@ def statements(engine: Engine) -> Iterator[list[str]]:
     """Record every SQL statement the engine runs (a tracer, as sqlite-utils does)."""
     seen: list[str] = []
 
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
         seen.append(statement.strip().split()[0].upper())
 
     event.listen(engine, "before_cursor_execute", record)

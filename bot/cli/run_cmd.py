@@ -2,40 +2,91 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import signal
+import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.errors import SlackApiError
 
 from bot.cli.archive_cmds import archive_option
-from bot.cli.context import CliContext, pass_cli
+from bot.cli.context import CliContext, fail, pass_cli
+from bot.preview import missing_settings, print_banner, print_next_run, repl
+from bot.service import Bot, assemble, lookup_client, slack_app, weekly_scheduler
+from bot.slack.client import web_client
+from bot.slack.http import create_asgi_app, serve
 
-HOW_TO_GET = {
-    "SLACK_BOT_TOKEN": "Slack app page → OAuth & Permissions → Bot User OAuth Token (xoxb-…)",
-    "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)": (
-        "Basic Information → App-Level Tokens (xapp-…, scope connections:write), "
-        "or Basic Information → Signing Secret"
-    ),
-}
+log = logging.getLogger(__name__)
 
 
 @click.command()
 @archive_option
+@click.option(
+    "--preview",
+    is_flag=True,
+    help="Stay in preview mode even when Slack tokens are set (nothing reaches Slack).",
+)
 @pass_cli
-def run(cli: CliContext, archive: Path | None) -> None:
-    """Run the bot: index the archive, then serve Slack and post each new week.
+def run(cli: CliContext, archive: Path | None, preview: bool) -> None:
+    """Run the bot: index the archive, answer /papers, post each new week.
 
-    Without Slack tokens it runs in preview mode: it says which settings are
-    missing and shows what the archive holds.
+    Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP mode on PORT
+    (POST /slack/events, GET /healthz). Without Slack tokens it runs in
+    preview mode: it lists what is missing, shows what the next scheduled run
+    would post, and answers /papers typed on an interactive terminal.
     """
-    report = cli.sync(archive)
     settings = cli.settings
-    missing = settings.missing_for_live()
+    logging.getLogger().setLevel(settings.log_level)
+    report = cli.sync(archive)
     out = cli.out
-    out.print(f"Archive {report.root}: {report.digests} digests, {report.papers} papers")
-    if missing:
-        out.rule("[bold yellow]PREVIEW MODE: not connected to Slack")
-        out.print("To go live, set these in .env (see .env.example and the README's 'Set up in Slack'):")
-        for name in missing:
-            out.print(f"  [bold]{name}[/]: {HOW_TO_GET.get(name, '')}")
-        for week in cli.catalog(archive, sync=False).weeks()[:1]:
-            out.print(f"Newest week: {week.week_start} ~ {week.week_end}, {week.papers} papers in {', '.join(week.topics)}")
+    out.print(
+        f"Archive [bold]{escape(report.root)}[/]: {report.digests} digests, {report.papers} papers"
+        + (f" ([yellow]{len(report.skipped)} skipped, see `digest-bot index`[/])" if report.skipped else "")
+    )
+    bot = assemble(settings, cli.engine)
+    bot.search.engine()  # build the search index now, not on the first request
+    missing = missing_settings(bot)
+    if preview or settings.missing_for_live():
+        print_banner(out, missing)
+        print_next_run(out, bot, dt.datetime.now(dt.UTC))
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            repl(out, bot.lookup, read=input)
+        else:
+            out.print("No interactive terminal: preview done. Run it in a terminal to try /papers here.")
+        return
+    _live(cli, bot, cli.archive(archive))
+
+
+def _live(cli: CliContext, bot: Bot, archive: Path) -> None:
+    """Connect to Slack (Socket Mode or HTTP) and start the posting schedule."""
+    settings = bot.settings
+    client = lookup_client(settings)
+    try:
+        identity = client.auth_test()
+    except SlackApiError as err:
+        fail(f"Slack refused SLACK_BOT_TOKEN ({err.response.get('error')}): copy the Bot User OAuth Token again")
+    except OSError as err:  # network: say where we tried (URLError is an OSError)
+        fail(f"cannot reach Slack at {settings.slack_api_url}: {err}")
+    bot_user_id = identity.get("user_id")
+    app = slack_app(bot, client, bot_user_id=bot_user_id)
+    scheduler = weekly_scheduler(bot, archive)
+    if scheduler is not None:
+        scheduler.start()
+        job = scheduler.get_jobs()[0]
+        cli.out.print(f"Posting schedule: {settings.schedule} ({settings.timezone}); next run {job.next_run_time}")
+    try:
+        if settings.slack_app_token:
+            cli.out.print(f"Connected as {identity.get('user')} ({identity.get('team')}): Socket Mode")
+            handler = SocketModeHandler(app, settings.slack_app_token, web_client=web_client(None, settings.slack_api_url))
+            signal.signal(signal.SIGTERM, lambda *_: handler.close())
+            handler.start()
+        else:
+            cli.out.print(f"Connected as {identity.get('user')} ({identity.get('team')}): HTTP mode on port {settings.port}")
+            serve(create_asgi_app(app, health=lambda: {"papers": bot.catalog.count_papers()}), port=settings.port)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)

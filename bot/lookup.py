@@ -1,0 +1,337 @@
+"""Answers to `/papers …`, the same in Slack and in the terminal's preview mode.
+
+`parse_command` reads what a person typed (never raising, whatever it is);
+`Lookup` turns it into a rendered message using the store, the search engine
+and the thread counts. Nothing here talks to Slack: the Bolt listeners and the
+preview REPL both call `Lookup` and deliver what it returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from sqlalchemy import Engine
+
+from bot import discussion
+from bot.archive import parse_arxiv_id
+from bot.i18n import t
+from bot.model import Paper, ThreadInfo, Topic
+from bot.render import (
+    error_message,
+    help_message,
+    paper_detail,
+    search_results,
+    shared_paper,
+    topic_list,
+    topic_not_found,
+    topic_week,
+    week_overview,
+)
+from bot.render.blocks import Message, context
+from bot.render.hot import Discussed, hot_papers
+from bot.search import LiveSearch, SearchResponse
+from bot.store import Catalog, WeekStats
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["search", "topic", "topics", "author", "cat", "week", "id", "hot", "help"]
+
+#: Longer queries are shortened (and the user told): nobody types more, and
+#: a 10,000-character "query" should cost nothing.
+MAX_QUERY = 500
+PAGE_SIZE = 5
+
+_KEYWORDS: dict[str, Kind] = {
+    "topic": "topic",
+    "トピック": "topic",
+    "topics": "topics",
+    "トピック一覧": "topics",
+    "author": "author",
+    "著者": "author",
+    "cat": "cat",
+    "category": "cat",
+    "カテゴリ": "cat",
+    "week": "week",
+    "週": "week",
+    "id": "id",
+    "arxiv": "id",
+    "hot": "hot",
+    "help": "help",
+    "ヘルプ": "help",
+    "?": "help",
+    "？": "help",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """What `/papers <text>` asks for: a kind, its argument, and what was changed in it."""
+
+    kind: Kind
+    arg: str = ""
+    shortened: bool = False
+
+
+def clean_text(text: str) -> str:
+    """User text without control or invisible format characters, whitespace collapsed."""
+    kept = []
+    for char in text:
+        category = unicodedata.category(char)
+        if char.isspace():
+            kept.append(" ")
+        elif category in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            continue
+        else:
+            kept.append(char)
+    return " ".join("".join(kept).split())
+
+
+def parse_command(text: str | None) -> Command:
+    """Read `/papers` text: a subcommand keyword first, else a search."""
+    cleaned = clean_text(text or "")
+    shortened = len(cleaned) > MAX_QUERY
+    if shortened:
+        cleaned = cleaned[:MAX_QUERY].rstrip()
+    if not cleaned:
+        return Command("help")
+    first, _, rest = cleaned.partition(" ")
+    kind = _KEYWORDS.get(first.casefold())
+    if kind is None:
+        return Command("search", cleaned, shortened)
+    return Command(kind, rest.strip(), shortened)
+
+
+class Lookup:
+    """Renders the answer to every kind of `/papers` request."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        search: LiveSearch,
+        engine: Engine,
+        *,
+        lang: str = "en",
+        today: Callable[[], dt.date] = dt.date.today,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self.catalog = catalog
+        self.search_index = search
+        self.engine = engine
+        self.lang = lang
+        self.today = today
+        self.now = now
+        self.page_size = page_size
+
+    # Entry points --------------------------------------------------------
+
+    def answer(self, text: str | None) -> Message:
+        """The reply to `/papers <text>` (never raises: failures become a polite error)."""
+        command = parse_command(text)
+        try:
+            return self._dispatch(command)
+        except Exception:  # a bug or a store outage must not leave the user without an answer
+            log.exception("lookup failed for %r", command)
+            return error_message("search_failed", lang=self.lang)
+
+    def _dispatch(self, command: Command) -> Message:
+        arg = command.arg
+        if command.kind == "search":
+            return self.search(arg, shortened=command.shortened)
+        if command.kind == "help":
+            return help_message(lang=self.lang)
+        if command.kind == "topics":
+            return topic_list(self.catalog.topics(), lang=self.lang)
+        if command.kind == "topic":
+            return self.topic(arg) if arg else topic_list(self.catalog.topics(), lang=self.lang)
+        if command.kind == "author":
+            return self.search(f'author:"{_unquote(arg)}"') if arg else help_message(lang=self.lang)
+        if command.kind == "cat":
+            return self.search(f"cat:{arg.split()[0]}") if arg else help_message(lang=self.lang)
+        if command.kind == "week":
+            return self.week(arg)
+        if command.kind == "id":
+            return self.paper(arg)
+        return self.hot(arg)
+
+    def search(self, query: str, offset: int = 0, *, shortened: bool = False) -> Message:
+        response = self.search_index.engine().search(query, limit=self.page_size, offset=offset)
+        if shortened:
+            notice = error_message("query_too_long", lang=self.lang, n=MAX_QUERY)["text"]
+            response = replace(response, notices=(*response.notices, notice))
+        return search_results(
+            response, lang=self.lang, threads=self._threads(h.paper for h in response.hits), page_size=self.page_size
+        )
+
+    def topic(self, name: str) -> Message:
+        """The newest digest of the topic `name` (slug, Japanese or English, fuzzy)."""
+        engine = self.search_index.engine()
+        topic, _labels = engine.resolve_topic(name)
+        if topic is None:
+            topics = [s.topic for s in self.catalog.topics()]
+            return topic_not_found(name, _suggested(_labels, topics), topics, lang=self.lang)
+        return self.topic_page(topic.slug, None, 0)
+
+    def topic_page(self, slug: str, week: dt.date | None, offset: int) -> Message:
+        digests = self.catalog.digests(slug=slug, with_papers=False)
+        if not digests:
+            topic = self.catalog.topic(slug)
+            return error_message("no_digest", lang=self.lang, topic=topic.label if topic else slug)
+        start = week or digests[0].week_start
+        digest = self.catalog.digest(slug, start)
+        if digest is None:
+            return error_message("week_not_found", lang=self.lang, date=start.isoformat())
+        threads = self._threads(digest.papers)
+        return topic_week(digest, lang=self.lang, threads=threads, page_size=self.page_size, offset=offset)
+
+    def week(self, arg: str) -> Message:
+        """A week's overview: `this`, `last`, a date in it, or the newest week."""
+        weeks = self.catalog.weeks()
+        if not weeks:
+            return error_message("week_not_found", lang=self.lang, date=self.today().isoformat())
+        word = arg.strip().casefold()
+        if not word:
+            return self.week_page(weeks[0].week_start, 0)
+        if word in ("this", "今週"):
+            day = self.today()
+        elif word in ("last", "先週"):
+            day = self.today() - dt.timedelta(days=7)
+        else:
+            parsed = _date(word)
+            if parsed is None:
+                return error_message("bad_week", lang=self.lang, text=arg)
+            day = parsed
+        found = _week_containing(weeks, day)
+        if found is None:
+            return error_message("week_not_found", lang=self.lang, date=day.isoformat())
+        return self.week_page(found.week_start, 0)
+
+    def week_page(self, week_start: dt.date, offset: int) -> Message:
+        stats = next((w for w in self.catalog.weeks() if w.week_start == week_start), None)
+        if stats is None:
+            return error_message("week_not_found", lang=self.lang, date=week_start.isoformat())
+        digests = self.catalog.digests(week=week_start, with_papers=True)
+        threads = self._threads(p for d in digests for p in d.papers)
+        return week_overview(
+            stats, digests, lang=self.lang, threads=threads, page_size=self.page_size, offset=offset
+        )
+
+    def paper(self, text: str) -> Message:
+        arxiv_id = parse_arxiv_id(text)
+        if arxiv_id is None:
+            return error_message("bad_paper_id", lang=self.lang, text=text or "…")
+        found = self.catalog.paper(arxiv_id)
+        if found is None:
+            return error_message("paper_not_found", lang=self.lang, id=arxiv_id)
+        return paper_detail(found, lang=self.lang, thread=discussion.thread_for(self.engine, arxiv_id))
+
+    def hot(self, period: str) -> Message:
+        word = period.strip().casefold() or "week"
+        if word not in ("week", "month", "週", "月"):
+            return error_message("bad_period", lang=self.lang, text=period)
+        window: Literal["week", "month"] = "month" if word in ("month", "月") else "week"
+        items = discussion.hot(self.engine, discussion.window_start(window, self.now()), limit=10)
+        found = {p.arxiv_id: p for p in self.catalog.papers([i.arxiv_id for i in items])}
+        rows = [
+            Discussed(found[i.arxiv_id], i.thread, i.replies, i.participants) for i in items if i.arxiv_id in found
+        ]
+        return hot_papers(rows, lang=self.lang, period=window)
+
+    def share(self, arxiv_id: str, user_id: str) -> Message | None:
+        """The card posted for everyone by "Share in channel" (None: unknown paper)."""
+        found = self.catalog.paper(arxiv_id)
+        if found is None:
+            return None
+        return shared_paper(found, user_id=user_id, lang=self.lang, thread=discussion.thread_for(self.engine, arxiv_id))
+
+    # Questions inside a paper's thread ------------------------------------
+
+    def about_paper(self, arxiv_id: str, question: str) -> Message:
+        """A mention in a paper's thread: the full card, its comment, related papers,
+        or a search when the question is about something else."""
+        found = self.catalog.paper(arxiv_id)
+        if found is None:
+            return self.answer(question)
+        words = clean_text(question)
+        intent = _intent(words)
+        if intent == "search":
+            return self.search(words)
+        if intent == "related":
+            return self._related(found)
+        if intent == "comment":
+            return _with_comment(paper_detail(found, lang=self.lang), found, self.lang)
+        return paper_detail(found, lang=self.lang, thread=discussion.thread_for(self.engine, arxiv_id))
+
+    def _related(self, paper: Paper) -> Message:
+        """Papers like this one: its title words, in its topics, itself left out."""
+        engine = self.search_index.engine()
+        query = " ".join(_content_words(paper.title)[:8]) or paper.title_ja[:40]
+        response = engine.search(query, limit=self.page_size + 1)
+        hits = tuple(h for h in response.hits if h.paper.arxiv_id != paper.arxiv_id)[: self.page_size]
+        related = SearchResponse(query=query, hits=hits, total=len(hits))
+        return search_results(related, lang=self.lang, threads=self._threads(h.paper for h in hits), page_size=self.page_size)
+
+    def _threads(self, papers: object) -> dict[str, ThreadInfo]:
+        ids = list(dict.fromkeys(p.arxiv_id for p in papers))  # type: ignore[attr-defined]
+        return discussion.threads_for(self.engine, ids) if ids else {}
+
+
+def _suggested(labels: Sequence[str], topics: Sequence[Topic]) -> list[Topic]:
+    """The topics behind the engine's "did you mean" labels (`合成データ (Synthetic Data) [sd]`)."""
+    by_slug = {t.slug: t for t in topics}
+    slugs = [m.group(1) for m in (re.search(r"\[([^\]]+)\]$", label) for label in labels) if m]
+    return [by_slug[s] for s in slugs if s in by_slug]
+
+
+_STOPWORDS = frozenset(
+    ["a", "an", "and", "are", "as", "at", "by", "for", "from", "in", "into", "is", "of", "on", "or", "the", "to", "via", "with", "using", "towards", "toward", "its", "their"]
+)
+_COMMENT_WORDS = ("comment", "コメント", "venue", "accepted", "pages", "採択")
+_RELATED_WORDS = ("related", "similar", "関連", "似た", "類似")
+_PAPER_WORDS = ("card", "summary", "details", "this paper", "要約", "詳細", "この論文", "カード")
+
+
+def _intent(question: str) -> Literal["card", "comment", "related", "search"]:
+    """What a mention in a paper's thread asks for (the paper itself unless clearly not)."""
+    text = re.sub(r"<@[A-Z0-9]+>", " ", question).casefold().strip()
+    if not text or any(w in text for w in _PAPER_WORDS):
+        return "card"
+    if any(w in text for w in _RELATED_WORDS):
+        return "related"
+    if any(w in text for w in _COMMENT_WORDS):
+        return "comment"
+    return "search"
+
+
+def _content_words(title: str) -> list[str]:
+    words = re.findall(r"[A-Za-z][A-Za-z0-9\-]+", title)
+    return [w for w in words if w.casefold() not in _STOPWORDS and len(w) > 2]
+
+
+def _with_comment(message: Message, paper: Paper, lang: str) -> Message:
+    """The full card, which shows the comment, or a line saying arXiv lists none."""
+    if paper.comment:
+        return message
+    return {**message, "blocks": [*message["blocks"], context([t(lang, "comment_none")], bid="about:nocomment")]}
+
+
+def _unquote(text: str) -> str:
+    return text.replace('"', " ").replace("“", " ").replace("”", " ").strip()
+
+
+def _date(text: str) -> dt.date | None:
+    text = unicodedata.normalize("NFKC", text).replace("/", "-")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _week_containing(weeks: Sequence[WeekStats], day: dt.date) -> WeekStats | None:
+    return next((w for w in weeks if w.week_start <= day <= w.week_end), None)

@@ -1,0 +1,95 @@
+"""Assemble a running bot from settings: store, search, answers, Slack app, scheduler.
+
+`digest-bot run` and the end-to-end tests build the bot the same way, so the
+tests exercise exactly what a team runs. Each piece is still injectable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt import App
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+
+from bot.config import Settings
+from bot.lookup import Lookup
+from bot.scheduler import build_scheduler
+from bot.search import LiveSearch
+from bot.slack.app import build_app
+from bot.slack.client import posting_client, web_client
+from bot.store import Catalog
+from bot.weekly_job import make_weekly_job
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Bot:
+    """The parts of a running bot that answer lookups (no Slack connection needed)."""
+
+    settings: Settings
+    engine: Engine
+    catalog: Catalog
+    search: LiveSearch
+    lookup: Lookup
+
+
+def assemble(
+    settings: Settings,
+    engine: Engine,
+    *,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    search_refresh: float = 1.0,
+) -> Bot:
+    """Lookups over the store; the search index follows the store's version.
+
+    `search_refresh` bounds how often (seconds) a lookup checks whether another
+    process changed the archive index.
+    """
+    catalog = Catalog(engine)
+    search = LiveSearch(catalog, min_interval=search_refresh)
+    tz = settings.tz
+    lookup = Lookup(
+        catalog,
+        search,
+        engine,
+        lang=settings.lang,
+        today=lambda: now().astimezone(tz).date(),
+        now=now,
+    )
+    return Bot(settings, engine, catalog, search, lookup)
+
+
+def slack_app(bot: Bot, client: WebClient, *, bot_user_id: str | None) -> App:
+    """The Bolt app: HTTP mode verifies signatures, Socket Mode needs none."""
+    settings = bot.settings
+    secret = None if settings.slack_app_token else settings.slack_signing_secret
+    return build_app(
+        lookup=bot.lookup,
+        engine=bot.engine,
+        client=client,
+        signing_secret=secret,
+        bot_user_id=bot_user_id,
+        lang=settings.lang,
+    )
+
+
+def lookup_client(settings: Settings) -> WebClient:
+    return web_client(settings.slack_bot_token, settings.slack_api_url)
+
+
+def weekly_scheduler(bot: Bot, archive: Path) -> BackgroundScheduler | None:
+    """The posting schedule, or None (with a warning) when no channel is configured."""
+    settings = bot.settings
+    if not settings.channel and not settings.channels:
+        log.warning("no DIGEST_CHANNEL or DIGEST_CHANNELS: answering lookups only, posting nothing")
+        return None
+    client = posting_client(settings.slack_bot_token, settings.slack_api_url)
+    job = make_weekly_job(bot.engine, archive, client, settings)
+    return build_scheduler(job, schedule=settings.schedule, timezone=settings.tz)

@@ -1,0 +1,122 @@
+"""`digest-bot run`: preview mode for a newcomer, and the choice of Socket Mode or HTTP."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from bot.cli import main
+from bot.preview import repl
+from bot.scheduler import build_scheduler
+from bot.service import assemble
+from bot.store import open_engine, sync_archive
+from tests.conftest import EXAMPLE_ARCHIVE
+from tests.support.fake_slack import FakeSlack
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_preview_without_tokens_says_what_is_missing_and_what_it_would_post(in_tmp: Path) -> None:
+    result = CliRunner().invoke(main, ["run"], catch_exceptions=False)
+    assert result.exit_code == 0
+    out = result.output
+    assert "PREVIEW MODE" in out and "nothing is posted" in out
+    for setting in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DIGEST_CHANNEL"):
+        assert setting in out
+    assert "OAuth & Permissions" in out  # how to get the token
+    assert "Next scheduled run" in out
+    # The newest week of each topic, as readable text (not JSON).
+    assert "差分プライバシー · Differential Privacy" in out and "連合学習 · Federated Learning" in out
+    assert "2025-01-17" in out and '"blocks"' not in out
+    assert "No interactive terminal" in out
+
+
+def test_preview_names_only_what_is_still_missing(in_tmp: Path) -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "DIGEST_CHANNEL": "C0123"}
+    result = CliRunner().invoke(main, ["run", "--preview"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0
+    missing = result.output.split("To go live")[1].split("Next scheduled run")[0]
+    assert "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET" in missing
+    assert "SLACK_BOT_TOKEN" not in missing and "DIGEST_CHANNEL" not in missing
+
+
+def test_repl_answers_like_slack(tmp_path: Path) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    sync_archive(engine, EXAMPLE_ARCHIVE)
+    from bot.config import Settings
+
+    bot = assemble(Settings(_env_file=None), engine)  # type: ignore[call-arg]
+    lines = iter(["/papers federated lerning", "more", "topic 差分", "id 1607.00133", "quit", "never read"])
+    console = Console(record=True, width=200)
+    repl(console, bot.lookup, read=lambda prompt: next(lines))
+    shown = console.export_text()
+    assert "Results 1–5" in shown and "Results 6–" in shown  # a search, then its next page
+    assert "差分プライバシー" in shown and "Deep Learning with Differential Privacy" in shown
+    assert "never read" not in shown
+    assert "<https://" not in shown  # links rendered for a terminal
+
+
+def test_http_mode_when_there_is_no_app_token(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    served: dict[str, Any] = {}
+    monkeypatch.setattr("bot.cli.run_cmd.serve", lambda asgi, *, port: served.update(port=port, app=asgi))
+    with FakeSlack() as fake:
+        env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s3cret", "SLACK_API_URL": fake.api_url,
+               "PORT": "3456"}
+        result = CliRunner().invoke(main, ["run"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert served["port"] == 3456 and "HTTP mode on port 3456" in result.output
+    assert [c.method for c in fake.calls()][:1] == ["auth.test"]
+    assert "lookups only" not in result.output  # (no channel: a warning is logged, not printed)
+
+
+def test_socket_mode_when_there_is_an_app_token(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[Any] = []
+
+    class Handler:
+        def __init__(self, app: Any, token: str, web_client: Any) -> None:
+            started.append((token, web_client.base_url))
+
+        def start(self) -> None:
+            started.append("started")
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr("bot.cli.run_cmd.SocketModeHandler", Handler)
+    # No catch-up run in the background of this test: only the wiring is under test here.
+    monkeypatch.setattr("bot.service.build_scheduler", functools.partial(build_scheduler, catch_up=False))
+    with FakeSlack() as fake:
+        api_url = fake.api_url
+        env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-1", "SLACK_API_URL": api_url,
+               "DIGEST_CHANNEL": "C0SD"}
+        result = CliRunner().invoke(main, ["run"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert started == [("xapp-1", api_url), "started"]
+    assert "Socket Mode" in result.output and "Posting schedule: 0 9 * * FRI" in result.output
+
+
+def test_a_refused_token_is_one_clear_line(in_tmp: Path) -> None:
+    with FakeSlack() as fake:
+        env = {"SLACK_BOT_TOKEN": "xoxb-wrong", "SLACK_APP_TOKEN": "xapp-1", "SLACK_API_URL": fake.api_url}
+        result = CliRunner().invoke(main, ["run"], env=env)
+    assert result.exit_code == 2
+    assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in result.output and "Traceback" not in result.output
+
+
+def test_japanese_words(tmp_path: Path) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    sync_archive(engine, EXAMPLE_ARCHIVE)
+    from bot.config import Settings
+
+    bot = assemble(Settings(_env_file=None, DIGEST_LANG="ja"), engine)  # type: ignore[call-arg]
+    assert "検索結果" in bot.lookup.answer("federated")["text"]
+    assert "使い方" in bot.lookup.answer("help")["text"]
