@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     slack_app_token: str | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
     slack_api_url: str = Field(DEFAULT_API_URL, validation_alias=_env("SLACK_API_URL"))
     port: int = Field(3000, ge=1, le=65535, validation_alias=_env("PORT"))
+    sync_minutes: int = Field(15, ge=0, le=24 * 60, validation_alias=_env("DIGEST_SYNC_MINUTES"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", validation_alias=_env("DIGEST_LOG_LEVEL"))
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "channel", "archive", mode="before")

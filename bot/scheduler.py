@@ -17,11 +17,14 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 log = logging.getLogger(__name__)
 
 #: The stable id of the weekly job: a restart replaces it instead of adding a twin.
 JOB_ID = "digest-bot-weekly-post"
+#: The stable id of the periodic archive re-read (lookups between posting days).
+SYNC_JOB_ID = "digest-bot-archive-sync"
 #: A run that could not start on time (the process was busy or asleep) still
 #: runs if it is at most this late; beyond that the next start-up catch-up covers it.
 MISFIRE_GRACE = dt.timedelta(hours=12)
@@ -128,14 +131,32 @@ def build_scheduler(
     return scheduler
 
 
-def _logged(job: Callable[[], Any]) -> Callable[[], Any]:
+def add_archive_sync(scheduler: BackgroundScheduler, job: Callable[[], Any], *, minutes: int) -> None:
+    """Re-read the archive every `minutes`, so lookups see papers added between posting days.
+
+    The current week's file grows daily in a real archive; an unchanged
+    archive costs a stat per file, so a short interval is cheap.
+    """
+    scheduler.add_job(
+        _logged(job, "the archive sync"),
+        IntervalTrigger(minutes=minutes),
+        id=SYNC_JOB_ID,
+        name="re-read the archive",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=minutes * 60,
+    )
+
+
+def _logged(job: Callable[[], Any], what: str = "the weekly posting job") -> Callable[[], Any]:
     """Never let an exception reach the scheduler thread unlogged."""
 
     def run() -> Any:
         try:
             return job()
         except Exception:
-            log.exception("the weekly posting job failed; it runs again at the next scheduled time")
+            log.exception("%s failed; it runs again at the next scheduled time", what)
             return None
 
     run.__name__ = getattr(job, "__name__", "weekly_job")

@@ -19,11 +19,11 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.lookup import Lookup
-from bot.scheduler import build_scheduler
+from bot.scheduler import add_archive_sync, build_scheduler
 from bot.search import LiveSearch
 from bot.slack.app import build_app
 from bot.slack.client import posting_client, web_client
-from bot.store import Catalog
+from bot.store import Catalog, sync_archive
 from bot.weekly_job import make_weekly_job
 
 log = logging.getLogger(__name__)
@@ -84,12 +84,16 @@ def lookup_client(settings: Settings) -> WebClient:
     return web_client(settings.slack_bot_token, settings.slack_api_url)
 
 
-def weekly_scheduler(bot: Bot, archive: Path) -> BackgroundScheduler | None:
-    """The posting schedule, or None (with a warning) when no channel is configured."""
+def background_jobs(bot: Bot, archive: Path) -> BackgroundScheduler:
+    """The posting schedule (when a channel is configured) and the periodic archive re-read."""
     settings = bot.settings
-    if not settings.channel and not settings.channels:
+    if settings.channel or settings.channels:
+        client = posting_client(settings.slack_bot_token, settings.slack_api_url)
+        job = make_weekly_job(bot.engine, archive, client, settings)
+        scheduler = build_scheduler(job, schedule=settings.schedule, timezone=settings.tz)
+    else:
         log.warning("no DIGEST_CHANNEL or DIGEST_CHANNELS: answering lookups only, posting nothing")
-        return None
-    client = posting_client(settings.slack_bot_token, settings.slack_api_url)
-    job = make_weekly_job(bot.engine, archive, client, settings)
-    return build_scheduler(job, schedule=settings.schedule, timezone=settings.tz)
+        scheduler = BackgroundScheduler(timezone=settings.tz)
+    if settings.sync_minutes:
+        add_archive_sync(scheduler, lambda: sync_archive(bot.engine, archive), minutes=settings.sync_minutes)
+    return scheduler

@@ -75,7 +75,7 @@ def test_http_mode_when_there_is_no_app_token(in_tmp: Path, monkeypatch: pytest.
     assert result.exit_code == 0, result.output
     assert served["port"] == 3456 and "HTTP mode on port 3456" in result.output
     assert [c.method for c in fake.calls()][:1] == ["auth.test"]
-    assert "lookups only" not in result.output  # (no channel: a warning is logged, not printed)
+    assert "answering lookups only, posting nothing" in result.output  # no channel configured
 
 
 def test_socket_mode_when_there_is_an_app_token(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,3 +120,21 @@ def test_japanese_words(tmp_path: Path) -> None:
     bot = assemble(Settings(_env_file=None, DIGEST_LANG="ja"), engine)  # type: ignore[call-arg]
     assert "検索結果" in bot.lookup.answer("federated")["text"]
     assert "使い方" in bot.lookup.answer("help")["text"]
+
+
+def test_background_jobs_post_weekly_and_re_read_the_archive(tmp_path: Path) -> None:
+    from bot.config import Settings
+    from bot.scheduler import JOB_ID, SYNC_JOB_ID
+    from bot.service import background_jobs
+
+    engine = open_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    values = {"DIGEST_CHANNEL": "C0SD", "DIGEST_SYNC_MINUTES": "5", "SLACK_BOT_TOKEN": "xoxb-1"}
+    bot = assemble(Settings(_env_file=None, **values), engine)  # type: ignore[call-arg]
+    scheduler = background_jobs(bot, EXAMPLE_ARCHIVE)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {JOB_ID, SYNC_JOB_ID}
+    assert jobs[SYNC_JOB_ID].trigger.interval.total_seconds() == 300
+    jobs[SYNC_JOB_ID].func()  # what the interval runs: the archive lands in the store
+    assert bot.catalog.count_papers() == 21
+    lookups_only = background_jobs(assemble(Settings(_env_file=None), engine), EXAMPLE_ARCHIVE)  # type: ignore[call-arg]
+    assert [job.id for job in lookups_only.get_jobs()] == [SYNC_JOB_ID]

@@ -16,7 +16,8 @@ from slack_sdk.errors import SlackApiError
 from bot.cli.archive_cmds import archive_option
 from bot.cli.context import CliContext, fail, pass_cli
 from bot.preview import missing_settings, print_banner, print_next_run, repl
-from bot.service import Bot, assemble, lookup_client, slack_app, weekly_scheduler
+from bot.scheduler import JOB_ID
+from bot.service import Bot, assemble, background_jobs, lookup_client, slack_app
 from bot.slack.client import web_client
 from bot.slack.http import create_asgi_app, serve
 
@@ -73,11 +74,13 @@ def _live(cli: CliContext, bot: Bot, archive: Path) -> None:
         fail(f"cannot reach Slack at {settings.slack_api_url}: {err}")
     bot_user_id = identity.get("user_id")
     app = slack_app(bot, client, bot_user_id=bot_user_id)
-    scheduler = weekly_scheduler(bot, archive)
-    if scheduler is not None:
-        scheduler.start()
-        job = scheduler.get_jobs()[0]
-        cli.out.print(f"Posting schedule: {settings.schedule} ({settings.timezone}); next run {job.next_run_time}")
+    scheduler = background_jobs(bot, archive)
+    scheduler.start()
+    posting = scheduler.get_job(JOB_ID)
+    if posting is not None:
+        cli.out.print(f"Posting schedule: {settings.schedule} ({settings.timezone}); next run {posting.next_run_time}")
+    else:
+        cli.out.print("No DIGEST_CHANNEL or DIGEST_CHANNELS: answering lookups only, posting nothing")
     try:
         if settings.slack_app_token:
             cli.out.print(f"Connected as {identity.get('user')} ({identity.get('team')}): Socket Mode")
@@ -88,5 +91,4 @@ def _live(cli: CliContext, bot: Bot, archive: Path) -> None:
             cli.out.print(f"Connected as {identity.get('user')} ({identity.get('team')}): HTTP mode on port {settings.port}")
             serve(create_asgi_app(app, health=lambda: {"papers": bot.catalog.count_papers()}), port=settings.port)
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+        scheduler.shutdown(wait=False)
