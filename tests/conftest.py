@@ -16,6 +16,25 @@ PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE_ARCHIVE = PROJECT / "examples" / "archive"
 SHARED = PROJECT.parent / "shared"
 SCHEMAS = SHARED / "schemas"
+BLOCK_KIT_SCHEMA = SCHEMAS / "slack-block-kit.schema.json"
+
+#: For tests whose point is the schema itself: skipped, with the reason, on a clone without it.
+requires_block_kit_schema = pytest.mark.skipif(
+    not BLOCK_KIT_SCHEMA.is_file(), reason=f"Block Kit schema not found at {BLOCK_KIT_SCHEMA}"
+)
+
+
+def schema_problems(blocks: list[dict[str, object]], *, exact: bool = False) -> list[str]:
+    """Block Kit schema errors of `blocks`; none to report when the schema file is absent.
+
+    Every message is also checked with `violations()` (Slack's limits), which
+    needs no file, so a clone without ../shared still checks what it can.
+    """
+    if not BLOCK_KIT_SCHEMA.is_file():
+        return []
+    from bot.render.limits import validate_blocks
+
+    return validate_blocks(blocks, schema_path=BLOCK_KIT_SCHEMA, exact=exact)
 
 
 def real_archive_path() -> Path | None:

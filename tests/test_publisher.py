@@ -33,11 +33,12 @@ from bot.publisher import (
     PublishReport,
     publish_due,
 )
-from bot.render.limits import validate_blocks, violations
+from bot.render.limits import violations
 from bot.slack.client import posting_client
 from bot.store import Catalog, sync_archive
 from bot.store import posts as store
 from bot.store.posts import PostRow
+from tests.conftest import schema_problems
 from tests.support.fake_slack import BOT_TOKEN, Call, FakeSlack
 
 #: The Friday after the example archive's newest week (2025-01-17 – 2025-01-23).
@@ -244,7 +245,7 @@ def test_a_week_posts_a_header_then_each_paper_in_order_with_metadata(
     # Every message is valid Block Kit (the fake also validated each against the schema).
     for message in fake.messages("C0SD"):
         assert violations({"text": message["text"], "blocks": message["blocks"]}) == []
-        assert validate_blocks(message["blocks"]) == []
+        assert schema_problems(message["blocks"]) == []
 
 
 def test_a_second_run_posts_nothing_and_makes_no_slack_call(
@@ -681,7 +682,7 @@ def test_dry_run_shows_the_exact_messages_and_changes_nothing(
     assert store.mark_counts(store_engine) == {} and store.recent_runs(store_engine) == []
     for preview in report.previews:
         assert violations(preview.message) == []
-        assert validate_blocks(preview.message["blocks"]) == []
+        assert schema_problems(preview.message["blocks"]) == []
         assert preview.message["metadata"]["event_type"] == EVENT_TYPE
     # What it shows is what a real run posts (but for the ids only a real run has).
     publish(store_engine, fake, clock)

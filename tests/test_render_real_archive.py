@@ -22,13 +22,12 @@ from bot.render import (
     paper_detail,
     topic_list,
     topic_week,
-    validate_blocks,
     violations,
     week_overview,
 )
 from bot.render.limits import unsafe_markup
 from bot.store import Catalog
-from tests.conftest import SCHEMAS
+from tests.conftest import SCHEMAS, schema_problems
 
 pytestmark = pytest.mark.real_archive
 
@@ -57,7 +56,7 @@ class Checker:
                 self._seen_blocks.add(key)
                 fresh.append(block)
         if fresh:
-            found += validate_blocks(fresh, schema_path=SCHEMA)
+            found += schema_problems(fresh)
         self.problems += [f"{name}: {p}" for p in found[:3]]
 
     def assert_clean(self) -> None:
