@@ -14,7 +14,7 @@ from bot.render import actions as act
 from bot.render.blocks import Block, Message, actions, button, context, header, section
 from bot.render.cards import paper_card
 from bot.render.labels import topic_names, week_range
-from bot.render.layout import message, pack_cards, pack_lines
+from bot.render.layout import lines_to_sections, message, pack_cards
 from bot.render.mrkdwn import (
     HEADER_TEXT,
     MAX_BLOCKS,
@@ -26,31 +26,11 @@ from bot.render.mrkdwn import (
     fit,
     link,
     plain,
-    text_len,
 )
 from bot.store.catalog import TopicStats, WeekStats
 
 _SECTION = SECTION_TEXT - 100
 _MAX_TOPIC_BUTTONS = 5
-
-
-def _lines_to_sections(
-    lines: Sequence[str], *, lang: str, bid: str, max_blocks: int, budget: int
-) -> list[Block]:
-    """Lines grouped into sections, cut with "…and N more" past `max_blocks` or `budget`."""
-    kept: list[str] = []
-    used = 0
-    for i, line in enumerate(lines):
-        if used + text_len(line) + 1 > budget:
-            kept.append(t(lang, "and_more", n=len(lines) - i))
-            break
-        kept.append(line)
-        used += text_len(line) + 1
-    chunks = pack_lines(kept, limit=_SECTION)
-    if len(chunks) > max_blocks:
-        hidden = sum(c.count("\n") + 1 for c in chunks[max_blocks - 1 :])
-        chunks = [*chunks[: max_blocks - 1], t(lang, "and_more", n=hidden)]
-    return [section(c, bid=f"{bid}:{i}") for i, c in enumerate(chunks)]
 
 
 def topic_list(stats: Sequence[TopicStats], *, lang: str = "en") -> Message:
@@ -69,7 +49,7 @@ def topic_list(stats: Sequence[TopicStats], *, lang: str = "en") -> Message:
         lines.append(
             f"• {bold(fit(topic_names(s.topic), 120))}  {code(s.topic.slug, 40)}  {stats_text}"
         )
-    blocks += _lines_to_sections(
+    blocks += lines_to_sections(
         lines,
         lang=lang,
         bid="topics:list",
@@ -217,7 +197,7 @@ def week_overview(
             for d in topics
         ]
         title = bold(t(lang, "by_topic"))
-        blocks += _lines_to_sections(
+        blocks += lines_to_sections(
             [title, *lines], lang=lang, bid="week:topics", max_blocks=3, budget=2500
         )
     _paged_cards(
@@ -262,6 +242,6 @@ def topic_not_found(
     if known:
         entries = [f"{code(tp.slug, 40)} {fit(topic_names(tp), 80)}" for tp in known]
         lines = [bold(t(lang, "all_topics")), *(f"• {e}" for e in entries)]
-        blocks += _lines_to_sections(lines, lang=lang, bid="topic:all", max_blocks=10, budget=6000)
+        blocks += lines_to_sections(lines, lang=lang, bid="topic:all", max_blocks=10, budget=6000)
     blocks.append(context([t(lang, "help_hint")], bid="topic:help"))
     return message(t(lang, "topic_not_found", text=asked[:100]), blocks)

@@ -14,17 +14,15 @@ from bot.model import Digest, Paper
 from bot.render.blocks import Block, Message, context, header, section
 from bot.render.cards import card_fallback, paper_card
 from bot.render.labels import topic_names, week_range
-from bot.render.layout import message, pack_lines
+from bot.render.layout import lines_to_sections, message
 from bot.render.mrkdwn import (
     HEADER_TEXT,
     MAX_BLOCKS,
-    SECTION_TEXT,
     bold,
     clean,
     fit,
     link,
     plain,
-    text_len,
 )
 
 #: Text budget of the "already posted" links: the rest of the header is small.
@@ -65,16 +63,13 @@ def digest_header(
     ]
     lines = _already_lines(digest, already_posted or {})
     if lines:
-        kept: list[str] = [bold(t(lang, "already_posted"))]
-        used = text_len(kept[0])
-        for i, line in enumerate(lines):
-            if used + text_len(line) + 1 > _ALREADY_BUDGET:
-                kept.append(t(lang, "and_more", n=len(lines) - i))
-                break
-            kept.append(line)
-            used += text_len(line) + 1
-        chunks = pack_lines(kept, limit=SECTION_TEXT - 100)[: MAX_BLOCKS - len(blocks)]
-        blocks += [section(c, bid=f"digest:already:{i}") for i, c in enumerate(chunks)]
+        blocks += lines_to_sections(
+            [bold(t(lang, "already_posted")), *lines],
+            lang=lang,
+            bid="digest:already",
+            max_blocks=MAX_BLOCKS - len(blocks),
+            budget=_ALREADY_BUDGET,
+        )
     fallback = t(lang, "topic_fallback", topic=names, range=span, papers=papers(lang, paper_count))
     return message(fallback, blocks)
 

@@ -7,11 +7,20 @@ guard: should anything still be too big, trailing blocks give way to "…".
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from bot.render.blocks import Block, Message, context, divider
+from bot.i18n import t
+from bot.render.blocks import Block, Message, context, divider, section
 from bot.render.limits import blocks_text_len
-from bot.render.mrkdwn import FALLBACK_TEXT, MAX_BLOCKS, MESSAGE_TEXT_BUDGET, clean, fit, text_len
+from bot.render.mrkdwn import (
+    FALLBACK_TEXT,
+    MAX_BLOCKS,
+    MESSAGE_TEXT_BUDGET,
+    SECTION_TEXT,
+    clean,
+    fit,
+    text_len,
+)
 
 #: Room kept after the cards for a "…and N more" line and a "More" button.
 TAIL_BLOCKS = 2
@@ -56,6 +65,25 @@ def pack_lines(lines: Iterable[str], *, limit: int) -> list[str]:
     if current:
         chunks.append(current)
     return chunks
+
+
+def lines_to_sections(
+    lines: Sequence[str], *, lang: str, bid: str, max_blocks: int, budget: int
+) -> list[Block]:
+    """Lines grouped into sections, cut with "…and N more" past `max_blocks` or `budget`."""
+    kept: list[str] = []
+    used = 0
+    for i, line in enumerate(lines):
+        if used + text_len(line) + 1 > budget:
+            kept.append(t(lang, "and_more", n=len(lines) - i))
+            break
+        kept.append(line)
+        used += text_len(line) + 1
+    chunks = pack_lines(kept, limit=SECTION_TEXT - 100)
+    if len(chunks) > max_blocks:
+        hidden = sum(c.count("\n") + 1 for c in chunks[max_blocks - 1 :])
+        chunks = [*chunks[: max_blocks - 1], t(lang, "and_more", n=hidden)]
+    return [section(c, bid=f"{bid}:{i}") for i, c in enumerate(chunks)]
 
 
 def message(fallback: str, blocks: list[Block]) -> Message:
