@@ -13,7 +13,12 @@ How "exactly once" holds through crashes, restarts, rate limits and errors:
    simply retried after `Retry-After`. Any other error is permanent: the row
    is `failed` (certainly not posted, retried next run) and that channel stops.
 4. Only the holder of a digest's lease posts it (a conditional UPDATE in the
-   store), so replicas and a CLI run next to the scheduler never race.
+   store), so replicas and a CLI run next to the scheduler never race. On
+   PostgreSQL a run also claims each channel it posts to (a session advisory
+   lock, `bot.store.locks.Claims`): one replica posts a channel's digests in
+   order while the others leave it alone, and when that replica dies its
+   claim goes with its connection, so the next run takes its leases over at
+   once and finishes the week (step 2 adopts what it had sent).
 
 The time, the sleep, the Slack client, the store and the renderer are injected:
 tests drive this module with a fixed clock and a fake Slack server.
@@ -41,6 +46,7 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.model import AGGREGATE_SLUG, Digest, Paper
 from bot.scheduler import is_due
+from bot.store import locks
 from bot.store import posts as store
 from bot.store.catalog import Catalog
 from bot.store.codec import content_hash
@@ -102,7 +108,10 @@ _HINTS = {
     "msg_blocks_too_long": "Slack rejected the rendered message as too long: a rendering bug, please report it",
     "ratelimited": "Slack kept answering 429 (rate limited); the rest is posted on the next run",
     "unreachable": "Slack could not be reached; interrupted posts are looked up and retried on the next run",
-    "lease_lost": "another process took over this digest (our lease expired); it carries on from here",
+    "lease_lost": (
+        "another process took over this digest (our lease expired, or our database "
+        "connection holding the channel's claim was lost); it carries on from here"
+    ),
 }
 _AUTH_HINT = "check SLACK_BOT_TOKEN (a bot token `xoxb-…`; reinstall the app if it was revoked)"
 
@@ -655,6 +664,8 @@ class _Run:
             self.version = archive_version(conn)
         self._dry_rows: dict[tuple[str, str], PostRow] = {}
         self._lease: str | None = None
+        self.claims = locks.Claims(engine)
+        self._channel_claim: str | None = None
 
     def clock(self) -> dt.datetime:
         """The run's `now` moved on by the (injected) monotonic clock."""
@@ -682,16 +693,40 @@ class _Run:
                     slug,
                     len(weeks),
                 )
-        for channel, targets in by_channel.items():
-            report = self.report.channel(channel)
-            try:
-                for target in targets:
-                    self._digest(target, report)
-            except _ChannelStop as stop:
-                log.error("%s", stop.problem)
-                report.error, report.problem = stop.error, stop.problem
-                if isinstance(stop, _RunStop):
-                    return
+        try:
+            for channel, targets in by_channel.items():
+                report = self.report.channel(channel)
+                if not self._claim_channel(channel):
+                    report.busy.extend(target.label for target in targets)
+                    log.info("%s is being posted to by another process; left to it", channel)
+                    continue
+                try:
+                    for target in targets:
+                        self._digest(target, report)
+                except _ChannelStop as stop:
+                    log.error("%s", stop.problem)
+                    report.error, report.problem = stop.error, stop.problem
+                    if isinstance(stop, _RunStop):
+                        return
+                finally:
+                    self._release_channel()
+        finally:
+            self.claims.close()
+
+    def _claim_channel(self, channel: str) -> bool:
+        """One process posts to a channel at a time (PostgreSQL; always True on SQLite)."""
+        if self.dry_run:
+            return True
+        name = f"channel:{channel}"
+        if not self.claims.try_claim(name):
+            return False
+        self._channel_claim = name
+        return True
+
+    def _release_channel(self) -> None:
+        if self._channel_claim is not None:
+            self.claims.release(self._channel_claim)
+            self._channel_claim = None
 
     def _digest(self, target: Target, report: ChannelReport) -> None:
         """Post (or bring up to date) one digest in one channel, under its lease."""
@@ -815,7 +850,11 @@ class _Run:
             self._lease = key
             return True
         lease = store.get_lease(self.engine, key)
-        if lease is None or not lease.holder or not _holder_is_dead(lease.holder):
+        if lease is None or not lease.holder:
+            return False
+        # Holding the channel's claim proves the lease's holder stopped posting here
+        # (every run posts under that claim, and a dead run's claim went with it).
+        if not self.claims.exclusive and not _holder_is_dead(lease.holder):
             return False
         if not store.take_over_lease(
             self.engine, key, dead_holder=lease.holder, holder=self.holder, now=now, ttl=LEASE_TTL
@@ -834,7 +873,8 @@ class _Run:
         """Before each Slack write: still ours? (A lease that expired may have been taken.)"""
         if self._lease is None:
             return
-        if not store.acquire_lease(
+        claimed = self._channel_claim is None or self.claims.holds(self._channel_claim)
+        if not claimed or not store.acquire_lease(
             self.engine, self._lease, self.holder, now=self.clock(), ttl=LEASE_TTL
         ):
             self._lease = None
@@ -1167,7 +1207,8 @@ def _backoff(attempt: int) -> float:
 def _holder_is_dead(holder: str) -> bool:
     """True for a holder on this host whose process is gone (e.g. killed mid-run).
 
-    Elsewhere only expiry frees a lease: a pid means nothing on another host.
+    A pid means nothing on another host: there, on SQLite, only expiry frees a
+    lease; on PostgreSQL the channel claim tells (see `_Run._take_lease`).
     """
     try:
         host, pid_text, _nonce = holder.rsplit(":", 2)

@@ -23,8 +23,8 @@ from bot.scheduler import add_archive_sync, build_scheduler
 from bot.search import LiveSearch
 from bot.slack.app import build_app
 from bot.slack.client import posting_client, web_client
-from bot.store import Catalog, sync_archive
-from bot.weekly_job import make_weekly_job
+from bot.store import Catalog
+from bot.weekly_job import make_weekly_job, resync
 
 log = logging.getLogger(__name__)
 
@@ -95,5 +95,5 @@ def background_jobs(bot: Bot, archive: Path) -> BackgroundScheduler:
         log.warning("no DIGEST_CHANNEL or DIGEST_CHANNELS: answering lookups only, posting nothing")
         scheduler = BackgroundScheduler(timezone=settings.tz)
     if settings.sync_minutes:
-        add_archive_sync(scheduler, lambda: sync_archive(bot.engine, archive), minutes=settings.sync_minutes)
+        add_archive_sync(scheduler, lambda: resync(bot.engine, archive), minutes=settings.sync_minutes)
     return scheduler

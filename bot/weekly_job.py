@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.publisher import PublishReport, publish_due
-from bot.store.sync import SyncReport, sync_archive
+from bot.store.sync import ArchiveMismatch, SyncReport, sync_archive
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,20 @@ class JobReport:
         }
 
 
+def resync(engine: Engine, archive_path: Path) -> SyncReport | None:
+    """Re-read the archive into the store, as every replica does on its schedule.
+
+    A replica whose DIGEST_ARCHIVE is not the store's archive must not sync
+    (that would re-target the index every replica serves): it logs why, once
+    per attempt and without a traceback, and None says the stored index stays.
+    """
+    try:
+        return sync_archive(engine, archive_path)
+    except ArchiveMismatch as err:
+        log.error("not re-reading the archive: %s", err)
+        return None
+
+
 def run_weekly(
     engine: Engine,
     archive_path: Path,
@@ -54,11 +68,16 @@ def run_weekly(
     settings: Settings,
     **publish_options: Any,
 ) -> JobReport:
-    """Sync the archive into the store, then publish what is due at `now`."""
+    """Sync the archive into the store, then publish what is due at `now`.
+
+    A replica whose DIGEST_ARCHIVE is not the store's archive does not sync
+    (it would re-target the shared index): it says so and posts from the
+    index the store holds.
+    """
     report = JobReport()
     try:
-        report.sync = sync_archive(engine, archive_path)
-        if report.sync.skipped:
+        report.sync = resync(engine, archive_path)
+        if report.sync is not None and report.sync.skipped:
             log.warning(
                 "%d archive problem(s) skipped while reading %s; run `digest-bot index` to see them",
                 len(report.sync.skipped),

@@ -1,16 +1,27 @@
-"""Fixtures shared by every test: archives, stores, and the real archive when present."""
+"""Fixtures shared by every test: archives, stores, and the real archive when present.
+
+Stores come on two backends. A module (or test) marked
+`@pytest.mark.backends("sqlite", "postgresql")` runs each test that uses the
+`engine` (or `db_url`) fixture once per backend; unmarked tests use SQLite.
+PostgreSQL comes from DIGEST_TEST_PG_URL, an admin URL (`.ci/run` starts a
+server and sets it): each test gets a database of its own, dropped afterwards.
+Without it the PostgreSQL variants are skipped, saying why.
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import URL
 
 from bot.store import Catalog, open_engine, sync_archive
+from bot.store.database import database_url
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE_ARCHIVE = PROJECT / "examples" / "archive"
@@ -35,6 +46,9 @@ def schema_problems(blocks: list[dict[str, object]], *, exact: bool = False) -> 
     from bot.render.limits import validate_blocks
 
     return validate_blocks(blocks, schema_path=BLOCK_KIT_SCHEMA, exact=exact)
+#: Read once, before any test's environment is cleaned.
+PG_ADMIN_URL = os.environ.get("DIGEST_TEST_PG_URL", "").strip()
+BACKENDS = ("sqlite", "postgresql")
 
 
 def real_archive_path() -> Path | None:
@@ -52,7 +66,7 @@ def real_archive_path() -> Path | None:
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads the developer's own .env or Slack settings by accident."""
     for name in list(os.environ):
-        if name.startswith(("DIGEST_", "SLACK_")) and name != "DIGEST_TEST_ARCHIVE":
+        if name.startswith(("DIGEST_", "SLACK_")) and not name.startswith("DIGEST_TEST_"):
             monkeypatch.delenv(name)
     monkeypatch.delenv("PORT", raising=False)
 
@@ -76,10 +90,67 @@ def example_archive(tmp_path: Path) -> Path:
     return target
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run tests marked `backends(...)` once per backend named."""
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker is not None and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", marker.args or BACKENDS, indirect=True)
+
+
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    """A fresh SQLite store in a temporary folder."""
-    eng = open_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store's backend: "sqlite" unless the test is marked to run on others."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[Engine]:
+    """An AUTOCOMMIT engine on the PostgreSQL server, or a skip that says how to get one."""
+    if not PG_ADMIN_URL:
+        pytest.skip(
+            "PostgreSQL variant: set DIGEST_TEST_PG_URL to an admin URL, e.g. "
+            "postgresql+psycopg://postgres@localhost/postgres (.ci/run starts a server and sets it)"
+        )
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("PostgreSQL variant: psycopg is not installed (pip install -e '.[test]')")
+    admin = create_engine(database_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    yield admin
+    admin.dispose()
+
+
+def new_pg_database(admin: Engine) -> tuple[URL, str]:
+    """A new empty database on the test server: (its URL, its name)."""
+    name = f"digest_test_{secrets.token_hex(6)}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    return admin.url.set(database=name), name
+
+
+def drop_pg_database(admin: Engine, name: str) -> None:
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The URL of a fresh, empty store on the test's backend (DIGEST_DB_URL for subprocesses)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
+        return
+    admin: Engine = request.getfixturevalue("pg_admin")
+    url, name = new_pg_database(admin)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        drop_pg_database(admin, name)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A fresh store (SQLite in a temporary folder, or its own PostgreSQL database)."""
+    eng = open_engine(db_url)
     yield eng
     eng.dispose()
 

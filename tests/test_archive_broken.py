@@ -118,6 +118,7 @@ def test_in_memory_load_keeps_good_entries_and_reports_bad_ones(broken_archive: 
     assert archive.papers["2501.00051"].title == "Paper number 51"  # the CRLF + BOM file
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_store_sync_keeps_good_entries_and_reports_bad_ones(broken_archive: Path, engine: Engine) -> None:
     report = sync_archive(engine, broken_archive)
     assert report.papers == len(GOOD)
@@ -130,6 +131,7 @@ def test_store_sync_keeps_good_entries_and_reports_bad_ones(broken_archive: Path
     assert_problems(again.problems, broken_archive)
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_fixing_a_file_clears_its_problems(broken_archive: Path, engine: Engine) -> None:
     sync_archive(engine, broken_archive)
     (broken_archive / "_fl" / "2025-02-14.md").write_text(

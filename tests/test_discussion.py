@@ -25,6 +25,8 @@ from bot.store import posts as store
 from bot.store import sync_archive
 from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, FakeSlack
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 NOW = dt.datetime(2025, 1, 24, 9, tzinfo=dt.UTC)
 WEEK = dt.date(2025, 1, 17)
 

@@ -35,13 +35,15 @@ from bot.publisher import (
 )
 from bot.render.limits import violations
 from bot.slack.client import posting_client
-from bot.store import Catalog, sync_archive
+from bot.store import Catalog, locks, sync_archive
 from bot.store import posts as store
 from bot.store.posts import PostRow
 from tests.conftest import schema_problems
 from tests.support.fake_slack import BOT_TOKEN, Call, FakeSlack
 
 #: The Friday after the example archive's newest week (2025-01-17 – 2025-01-23).
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 NOW = dt.datetime(2025, 1, 24, 9, 0, tzinfo=dt.UTC)
 NEWEST = dt.date(2025, 1, 17)
 SHARED = "2102.06387"  # in both dp and fl of the newest week
@@ -811,6 +813,7 @@ def test_a_paper_added_to_a_posted_week_is_posted_after_the_others_and_the_count
 # ---- leases ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.backends("sqlite")  # on PostgreSQL a live process also holds the channel's claim
 def test_a_digest_leased_by_a_live_process_is_left_to_it(
     store_engine: Engine, fake: FakeSlack, clock: FakeClock
 ) -> None:
@@ -887,3 +890,103 @@ def test_a_lease_lost_mid_run_stops_the_channel_before_the_next_post(
     assert report.channels["C0SD"].error == "lease_lost"
     assert len(payloads(fake, "C0SD")) == 2
     assert store.unsettled_posts(store_engine) == []  # stopped before the next intent
+
+
+def test_a_second_replica_starting_mid_post_leaves_the_digest_alone(
+    store_engine: Engine, fake: FakeSlack, clock: FakeClock, backend: str
+) -> None:
+    """Replica B runs while A is between committing an intent and posting it.
+
+    PostgreSQL: B leaves the whole channel to A (its claim), which posts it in
+    order. SQLite (one bot process, and a CLI run beside it): B leaves the
+    digest A holds the lease of and may post the channel's next one.
+    """
+    other: list[PublishReport] = []
+
+    def second_replica(point: str, row: PostRow | None) -> None:
+        if point == "after_intent" and row is not None and row.arxiv_id == SHARED:
+            other.append(publish(store_engine, fake, clock))
+
+    assert publish(store_engine, fake, clock, checkpoint=second_replica).ok
+
+    if backend == "postgresql":
+        assert other[0].posted == 0
+        assert other[0].channels["C0SD"].busy == ["dp 2025-01-17", "fl 2025-01-17"]
+        assert_exactly_once(store_engine, fake, "C0SD", NEWEST_BOTH)
+    else:
+        assert other[0].channels["C0SD"].busy == ["dp 2025-01-17"]
+        assert sorted(sequence(fake, "C0SD"), key=str) == sorted(
+            expected(store_engine, NEWEST_BOTH), key=str
+        )
+
+
+def test_without_the_claim_a_second_replica_would_post_twice(
+    store_engine: Engine, fake: FakeSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the lease and the channel claim prevent: B takes A's in-flight intent for
+    an interrupted post (not in Slack yet), posts it again, and then A's lands too."""
+    from bot.publisher import _Run
+
+    monkeypatch.setattr(_Run, "_claim_channel", lambda self, channel: True)
+    monkeypatch.setattr(_Run, "_take_lease", lambda self, target: True)
+    monkeypatch.setattr(_Run, "_renew_lease", lambda self, target: None)
+    nested: list[PublishReport] = []
+
+    def second_replica(point: str, row: PostRow | None) -> None:
+        if point == "after_intent" and row is not None and row.arxiv_id == SHARED and not nested:
+            nested.append(publish(store_engine, fake, clock))
+
+    publish(store_engine, fake, clock, checkpoint=second_replica)
+
+    ids = [p.get("arxiv_id") for p in payloads(fake, "C0SD")]
+    assert ids.count(SHARED) == 2
+
+
+@pytest.mark.backends("postgresql")
+def test_a_claimed_channel_is_left_to_its_holder_and_taken_over_when_its_session_ends(
+    store_engine: Engine, fake: FakeSlack, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A replica on another host: its pid says nothing here, its claim says it all."""
+    key = f"C0SD|dp|{NEWEST.isoformat()}"
+    holder = "another-host:4242:aa"
+    assert store.acquire_lease(store_engine, key, holder, now=NOW, ttl=dt.timedelta(minutes=10))
+    elsewhere = locks.Claims(store_engine)
+    assert elsewhere.try_claim("channel:C0SD")
+
+    busy = publish(store_engine, fake, clock)
+
+    assert busy.channels["C0SD"].busy == ["dp 2025-01-17", "fl 2025-01-17"]
+    assert fake.calls("chat.postMessage") == []
+
+    elsewhere.close()  # the other replica dies: its connection, and its claim, go
+    with caplog.at_level(logging.WARNING, logger="bot.publisher"):
+        report = publish(store_engine, fake, clock)  # same time: its lease has not expired
+
+    assert report.ok and report.channels["C0SD"].busy == []
+    assert any(f"from {holder}" in r.getMessage() for r in caplog.records)
+    assert_exactly_once(store_engine, fake, "C0SD", NEWEST_BOTH)
+
+
+@pytest.mark.backends("postgresql")
+def test_a_run_whose_claim_connection_is_cut_stops_before_its_next_post(
+    store_engine: Engine, fake: FakeSlack, clock: FakeClock, pg_admin: Engine
+) -> None:
+    """The server ends the session holding the claim (a network cut, a restart):
+    the run notices before posting again, and the next run finishes the week."""
+
+    def cut(point: str, row: PostRow | None) -> None:
+        if point == "after_record" and row is not None and row.arxiv_id == SHARED:
+            database = store_engine.url.database
+            with pg_admin.connect() as conn:
+                conn.exec_driver_sql(
+                    "SELECT pg_terminate_backend(l.pid) FROM pg_locks l "
+                    "JOIN pg_stat_activity a ON a.pid = l.pid "
+                    f"WHERE l.locktype = 'advisory' AND a.datname = '{database}'"
+                )
+
+    report = publish(store_engine, fake, clock, checkpoint=cut)
+
+    assert report.channels["C0SD"].error == "lease_lost"
+    assert len(payloads(fake, "C0SD")) == 2
+    assert publish(store_engine, fake, clock).ok
+    assert_exactly_once(store_engine, fake, "C0SD", NEWEST_BOTH)

@@ -9,12 +9,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, event
 
 from bot.archive import load_archive
 from bot.model import Paper, TopicRef
-from bot.store import Catalog, sync_archive
+from bot.store import ArchiveMismatch, Catalog, sync_archive
 from tests.support.archive_writer import digest_text, entry_text, write_topic_page
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 
 @contextmanager
@@ -172,12 +175,35 @@ def test_incremental_equals_cold(example_archive: Path, tmp_path: Path, engine: 
     assert [(s.topic, s.papers) for s in Catalog(engine).topics()] == [(s.topic, s.papers) for s in Catalog(cold).topics()]
 
 
-def test_another_archive_replaces_the_index(example_archive: Path, tmp_path: Path, engine: Engine) -> None:
-    sync_archive(engine, example_archive)
+def _other_archive(tmp_path: Path) -> Path:
     other = tmp_path / "other"
     (other / "_sd").mkdir(parents=True)
     (other / "_sd" / "2024-01-05.md").write_text(
         digest_text("合成データ", dt.date(2024, 1, 5), [Paper("2401.00001", "http://arxiv.org/abs/2401.00001", "Only One")])
     )
-    report = sync_archive(engine, other)
+    return other
+
+
+def test_another_archive_replaces_the_index_when_retargeted(example_archive: Path, tmp_path: Path, engine: Engine) -> None:
+    first = sync_archive(engine, example_archive)
+    report = sync_archive(engine, _other_archive(tmp_path), retarget=True)
     assert report.papers == 1 and report.digests == 1
+    assert report.root == str((tmp_path / "other").resolve())
+    # Readers following the version (each replica's search index) drop the old papers.
+    _, changed, removed = Catalog(engine).changes_since(first.version)
+    assert [p.arxiv_id for p in changed] == ["2401.00001"]
+    assert sorted(removed) == sorted(p.arxiv_id for p in load_archive(example_archive).papers.values())
+
+
+def test_another_archive_without_retarget_leaves_the_shared_index_alone(
+    example_archive: Path, tmp_path: Path, engine: Engine
+) -> None:
+    """A replica configured with another path must not wipe what the others serve."""
+    first = sync_archive(engine, example_archive)
+    other = _other_archive(tmp_path)
+    with statements(engine) as seen, pytest.raises(ArchiveMismatch) as raised:
+        sync_archive(engine, other)
+    assert WRITES.isdisjoint(seen), seen
+    assert raised.value.stored == str(example_archive.resolve())
+    assert "digest-bot index --archive" in str(raised.value)
+    assert Catalog(engine).count_papers() == first.papers and Catalog(engine).version() == first.version

@@ -13,6 +13,7 @@ import click
 from bot import __version__
 from bot.cli.archive_cmds import index, show, topics, weeks
 from bot.cli.context import CliContext
+from bot.cli.db_cmds import db
 from bot.cli.post_cmds import post, status
 from bot.cli.run_cmd import run as run_bot
 from bot.cli.search_cmd import search
@@ -38,7 +39,7 @@ def main(ctx: click.Context, env_file: str) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-for command in (run_bot, index, show, topics, weeks, post, status, search):
+for command in (run_bot, index, show, topics, weeks, post, status, search, db):
     main.add_command(command)
 
 

@@ -34,10 +34,12 @@ def index(cli: CliContext, archive: Path | None, as_json: bool) -> None:
 
     Prints what was read and every file or entry that was skipped, with its
     line and the reason. Exits 0 even when some entries were skipped: a bad
-    file never stops the rest of the archive from loading.
+    file never stops the rest of the archive from loading. Given another
+    folder than the one the store indexes, it re-indexes the store from that
+    folder (the only command that does; posts and thread counts are kept).
     """
     if as_json or not cli.err.is_terminal:
-        report = cli.sync(archive)
+        report = cli.sync(archive, retarget=True)
     else:
         with Progress(
             TextColumn("indexing"),
@@ -53,7 +55,7 @@ def index(cli: CliContext, archive: Path | None, as_json: bool) -> None:
             def progress(done: int, total: int, path: str) -> None:
                 bar.update(task, completed=done, total=total, description=path)
 
-            report = cli.sync(archive, progress=progress)
+            report = cli.sync(archive, progress=progress, retarget=True)
     if as_json:
         print_json(report.as_dict())
         return

@@ -17,7 +17,16 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.store import ArchiveNotFound, Catalog, StoreError, SyncReport, open_engine, sync_archive
+from bot.store import (
+    ArchiveMismatch,
+    ArchiveNotFound,
+    Catalog,
+    StoreError,
+    SyncReport,
+    open_engine,
+    sync_archive,
+)
+from bot.store.sync import stored_report
 
 
 @dataclass
@@ -52,12 +61,22 @@ class CliContext:
                 fail(str(error))
         return self._engine
 
-    def sync(self, archive: Path | None, progress: Any = None) -> SyncReport:
-        """Bring the store up to date with the archive (cheap when nothing changed)."""
+    def sync(self, archive: Path | None, progress: Any = None, *, retarget: bool = False) -> SyncReport:
+        """Bring the store up to date with the archive (cheap when nothing changed).
+
+        Only `retarget` (the `index` command) points the store at another
+        folder; elsewhere a different folder is reported and the stored index
+        is used as it is, so a misconfigured replica never wipes a shared store.
+        """
         try:
-            return sync_archive(self.engine, self.archive(archive), progress=progress)
+            return sync_archive(
+                self.engine, self.archive(archive), progress=progress, retarget=retarget
+            )
         except ArchiveNotFound as error:
             fail(f"{error}. Set --archive or DIGEST_ARCHIVE to a digest archive folder.")
+        except ArchiveMismatch as error:
+            click.echo(f"digest-bot: not re-reading the archive: {error}", err=True)
+            return stored_report(self.engine)
 
     def catalog(self, archive: Path | None, *, sync: bool = True) -> Catalog:
         """The store's catalog, synced with the archive first unless told not to."""

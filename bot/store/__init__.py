@@ -1,18 +1,21 @@
 """The store: SQLAlchemy tables, the incremental archive indexer and read access."""
 
+from bot.store import migrate
 from bot.store.catalog import Catalog, TopicStats, WeekStats
 from bot.store.database import DEFAULT_DB_URL, StoreError, open_engine
-from bot.store.posts import posts as _posts  # noqa: F401 - defines the post tables before create_all
-from bot.store.sync import ArchiveNotFound, SyncReport, sync_archive
+from bot.store.posts import posts as _posts  # noqa: F401 - defines the post tables on the metadata
+from bot.store.sync import ArchiveMismatch, ArchiveNotFound, SyncReport, sync_archive
 
 __all__ = [
     "DEFAULT_DB_URL",
+    "ArchiveMismatch",
     "ArchiveNotFound",
     "Catalog",
     "StoreError",
     "SyncReport",
     "TopicStats",
     "WeekStats",
+    "migrate",
     "open_engine",
     "sync_archive",
 ]

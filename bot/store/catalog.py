@@ -15,6 +15,7 @@ from sqlalchemy import Engine, distinct, func, select
 from sqlalchemy.engine import Connection
 
 from bot.model import AGGREGATE_SLUG, Digest, Paper, Topic
+from bot.store import locks
 from bot.store.codec import paper_from
 from bot.store.schema import digests, entries, papers, removed_papers, texts, topics
 from bot.store.sync import archive_version
@@ -86,8 +87,14 @@ class Catalog:
                 yield _paper(row)
 
     def changes_since(self, version: int) -> tuple[int, list[Paper], list[str]]:
-        """(current version, papers changed after `version`, ids removed after it)."""
-        with self.engine.connect() as conn:
+        """(current version, papers changed after `version`, ids removed after it).
+
+        How a replica's search index catches up with syncs done anywhere: one
+        primary-key SELECT when nothing moved, else the changed rows through
+        the `version` index. All three reads see one snapshot, so the version
+        returned is exactly the state the changes describe.
+        """
+        with locks.snapshot(self.engine) as conn:
             current = archive_version(conn)
             if current == version:
                 return current, [], []

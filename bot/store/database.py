@@ -1,7 +1,10 @@
-"""Open the store: an SQLAlchemy engine with its schema in place.
+"""Open the store: an SQLAlchemy engine with its schema migrated to the newest revision.
 
-SQLite (the default, a file under `./data/`) gets WAL mode and a busy timeout
-so that the bot's web server, scheduler and a CLI run can share one file.
+SQLite (the default, a file under `./data/`) serves one bot process and the CLI
+next to it: WAL mode, a busy timeout, and real transactions (`bot.store.locks`).
+PostgreSQL (`postgresql+psycopg://…`, the `postgres` extra) serves several
+replicas. Either way the schema comes from the Alembic migrations, applied
+under a lock so that replicas starting together do not race.
 """
 
 from __future__ import annotations
@@ -9,56 +12,70 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import Engine, create_engine, insert
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.schema import Table
 
-from bot.store.schema import metadata
+from bot.store import locks
 
 DEFAULT_DB_URL = "sqlite:///data/digest-bot.sqlite3"
+#: Driver names a user may write for PostgreSQL; psycopg 3 is the one the extra installs.
+_PG_ALIASES = {"postgres", "postgresql"}
 
 
 class StoreError(RuntimeError):
     """The store cannot be opened; the message says why and what to change."""
 
 
-def open_engine(url: str = DEFAULT_DB_URL, *, create: bool = True) -> Engine:
-    """An engine for `url`, with the schema created on first use."""
+def database_url(url: str) -> URL:
+    """The URL to connect with: `postgresql://` (or `postgres://`) means psycopg 3."""
     try:
         parsed = make_url(url)
     except ArgumentError as err:
         raise StoreError(f"DIGEST_DB_URL {url!r} is not a database URL: {err}") from err
+    if parsed.drivername in _PG_ALIASES:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def open_engine(url: str = DEFAULT_DB_URL, *, migrate: bool = True) -> Engine:
+    """An engine for `url`, its schema brought up to the newest migration first."""
+    parsed = database_url(url)
+    where = parsed.render_as_string(hide_password=True)
+    backend = parsed.get_backend_name()
     kwargs: dict[str, Any] = {}
-    if parsed.get_backend_name() == "sqlite":
+    if backend == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
+        if backend == "postgresql":
+            kwargs["connect_args"] = {"application_name": "digest-bot", "connect_timeout": 10}
     try:
         engine = create_engine(parsed, **kwargs)
-    except Exception as err:  # a missing driver, a bad option: say which setting to fix
-        raise StoreError(f"cannot open the store at {parsed.render_as_string(hide_password=True)}: {err}") from err
-    if parsed.get_backend_name() == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    if create:
+    except ModuleNotFoundError as err:
+        hint = (
+            " PostgreSQL needs the extra: pip install 'digest-bot[postgres]'"
+            if backend == "postgresql"
+            else ""
+        )
+        raise StoreError(f"cannot open the store at {where}: {err}.{hint}") from err
+    except Exception as err:  # a bad option: say which setting to fix
+        raise StoreError(f"cannot open the store at {where}: {err}") from err
+    locks.configure(engine)
+    if migrate:
+        from bot.store.migrate import upgrade
+
         try:
-            metadata.create_all(engine)
+            upgrade(engine)
+        except StoreError:
+            raise
         except Exception as err:
-            where = parsed.render_as_string(hide_password=True)
-            raise StoreError(f"cannot create the store's tables at {where}: {err}") from err
+            raise StoreError(f"cannot bring the store's tables up to date at {where}: {err}") from err
     return engine
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
 
 
 def insert_ignoring_duplicates(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -5,8 +5,11 @@ as `pending` *before* Slack is called and completed with its `ts` right after;
 a row still `pending` at the next run is a message whose fate is unknown and
 is looked up in Slack (by the row id carried in the message metadata) before
 anything is posted again. `failed` rows are messages Slack refused: safe to
-post again. Everything is portable SQL (SQLite now, PostgreSQL later): the
-one concurrency primitive is the conditional UPDATE, checked by its rowcount.
+post again. Everything is portable SQL (SQLite and PostgreSQL): the one
+concurrency primitive here is the conditional UPDATE, checked by its rowcount.
+On PostgreSQL the publisher also holds a per-channel claim (`bot.store.locks`)
+that frees itself when its process dies, so a dead holder's lease is taken
+over at once instead of after it expires.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
-    DateTime,
     Engine,
     Index,
     Integer,
@@ -39,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.database import insert_ignoring_duplicates
-from bot.store.schema import digests, entries, metadata, papers
+from bot.store.schema import UtcDateTime, digests, entries, metadata, papers
 
 PostKind = Literal["header", "paper"]
 PostState = Literal["pending", "posted", "failed"]
@@ -72,10 +74,10 @@ posts = Table(
     Column("content_hash", String(32)),
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("attempted_at", DateTime(timezone=True), nullable=False),
-    Column("posted_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("attempted_at", UtcDateTime, nullable=False),
+    Column("posted_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("channel", "post_key", name="uq_posts_channel_key"),
     Index("ix_posts_digest", "channel", "slug", "week_start"),
     Index("ix_posts_arxiv_id", "arxiv_id"),
@@ -95,7 +97,7 @@ digest_marks = Table(
     Column("origin", String(16), nullable=False),
     # The archive version the digest was last fully settled at; NULL: check again.
     Column("checked_version", BigInteger),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 #: Who may post a digest to a channel right now: one holder, until expires_at.
@@ -104,7 +106,7 @@ leases = Table(
     metadata,
     Column("lease_key", String(200), primary_key=True),
     Column("holder", String(200)),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
 )
 
 #: One row per publishing run, for `digest-bot status`.
@@ -114,8 +116,8 @@ runs = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("started_by", String(16), nullable=False),
     Column("holder", String(200), nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True)),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
     Column("posted", Integer, nullable=False, default=0),
     Column("adopted", Integer, nullable=False, default=0),
     Column("updated", Integer, nullable=False, default=0),
@@ -133,7 +135,7 @@ thread_replies = Table(
     Column("thread_ts", String(32), nullable=False),
     Column("arxiv_id", String(64), nullable=False),
     Column("user_id", String(64), nullable=False),
-    Column("replied_at", DateTime(timezone=True), nullable=False),
+    Column("replied_at", UtcDateTime, nullable=False),
     Index("ix_thread_replies_thread", "channel", "thread_ts"),
     Index("ix_thread_replies_arxiv_id", "arxiv_id"),
     Index("ix_thread_replies_replied_at", "replied_at"),
@@ -513,8 +515,9 @@ def acquire_lease(
 ) -> bool:
     """Take or renew the lease: only if it is free, expired, or already ours.
 
-    A later issue may swap this for advisory locks or SKIP LOCKED; the
-    contract (True: you alone may post this digest until `now + ttl`) stays.
+    True: you alone may post this digest until `now + ttl`. Under READ
+    COMMITTED (PostgreSQL) the UPDATE re-checks its WHERE on the row it waited
+    for, so of two processes racing for an expired lease exactly one wins.
     """
     now = utc(now)
     with engine.begin() as conn:

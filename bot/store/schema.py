@@ -3,9 +3,15 @@
 Archive data is content-addressed: an entry's text is stored once in `texts`
 however many digests repeat it (a paper stands in its topics' digests and in
 `all`), and `papers` points at the text chosen for the merged record.
+
+The schema is created and changed by the Alembic migrations in
+`bot/store/migrations/` (a test checks that they produce exactly these tables).
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -20,10 +26,38 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 
 metadata = MetaData()
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A moment in time, handed back aware and in UTC on every backend.
+
+    PostgreSQL's `timestamptz` returns aware values, SQLite naive ones (it
+    keeps text): both come back as aware UTC here, so no caller has to know
+    which store it reads. Values are converted to UTC before they are sent
+    (naive ones are taken as UTC), so PostgreSQL never reads one in its
+    session's time zone and SQLite's text compares in time order.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
 
 #: Key/value facts about the store: the archive root it indexes, its version.
 state = Table(
@@ -43,7 +77,7 @@ archive_files = Table(
     Column("mtime_ns", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("problems", JSON, nullable=False),
-    Column("indexed_at", DateTime(timezone=True), nullable=False),
+    Column("indexed_at", UtcDateTime, nullable=False),
 )
 
 topics = Table(
@@ -96,6 +130,7 @@ entries = Table(
     Column("arxiv_id", String(64), nullable=False),
     Column("text_hash", String(32), nullable=False),
     Column("topics", JSON, nullable=False),
+    # The archive's own wall-clock time (no zone in the source): naive on every backend.
     Column("posted_at", DateTime),
     Column("line", Integer, nullable=False),
     Index("ix_entries_arxiv_id", "arxiv_id"),

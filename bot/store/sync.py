@@ -5,6 +5,12 @@ differ its content hash decides (a `touch` costs a hash, not a parse). Changed
 files replace their digest; deleted files drop theirs; papers touched by either
 are merged again from every entry the store still holds. One transaction: a
 crash leaves the previous state, never half a sync.
+
+Several processes may sync one store at once (bot replicas, a CLI run): the
+transaction runs alone (`locks.exclusive`), so the second finds the first's
+work done. A store indexes one archive folder; only an explicit `retarget`
+(the `index` command) points it at another, so a replica configured with a
+different path cannot wipe the index the others serve.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import BigInteger, Engine, delete, exists, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
 
 from bot.archive.layout import SourceFile, scan
@@ -29,6 +35,7 @@ from bot.archive.problems import Problem
 from bot.archive.site import SiteConfig, TopicPage, read_site_config, read_topic_page
 from bot.archive.topics import name_topics
 from bot.model import Digest, DigestRef, Paper, TopicRef
+from bot.store import locks
 from bot.store.codec import content_hash, digests_data, text_data, topics_data, topics_from
 from bot.store.database import insert_ignoring_duplicates
 from bot.store.schema import (
@@ -51,8 +58,26 @@ _BATCH = 20_000  # entries per write batch
 _MERGE_CHUNK = 900  # ids per merge query (under SQLite's 999 bound parameters of old builds)
 
 
+#: The advisory lock name syncs run under.
+LOCK_NAME = "archive-sync"
+
+
 class ArchiveNotFound(FileNotFoundError):
     """The archive folder does not exist or is not a folder."""
+
+
+class ArchiveMismatch(RuntimeError):
+    """The store indexes another archive folder, and re-targeting was not asked for."""
+
+    def __init__(self, stored: str, requested: str) -> None:
+        super().__init__(
+            f"the store indexes the archive at {stored}, not {requested}; the stored index "
+            f"is left as it is. Set DIGEST_ARCHIVE to {stored} (every replica must use the "
+            f"same folder), or run `digest-bot index --archive {requested}` to re-index the "
+            "store from that folder instead"
+        )
+        self.stored = stored
+        self.requested = requested
 
 
 @dataclass(slots=True)
@@ -147,8 +172,15 @@ def sync_archive(
     *,
     progress: Progress | None = None,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    retarget: bool = False,
 ) -> SyncReport:
-    """Index `root` into the store incrementally and report what changed."""
+    """Index `root` into the store incrementally and report what changed.
+
+    An empty store takes `root` as its archive. A store that indexes another
+    folder raises `ArchiveMismatch` and is left untouched, unless `retarget`:
+    then its archive data is dropped and `root` indexed from scratch (posts and
+    other bot state stay).
+    """
     started = time.perf_counter()
     root = Path(root).expanduser()
     if not root.is_dir():
@@ -156,10 +188,13 @@ def sync_archive(
     root = root.resolve()
     layout = scan(root)
     report = SyncReport(str(root), files=len(layout.of_kind("digest")))
-    with engine.begin() as conn:
-        if get_state(conn, "archive_root") != str(root):
-            for table in ARCHIVE_TABLES:
-                conn.execute(delete(table))
+    with locks.exclusive(engine, LOCK_NAME) as conn:
+        stored_root = get_state(conn, "archive_root")
+        if stored_root != str(root):
+            if stored_root is not None:
+                if not retarget:
+                    raise ArchiveMismatch(stored_root, str(root))
+                _forget_archive(conn)
             set_state(conn, "archive_root", str(root))
         stored = {row.path: row for row in conn.execute(select(archive_files))}
         pending, touched = _classify(layout.files, stored, layout.problems)
@@ -175,14 +210,40 @@ def sync_archive(
             )
         if pending or gone:
             _apply(conn, root, pending, gone, stored, report, progress, now(), layout.problems)
-        report.version = archive_version(conn)
-        report.digests = conn.execute(select(func.count()).select_from(digests)).scalar_one()
-        report.papers = conn.execute(select(func.count()).select_from(papers)).scalar_one()
-        report.problems = list(layout.problems)
-        for row in conn.execute(select(archive_files.c.problems).order_by(archive_files.c.path)):
-            report.problems.extend(Problem(**p) for p in row.problems)
+        _describe(conn, report)
+        report.problems[:0] = layout.problems
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _forget_archive(conn: Connection) -> None:
+    """Drop the indexed archive, telling readers (other replicas' search) its papers left."""
+    version = archive_version(conn) + 1
+    gone = select(papers.c.arxiv_id, literal(version, BigInteger))
+    conn.execute(insert(removed_papers).from_select(["arxiv_id", "version"], gone))
+    for table in ARCHIVE_TABLES:
+        conn.execute(delete(table))
+    set_state(conn, "archive_version", str(version))
+
+
+def stored_report(engine: Engine) -> SyncReport:
+    """What the store holds now, as a report of a sync that read nothing."""
+    with locks.snapshot(engine) as conn:
+        report = SyncReport(get_state(conn, "archive_root") or "")
+        _describe(conn, report)
+        report.files = report.unchanged = conn.execute(
+            select(func.count()).select_from(archive_files).where(archive_files.c.kind == "digest")
+        ).scalar_one()
+    return report
+
+
+def _describe(conn: Connection, report: SyncReport) -> None:
+    report.version = archive_version(conn)
+    report.digests = conn.execute(select(func.count()).select_from(digests)).scalar_one()
+    report.papers = conn.execute(select(func.count()).select_from(papers)).scalar_one()
+    report.problems = []
+    for row in conn.execute(select(archive_files.c.problems).order_by(archive_files.c.path)):
+        report.problems.extend(Problem(**p) for p in row.problems)
 
 
 def _classify(
@@ -332,8 +393,9 @@ def _apply(
 
     # 6. Drop texts no entry uses any more, and move the version.
     if gone or any(not p.is_new for p in pending):
-        used = select(entries.c.text_hash)
-        conn.execute(delete(texts).where(texts.c.hash.not_in(used)))
+        # NOT EXISTS, not NOT IN: an anti-join on the text_hash index on both backends.
+        used = exists().where(entries.c.text_hash == texts.c.hash)
+        conn.execute(delete(texts).where(~used))
     set_state(conn, "archive_version", str(version))
 
 
@@ -509,4 +571,12 @@ def _paper_row(record: Merged[tuple[str, dt.datetime | None]], version: int) -> 
     }
 
 
-__all__ = ["ArchiveNotFound", "SyncReport", "TopicRef", "archive_version", "sync_archive"]
+__all__ = [
+    "ArchiveMismatch",
+    "ArchiveNotFound",
+    "SyncReport",
+    "TopicRef",
+    "archive_version",
+    "stored_report",
+    "sync_archive",
+]

@@ -1,0 +1,189 @@
+"""What differs between SQLite and PostgreSQL when several processes share a store.
+
+The rest of the store is portable SQLAlchemy; the dialect specifics of
+concurrency live here and nowhere else:
+
+- `configure(engine)`: SQLite gets real transactions. The `sqlite3` module only
+  opens a transaction at the first write, so a "transaction" that reads first
+  sees several states and cannot lock up front; here SQLAlchemy emits BEGIN
+  itself (the recipe of SQLAlchemy's SQLite docs), so reads inside one see one
+  snapshot, and `exclusive` can ask for BEGIN IMMEDIATE.
+- `exclusive(engine, name)`: a write transaction that no other process runs at
+  the same time under the same name: `pg_advisory_xact_lock` (released at
+  commit) or, on SQLite, BEGIN IMMEDIATE (the database's one write lock, taken
+  before the first read, so two writers never deadlock upgrading a read lock).
+- `snapshot(engine)`: a read-only transaction whose queries all see one state.
+- `Claims`: locks a process holds while it works on something (posting to a
+  channel). On PostgreSQL a session-level advisory lock on a connection kept
+  for the purpose: it is gone the moment the process dies (its connection
+  drops), so another replica can take over at once without waiting for a
+  lease to expire. SQLite has no such thing: a claim always succeeds there and
+  says nothing about other processes (the lease rows in `posts` decide).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Self
+
+from sqlalchemy import Engine, event, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+log = logging.getLogger(__name__)
+
+#: Connection execution option: open the next SQLite transaction with BEGIN IMMEDIATE.
+_IMMEDIATE = "digest_bot_begin_immediate"
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory lock key for a name (PostgreSQL's bigint)."""
+    digest = hashlib.blake2b(f"digest-bot:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def configure(engine: Engine) -> None:
+    """Per-dialect connection setup; call once on a new engine."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy emits BEGIN (see _sqlite_begin); sqlite3 still emits COMMIT/ROLLBACK.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def exclusive(engine: Engine, name: str) -> Iterator[Connection]:
+    """A write transaction that runs alone among processes using the same `name`.
+
+    Committed when the block ends, rolled back if it raises. PostgreSQL waits
+    for the advisory lock; SQLite waits for the write lock (up to its busy
+    timeout) and serialises every writer, whatever the name.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execution_options(**{_IMMEDIATE: True})
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(select(func.pg_advisory_xact_lock(lock_key(name))))
+            yield conn
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read transaction in which every query sees the same committed state.
+
+    PostgreSQL's default READ COMMITTED takes a new snapshot per statement;
+    REPEATABLE READ keeps one (read-only, so it never fails to serialise).
+    SQLite's WAL gives a deferred transaction one snapshot from its first read.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
+
+
+class Claims:
+    """Named claims one process holds while it works; `close()` gives them all back.
+
+    `exclusive` is True when a held claim proves that no other live process
+    holds the same one (PostgreSQL). Then whatever another holder left behind
+    under that name (a lease row, pending posts) was left by a process that is
+    gone or has stopped working on it, and may be taken over at once.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.exclusive = engine.dialect.name == "postgresql"
+        self._conn: Connection | None = None
+        self._backend: int | None = None
+        self._held: set[str] = set()
+
+    def try_claim(self, name: str) -> bool:
+        """Take the claim without waiting; False when another live process has it."""
+        if not self.exclusive:
+            self._held.add(name)
+            return True
+        conn = self._connection()
+        if conn.execute(select(func.pg_try_advisory_lock(lock_key(name)))).scalar_one():
+            self._held.add(name)
+            return True
+        return False
+
+    def holds(self, name: str) -> bool:
+        """Whether the claim is still ours: its session is the one that took it.
+
+        A dropped connection (a restarted server, a network cut) loses every
+        advisory lock; SQLAlchemy would silently reconnect, so the backend pid
+        is compared, not just a query tried.
+        """
+        if name not in self._held:
+            return False
+        if not self.exclusive:
+            return True
+        assert self._conn is not None
+        try:
+            backend = self._conn.execute(select(func.pg_backend_pid())).scalar_one()
+        except DBAPIError:
+            backend = None
+        if backend != self._backend:
+            log.error("the database session holding this process's claims was lost: %s", self._held)
+            self.close()  # every claim went with it; a later claim opens a new session
+            return False
+        return True
+
+    def release(self, name: str) -> None:
+        """Give one claim back (nothing to do if it was lost with its connection)."""
+        if name not in self._held:
+            return
+        self._held.discard(name)
+        if not self.exclusive or self._conn is None:
+            return
+        try:
+            self._conn.execute(select(func.pg_advisory_unlock(lock_key(name))))
+        except DBAPIError:
+            log.warning("could not release claim %s; closing the session that holds it", name)
+            self.close()
+
+    def close(self) -> None:
+        """Give every claim back by closing the session that holds them.
+
+        The connection is discarded, not returned to the pool: a pooled session
+        would keep its advisory locks (the pool's reset only rolls back).
+        """
+        self._held.clear()
+        if self._conn is not None:
+            self._conn.invalidate()
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            # Autocommit: session locks outlive transactions, and an idle
+            # transaction held for a whole run would pin old row versions.
+            self._conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._backend = self._conn.execute(select(func.pg_backend_pid())).scalar_one()
+        return self._conn

@@ -1,0 +1,39 @@
+"""Alembic's entry point for the store's migrations.
+
+Always run through `bot.store.migrate`, which passes the connection to use
+(already inside the transaction and lock it migrates under); there is no
+`alembic.ini`. The target is the store's whole metadata: the archive tables
+of `bot.store.schema` and the post tables of `bot.store.posts`.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+
+import bot.store.posts  # noqa: F401 - defines the post tables on the shared metadata
+from bot.store.schema import UtcDateTime, metadata
+
+
+def _render_type(type_: str, obj: object, autogen_context: object) -> str | bool:
+    """Write the store's own column types as plain SQLAlchemy ones in scripts.
+
+    A migration must not import application code that may change later;
+    `UtcDateTime` is `DateTime(timezone=True)` in the database.
+    """
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through bot.store.migrate (digest-bot db upgrade)")
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters a table by copying it
+    render_item=_render_type,
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()
