@@ -90,10 +90,16 @@ class RunningBot:
 
 
 @contextmanager
-def running_bot(fake: FakeSlack, archive: Path, tmp: Path, **overrides: Any) -> Iterator[RunningBot]:
-    """Index `archive` into a fresh store and serve the bot until the block ends."""
+def running_bot(
+    fake: FakeSlack, archive: Path, tmp: Path, *, db_url: str | None = None, **overrides: Any
+) -> Iterator[RunningBot]:
+    """Index `archive` into a store and serve the bot until the block ends.
+
+    `db_url` shares a store between several bots (replicas); by default each
+    gets a fresh SQLite file in `tmp`.
+    """
     settings = settings_for(fake, **overrides)
-    engine = open_engine(f"sqlite:///{tmp / 'bot.sqlite3'}")
+    engine = open_engine(db_url or f"sqlite:///{tmp / 'bot.sqlite3'}")
     sync_archive(engine, archive)
     bot = assemble(settings, engine, search_refresh=0.0)
     bot.search.engine()
