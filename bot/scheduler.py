@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,11 @@ log = logging.getLogger(__name__)
 JOB_ID = "digest-bot-weekly-post"
 #: The stable id of the periodic archive re-read (lookups between posting days).
 SYNC_JOB_ID = "digest-bot-archive-sync"
+#: The stable id of a one-off re-run after a run that could not finish (at most one waits).
+RETRY_JOB_ID = "digest-bot-retry"
+#: How long a run that found a channel busy or Slack unreachable waits before trying
+#: again: longer than a lease lives, so a dead replica's digest is free by then.
+RETRY_DELAY = dt.timedelta(minutes=11)
 #: A run that could not start on time (the process was busy or asleep) still
 #: runs if it is at most this late; beyond that the next start-up catch-up covers it.
 MISFIRE_GRACE = dt.timedelta(hours=12)
@@ -146,6 +152,20 @@ def add_archive_sync(scheduler: BackgroundScheduler, job: Callable[[], Any], *, 
         coalesce=True,
         max_instances=1,
         misfire_grace_time=minutes * 60,
+    )
+
+
+def schedule_retry(scheduler: BackgroundScheduler, job: Callable[[], Any], *, at: dt.datetime) -> None:
+    """Run `job` once more at `at` (replacing a retry already waiting)."""
+    scheduler.add_job(
+        _logged(job),
+        DateTrigger(at),
+        id=RETRY_JOB_ID,
+        name="post what the last run could not",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=int(MISFIRE_GRACE.total_seconds()),
     )
 
 

@@ -19,12 +19,12 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.lookup import Lookup
-from bot.scheduler import add_archive_sync, build_scheduler
+from bot.scheduler import RETRY_DELAY, add_archive_sync, build_scheduler, schedule_retry
 from bot.search import LiveSearch
 from bot.slack.app import build_app
 from bot.slack.client import posting_client, web_client
 from bot.store import Catalog
-from bot.weekly_job import make_weekly_job, resync
+from bot.weekly_job import JobReport, make_weekly_job, resync
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,16 @@ def background_jobs(bot: Bot, archive: Path) -> BackgroundScheduler:
     settings = bot.settings
     if settings.channel or settings.channels:
         client = posting_client(settings.slack_bot_token, settings.slack_api_url)
-        job = make_weekly_job(bot.engine, archive, client, settings)
+        weekly = make_weekly_job(bot.engine, archive, client, settings)
+
+        def job() -> JobReport:
+            # A channel another replica held (it may have died), or Slack out of
+            # reach: try again soon rather than at next week's run.
+            report = weekly()
+            if report.worth_retrying:
+                schedule_retry(scheduler, job, at=dt.datetime.now(dt.UTC) + RETRY_DELAY)
+            return report
+
         scheduler = build_scheduler(job, schedule=settings.schedule, timezone=settings.tz)
     else:
         log.warning("no DIGEST_CHANNEL or DIGEST_CHANNELS: answering lookups only, posting nothing")

@@ -24,6 +24,9 @@ from bot.store.sync import ArchiveMismatch, SyncReport, sync_archive
 
 log = logging.getLogger(__name__)
 
+#: Channel stops that a later run can overcome without anyone doing anything.
+TRANSIENT_ERRORS = frozenset({"unreachable", "ratelimited", "lease_lost"})
+
 
 @dataclass(slots=True)
 class JobReport:
@@ -36,6 +39,18 @@ class JobReport:
     @property
     def ok(self) -> bool:
         return self.error is None and (self.publish is None or self.publish.ok)
+
+    @property
+    def worth_retrying(self) -> bool:
+        """Left undone for a reason that passes: a channel another process held,
+        Slack unreachable or rate limiting, a lost lease, or a failed run."""
+        if self.error is not None:
+            return True
+        if self.publish is None:
+            return False
+        return any(
+            channel.busy or channel.error in TRANSIENT_ERRORS for channel in self.publish.channels.values()
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,34 @@ def test_background_jobs_post_weekly_and_re_read_the_archive(tmp_path: Path) -> 
     assert bot.catalog.count_papers() == 21
     lookups_only = background_jobs(assemble(Settings(_env_file=None), engine), EXAMPLE_ARCHIVE)  # type: ignore[call-arg]
     assert [job.id for job in lookups_only.get_jobs()] == [SYNC_JOB_ID]
+
+
+def test_a_run_left_undone_is_retried_soon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A channel another replica held (maybe dead) is tried again in minutes, not next week."""
+    from bot.config import Settings
+    from bot.publisher import ChannelReport, PublishReport
+    from bot.scheduler import JOB_ID, RETRY_JOB_ID
+    from bot.service import background_jobs
+    from bot.weekly_job import JobReport
+
+    outcomes = iter([["C0SD: sd 2025-01-17"], [], []])
+
+    def fake_weekly_job(*args: Any, **kwargs: Any) -> Any:
+        def run() -> JobReport:
+            publish = PublishReport(started_at=dt.datetime.now(dt.UTC))
+            publish.channels["C0SD"] = ChannelReport("C0SD", busy=next(outcomes))
+            return JobReport(publish=publish)
+
+        return run
+
+    monkeypatch.setattr("bot.service.make_weekly_job", fake_weekly_job)
+    engine = open_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    bot = assemble(Settings(_env_file=None, DIGEST_CHANNEL="C0SD", DIGEST_SYNC_MINUTES="0"), engine)  # type: ignore[call-arg]
+    scheduler = background_jobs(bot, EXAMPLE_ARCHIVE)
+    scheduler.get_job(JOB_ID).func()  # the weekly run finds the channel busy
+    retry = scheduler.get_job(RETRY_JOB_ID)
+    assert retry is not None
+    assert dt.timedelta(minutes=10) < retry.trigger.run_date - dt.datetime.now(dt.UTC) < dt.timedelta(minutes=12)
+    scheduler.remove_job(RETRY_JOB_ID)
+    scheduler.get_job(JOB_ID).func()  # a run that finishes schedules nothing more
+    assert scheduler.get_job(RETRY_JOB_ID) is None
