@@ -86,7 +86,13 @@ def create_asgi_app(app: App, *, health: Callable[[], dict[str, Any]] | None = N
 
 def serve(asgi: Starlette, *, port: int, host: str = "0.0.0.0") -> None:
     """Serve until SIGINT/SIGTERM (uvicorn handles both gracefully)."""
+    import signal
+
     import uvicorn
 
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for
+    # the handler it found: make that one return, so the bot exits 0 after a
+    # clean stop instead of dying of the signal.
+    signal.signal(signal.SIGTERM, lambda *_: log.info("stopped on SIGTERM"))
     log.info("HTTP mode: listening on %s:%d (POST /slack/events, GET /healthz)", host, port)
     uvicorn.run(asgi, host=host, port=port, log_level="warning", access_log=False)
