@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -31,8 +32,6 @@ def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 60) 
             raise AssertionError(f"digest-bot run exited early:\n{process.stdout.read() if process.stdout else ''}")
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
-                import json
-
                 return json.loads(response.read())
         except OSError:
             time.sleep(0.1)
