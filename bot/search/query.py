@@ -207,6 +207,9 @@ class _Parser:
         )
 
     def _word(self, word: str) -> None:
+        # A trailing colon is what is left of "key:" in "foo:bar:"; alone, "bar:" reads as
+        # an unknown key with no value. Either way the word is "bar".
+        word = word.rstrip(":：") or word
         arxiv_id = parse_arxiv_id(word)
         if arxiv_id is not None:
             self.ids.append(arxiv_id)
