@@ -233,3 +233,47 @@ def test_claims_are_exclusive_on_postgresql_and_go_with_their_session(
     finally:
         first.close()
         second.close()
+
+
+def test_held_claims_name_the_session_that_holds_them(engine: Engine, backend: str) -> None:
+    assert locks.lock_key("channel:C0SD") > 0 > locks.lock_key("channel:C0AB")  # both halves
+    with locks.Claims(engine) as ours:
+        assert ours.try_claim("channel:C0SD") and ours.try_claim("channel:C0AB")
+        names = ["channel:C0SD", "channel:C0AB", "channel:C0FL", "archive-sync"]
+        held = locks.held_claims(engine, names)
+        if backend == "sqlite":  # claims say nothing about other processes there
+            assert held == []
+            return
+        assert [(c.name, c.pid) for c in held] == [
+            ("channel:C0AB", ours._backend),
+            ("channel:C0SD", ours._backend),
+        ]
+        assert held[0].since is not None and held[0].since.tzinfo == dt.UTC
+        assert locks.held_claims(engine, ["channel:C0FL"]) == []
+        assert locks.held_claims(engine, []) == []
+    assert locks.held_claims(engine, names) == []  # gone with their session
+
+
+def test_status_shows_the_channels_claimed_now(engine: Engine, db_url: str, backend: str) -> None:
+    """`digest-bot status` on another replica: a channel's claim and the session holding it."""
+
+    def status(*args: str) -> Result:
+        return CliRunner().invoke(
+            main,
+            ["--env-file", os.devnull, "status", *args],
+            env={"DIGEST_DB_URL": db_url, "DIGEST_CHANNELS": "dp=C0SD,fl=C0FL"},
+        )
+
+    assert json.loads(status("--json").stdout)["claims"] == []
+    with locks.Claims(engine) as replica:
+        assert replica.try_claim("channel:C0SD")
+        data = json.loads(status("--json").stdout)
+        text = status().output
+    if backend == "sqlite":
+        assert data["claims"] == [] and "Channel claimed" not in text
+        return
+    [claim] = data["claims"]
+    assert claim["channel"] == "C0SD" and claim["session_pid"] == replica._backend
+    assert dt.datetime.fromisoformat(claim["session_started_at"]).tzinfo is not None
+    assert f"Channel claimed C0SD by database session {replica._backend}" in text
+    assert json.loads(status("--json").stdout)["claims"] == []

@@ -2,7 +2,8 @@
 
 `post` does now what the scheduler does on posting day (or posts the chosen
 digest); `--dry-run` shows the exact messages without Slack. `status` says
-when the next run is and what is left pending or failed.
+when the next run is, what is left pending or failed, and who is posting now
+(digest leases; on PostgreSQL, channel claims too).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rich.table import Table
 from bot.cli.archive_cmds import archive_option, json_option
 from bot.cli.context import CliContext, fail, pass_cli, print_json
 from bot.publisher import MIN_INTERVAL, PublishReport, publish_due
+from bot.publisher.leases import claimed_channels
 from bot.scheduler import next_run_time
 from bot.slack.client import posting_client
 from bot.store import posts as store
@@ -151,13 +153,22 @@ def _print_summary(cli: CliContext, report: PublishReport, *, err: bool = False)
 @json_option
 @pass_cli
 def status(cli: CliContext, as_json: bool) -> None:
-    """When the next weekly run is, how the last one went, what is pending or failed."""
+    """When the next weekly run is, how the last one went, what is pending or failed.
+
+    Also who is posting now: digest leases held, and on PostgreSQL the
+    channels whose claim a run holds (channels configured here or posted to
+    before), with the database session holding it.
+    """
     settings = cli.settings
     engine = cli.engine
     now = dt.datetime.now(dt.UTC)
     upcoming = next_run_time(settings.schedule, settings.tz, now)
     last = next(iter(store.recent_runs(engine, 1)), None)
     unsettled = store.unsettled_posts(engine)
+    channels = {*settings.channels.values(), *store.marked_channels(engine)}
+    if settings.channel:
+        channels.add(settings.channel)
+    claims = sorted(claimed_channels(engine, channels).items())
     data: dict[str, Any] = {
         "schedule": settings.schedule,
         "timezone": settings.timezone,
@@ -186,6 +197,15 @@ def status(cli: CliContext, as_json: bool) -> None:
                 "expires_at": lease.expires_at.isoformat(),
             }
             for lease in store.held_leases(engine, now)
+        ],
+        "claims": [
+            {
+                "channel": channel,
+                "session_pid": claim.pid,
+                "client": claim.client,
+                "session_started_at": claim.since.isoformat() if claim.since else None,
+            }
+            for channel, claim in claims
         ],
     }
     if last is not None:
@@ -242,4 +262,11 @@ def status(cli: CliContext, as_json: bool) -> None:
     for lease in data["leases"]:
         out.print(
             f"[bold]Posting now[/] {escape(lease['digest'])} by {escape(str(lease['holder']))}"
+        )
+    for channel, claim in claims:
+        where = f" from {escape(claim.client)}" if claim.client else ""
+        since = f", session since {claim.since:%Y-%m-%d %H:%M} UTC" if claim.since else ""
+        out.print(
+            f"[bold]Channel claimed[/] {escape(channel)} by database session {claim.pid}"
+            f"{where}{since}"
         )

@@ -19,17 +19,21 @@ concurrency live here and nowhere else:
   drops), so another replica can take over at once without waiting for a
   lease to expire. SQLite has no such thing: a claim always succeeds there and
   says nothing about other processes (the lease rows in `posts` decide).
+  `held_claims` says which of some named claims are held now, and by which
+  session (pg_locks), for `digest-bot status`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Self
 
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -187,3 +191,49 @@ class Claims:
             self._conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             self._backend = self._conn.execute(select(func.pg_backend_pid())).scalar_one()
         return self._conn
+
+
+@dataclass(frozen=True, slots=True)
+class HeldClaim:
+    """A claim some session holds now, as PostgreSQL sees it."""
+
+    name: str
+    pid: int  # the server process of the holding session
+    client: str | None  # its client's address (None over a unix socket, or not visible)
+    since: dt.datetime | None  # when that session started (about when its run began)
+
+
+#: Granted advisory locks with a bigint key (objsubid 1) in this database, and their sessions.
+_ADVISORY_LOCKS = text(
+    "SELECT l.classid, l.objid, l.pid, a.client_addr, a.backend_start"
+    " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
+    " WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted"
+    " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+def held_claims(engine: Engine, names: Iterable[str]) -> list[HeldClaim]:
+    """Which of these claims a session holds now, and which session (none on SQLite).
+
+    A claim's lock key is a hash of its name (`lock_key`), so pg_locks tells
+    which keys are held but not their names: the caller names the candidates.
+    One read of pg_locks, which holds only the locks held at this moment.
+    """
+    if engine.dialect.name != "postgresql":
+        return []
+    wanted = {lock_key(name): name for name in names}
+    if not wanted:
+        return []
+    held: list[HeldClaim] = []
+    with engine.connect() as conn:
+        for row in conn.execute(_ADVISORY_LOCKS):
+            # A bigint key shows as its high half in classid and its low half in objid.
+            key = int.from_bytes(
+                ((int(row.classid) << 32) | int(row.objid)).to_bytes(8, "big"), "big", signed=True
+            )
+            name = wanted.get(key)
+            if name is not None and row.pid is not None:  # not a prepared transaction's
+                since = row.backend_start.astimezone(dt.UTC) if row.backend_start else None
+                client = str(row.client_addr) if row.client_addr is not None else None
+                held.append(HeldClaim(name, int(row.pid), client, since))
+    return sorted(held, key=lambda claim: (claim.name, claim.pid))

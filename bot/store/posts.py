@@ -493,6 +493,13 @@ def add_skipped(
         insert_ignoring_duplicates(conn, digest_marks, rows)
 
 
+def marked_channels(engine: Engine) -> list[str]:
+    """Every channel a digest has been marked in (posted, posting or skipped)."""
+    query = select(digest_marks.c.channel).distinct().order_by(digest_marks.c.channel)
+    with engine.connect() as conn:
+        return list(conn.scalars(query))
+
+
 def mark_counts(engine: Engine) -> dict[str, int]:
     query = select(digest_marks.c.state, func.count()).group_by(digest_marks.c.state)
     with engine.connect() as conn:

@@ -1,0 +1,85 @@
+"""Post due digests to Slack exactly once: a header, then one message per paper.
+
+How "exactly once" holds through crashes, restarts, rate limits and errors:
+
+1. Before each `chat.postMessage` a `pending` row is committed (the intent);
+   the message carries the row id in its metadata. Slack's `ts` is committed
+   right after the answer. A crash between the two leaves a `pending` row.
+2. Before a digest is worked on, its `pending` rows are looked up in Slack
+   (`conversations.history` with metadata, from just before the attempt):
+   found ones are adopted, the others were never posted and are posted again.
+3. A connection error or 5xx leaves the post's fate unknown: the same look-up
+   runs before each retry, never a blind re-post. A 429 is a refusal, so it is
+   simply retried after `Retry-After`. Any other error is permanent: the row
+   is `failed` (certainly not posted, retried next run) and that channel stops.
+4. Only the holder of a digest's lease posts it (a conditional UPDATE in the
+   store), so replicas and a CLI run next to the scheduler never race. On
+   PostgreSQL a run also claims each channel it posts to (a session advisory
+   lock, `bot.store.locks.Claims`): one replica posts a channel's digests in
+   order while the others leave it alone, and when that replica dies its
+   claim goes with its connection, so the next run takes its leases over at
+   once and finishes the week (step 2 adopts what it had sent).
+
+The time, the sleep, the Slack client, the store and the renderer are injected:
+tests drive this package with a fixed clock and a fake Slack server.
+
+Modules, in the order a run uses them:
+
+- `plan`: what is due, where, in what order (reads the store only);
+- `run`: `publish_due` and the run's order of work, channel by channel;
+- `leases`: digest leases and channel claims (step 4);
+- `posting`: one message exactly once: intent, post, ts, look-up (steps 1–3);
+- `dry_run`: the same, recorded instead of sent;
+- `slack_calls`: the Slack-call layer: pacing, 429s, refusals vs unknown outcomes;
+- `stops`: why a channel's run stops, and the line that says so;
+- `messages`: the renderer and the metadata each message carries;
+- `report`: what the run did.
+"""
+
+from bot.publisher.leases import LEASE_TTL, default_holder
+from bot.publisher.messages import EVENT_TYPE, BlockKitRenderer, DigestRenderer
+from bot.publisher.plan import Plan, Target, plan_run, selected_topics
+from bot.publisher.posting import BACKOFF_SECONDS, MAX_ATTEMPTS, RECONCILE_MARGIN, Checkpoint
+from bot.publisher.report import ChannelReport, Preview, PublishReport
+from bot.publisher.run import _Run as _Run  # tests replace its claim and lease steps
+from bot.publisher.run import publish_due
+from bot.publisher.slack_calls import (
+    AUTH_ERRORS,
+    GONE_ERRORS,
+    HISTORY_PAGE,
+    MIN_INTERVAL,
+    RATE_LIMIT_RETRIES,
+    UNCERTAIN_ERRORS,
+    SlackCalls,
+    SlackRefused,
+    SlackUncertain,
+)
+
+__all__ = [
+    "AUTH_ERRORS",
+    "BACKOFF_SECONDS",
+    "EVENT_TYPE",
+    "GONE_ERRORS",
+    "HISTORY_PAGE",
+    "LEASE_TTL",
+    "MAX_ATTEMPTS",
+    "MIN_INTERVAL",
+    "RATE_LIMIT_RETRIES",
+    "RECONCILE_MARGIN",
+    "UNCERTAIN_ERRORS",
+    "BlockKitRenderer",
+    "ChannelReport",
+    "Checkpoint",
+    "DigestRenderer",
+    "Plan",
+    "Preview",
+    "PublishReport",
+    "SlackCalls",
+    "SlackRefused",
+    "SlackUncertain",
+    "Target",
+    "default_holder",
+    "plan_run",
+    "publish_due",
+    "selected_topics",
+]

@@ -1,0 +1,76 @@
+"""What the publisher sends: rendered messages that carry the id of their post row.
+
+Rendering is injected (`DigestRenderer`; the project's is `bot.render.digest_posts`)
+so that tests can drive the publisher with any messages. The metadata is what
+makes exactly once possible: every message names the `posts` row it was sent
+for, so an interrupted post can be found in the channel's history and adopted
+instead of posted again (`bot.publisher.posting`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from bot.model import Digest, Paper
+from bot.store.posts import PostRow
+
+#: `event_type` of the metadata on every message the publisher posts.
+EVENT_TYPE = "digest_bot_post"
+
+
+class DigestRenderer(Protocol):
+    """Turns a digest into Slack messages (`{"text": ..., "blocks": [...]}`)."""
+
+    def header(
+        self, digest: Digest, *, lang: str, paper_count: int, already_posted: Mapping[str, str]
+    ) -> dict[str, Any]: ...
+
+    def paper(self, paper: Paper, digest: Digest, *, lang: str) -> dict[str, Any]: ...
+
+
+class BlockKitRenderer:
+    """The project's renderer (`bot.render.digest_posts`), imported on first use."""
+
+    def header(
+        self, digest: Digest, *, lang: str, paper_count: int, already_posted: Mapping[str, str]
+    ) -> dict[str, Any]:
+        from bot.render.digest_posts import digest_header
+
+        return digest_header(
+            digest, lang=lang, paper_count=paper_count, already_posted=already_posted
+        )
+
+    def paper(self, paper: Paper, digest: Digest, *, lang: str) -> dict[str, Any]:
+        from bot.render.digest_posts import digest_paper
+
+        return digest_paper(paper, digest, lang=lang)
+
+
+def _metadata(row: PostRow) -> dict[str, Any]:
+    """What a message carries so that it can be found again after a crash."""
+    payload: dict[str, Any] = {
+        "post_id": row.id,
+        "kind": row.kind,
+        "slug": row.slug,
+        "week": row.week_start.isoformat(),
+    }
+    if row.arxiv_id is not None:
+        payload["arxiv_id"] = row.arxiv_id
+    return {"event_type": EVENT_TYPE, "event_payload": payload}
+
+
+def _post_id(message: Mapping[str, Any]) -> int | None:
+    metadata = message.get("metadata") or {}
+    if metadata.get("event_type") != EVENT_TYPE:
+        return None
+    value = (metadata.get("event_payload") or {}).get("post_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _what(row: PostRow) -> str:
+    return (
+        f"paper {row.arxiv_id} of {row.slug} {row.week_start}"
+        if row.arxiv_id
+        else f"the header of {row.slug} {row.week_start}"
+    )

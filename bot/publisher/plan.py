@@ -1,0 +1,150 @@
+"""What is due: which digests a run works on, in which channel, in what order, and why.
+
+Reads the store only (the catalog, digest marks and paper versions), so the
+plan of a run can be computed and tested without Slack. The rules of a first
+start, a backfill and a chosen week live here; what posting them means lives
+in `bot.publisher.run`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from bot.config import Settings
+from bot.model import AGGREGATE_SLUG
+from bot.scheduler import is_due
+from bot.store import posts as store
+from bot.store.catalog import Catalog
+from bot.store.posts import Mark, MarkOrigin
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One topic's digest of one week, to be posted (or checked) in one channel."""
+
+    channel: str
+    slug: str
+    week_start: dt.date
+    origin: MarkOrigin
+
+    @property
+    def label(self) -> str:
+        return f"{self.slug} {self.week_start.isoformat()}"
+
+    @property
+    def lease_key(self) -> str:
+        return f"{self.channel}|{self.slug}|{self.week_start.isoformat()}"
+
+
+@dataclass(slots=True)
+class Plan:
+    """The targets of a run in posting order, and first-start weeks to leave alone."""
+
+    targets: list[Target] = field(default_factory=list)
+    skipped: dict[tuple[str, str], list[dt.date]] = field(default_factory=dict)
+    unmapped: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+
+def selected_topics(
+    settings: Settings, known: Iterable[str], topic: str | None = None
+) -> list[str]:
+    """`--topic`, else DIGEST_TOPICS, else every topic but `all` (with DIGEST_CHANNEL)
+    or the topics DIGEST_CHANNELS names."""
+    if topic:
+        return [topic]
+    if settings.topics:
+        return list(settings.topics)
+    if settings.channel:
+        return sorted(s for s in known if s != AGGREGATE_SLUG)
+    return list(settings.channels)
+
+
+def plan_run(
+    engine: Engine,
+    settings: Settings,
+    now: dt.datetime,
+    *,
+    week: dt.date | None = None,
+    topic: str | None = None,
+    backfill_since: dt.date | None = None,
+) -> Plan:
+    """Decide which digests to post where, reading the store only.
+
+    - a due week with no mark is posted; `posting` marks are resumed;
+    - a `posted` digest is checked again only when one of its papers changed
+      (a new or edited entry) since it was last settled;
+    - a topic seen for the first time in a channel posts its newest due week
+      only; older weeks are marked `skipped` (no flood on a new install);
+    - `backfill_since` posts skipped (or unmarked) due weeks ending on/after it;
+    - `week` takes the digest holding that day, due or not.
+    """
+    catalog = Catalog(engine)
+    known = {t.topic.slug for t in catalog.topics(include_aggregate=True)}
+    plan = Plan()
+    slugs = selected_topics(settings, known, topic)
+    plan.unknown = [s for s in slugs if s not in known]
+    slugs = [s for s in slugs if s in known]
+    plan.unmapped = [s for s in slugs if settings.channel_for(s) is None]
+    slugs = [s for s in slugs if settings.channel_for(s) is not None]
+    versions = store.digest_versions(engine, slugs)
+    order = {slug: i for i, slug in enumerate(slugs)}
+    tz = settings.tz
+    for slug in slugs:
+        channel = settings.channel_for(slug)
+        assert channel is not None
+        weeks = sorted(catalog.digests(slug=slug), key=lambda d: d.week_start)
+        due = [d for d in weeks if is_due(d.week_end, now, tz)]
+        marks = store.marks(engine, channel, slug)
+        chosen = [d for d in weeks if d.week_start <= week <= d.week_end] if week else []
+        if not marks and due:
+            keep = {due[-1].week_start, *(d.week_start for d in chosen)}
+            if backfill_since is not None:
+                keep.update(d.week_start for d in due if d.week_end >= backfill_since)
+            skipped = [d.week_start for d in due if d.week_start not in keep]
+            if skipped:
+                plan.skipped[(channel, slug)] = skipped
+            marks = {w: Mark(channel, slug, w, "skipped", "first_start", None) for w in skipped}
+        candidates = chosen if week else due
+        for digest in candidates:
+            origin = _origin(
+                digest.week_start,
+                digest.week_end,
+                marks.get(digest.week_start),
+                versions.get((slug, digest.week_start)),
+                week=week,
+                backfill_since=backfill_since,
+            )
+            if origin is not None:
+                plan.targets.append(Target(channel, slug, digest.week_start, origin))
+    plan.targets.sort(key=lambda t: (t.week_start, order[t.slug]))
+    return plan
+
+
+def _origin(
+    week_start: dt.date,
+    week_end: dt.date,
+    mark: Mark | None,
+    version: int | None,
+    *,
+    week: dt.date | None,
+    backfill_since: dt.date | None,
+) -> MarkOrigin | None:
+    """Why this digest is worked on in this run, or None to leave it alone."""
+    if week is not None:
+        return "manual" if mark is None or mark.state == "skipped" else mark.origin  # type: ignore[return-value]
+    if mark is None:
+        return (
+            "backfill" if backfill_since is not None and week_end >= backfill_since else "schedule"
+        )
+    if mark.state == "skipped":
+        return "backfill" if backfill_since is not None and week_end >= backfill_since else None
+    if mark.state == "posting":
+        return mark.origin  # type: ignore[return-value]
+    if mark.checked_version is None or (version is not None and version > mark.checked_version):
+        return mark.origin  # type: ignore[return-value]
+    return None

@@ -1,0 +1,296 @@
+"""One message into Slack exactly once: intent row, post, ts; a look-up before any retry.
+
+The steps of guarantees 1–3 (see `bot.publisher`):
+
+- Before `chat.postMessage` a `pending` row is committed (the intent) and the
+  message carries its id in its metadata; Slack's `ts` is committed right
+  after the answer. A crash between the two leaves a `pending` row.
+- `reconcile` settles such rows before a digest is worked on: looked up in
+  `conversations.history` by their metadata, found ones are adopted, the
+  others were never posted and are posted again.
+- No answer (a connection error, a 5xx) leaves a post's fate unknown: the same
+  look-up runs before each retry, never a blind re-post. A refusal marks the
+  row `failed` (certainly not posted) and stops the channel.
+- `chat.update` is safe to repeat, so an update is simply retried.
+
+`checkpoint` is called at each step, so tests can crash the run at exactly
+that point. A dry run uses `bot.publisher.dry_run.DryRun` instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from slack_sdk.web import SlackResponse
+from sqlalchemy import Engine
+
+from bot.model import Digest
+from bot.publisher.messages import _metadata, _post_id, _what
+from bot.publisher.plan import Target
+from bot.publisher.report import ChannelReport, PublishReport
+from bot.publisher.slack_calls import GONE_ERRORS, SlackCalls, SlackRefused, SlackUncertain
+from bot.publisher.stops import _refused, _stop
+from bot.store import posts as store
+from bot.store.posts import PostRow, header_key, paper_key
+
+# The package's one logger, named as before it was split into modules.
+log = logging.getLogger("bot.publisher")
+
+#: How far before a post's attempt the look-up starts (clock skew with Slack).
+RECONCILE_MARGIN = dt.timedelta(hours=1)
+#: Attempts per message when the answer is unknown (connection error, 5xx).
+MAX_ATTEMPTS = 5
+#: First wait between those attempts, doubled each time (1, 2, 4, 8 s).
+BACKOFF_SECONDS = 1.0
+
+Checkpoint = Callable[[str, PostRow | None], None]
+"""Called at each step of a post (`before_intent`, `after_intent`, `after_slack`,
+`after_record`, `after_uncertain`, `before_update`, `after_update`): tests raise
+from it to crash the publisher at exactly that point."""
+
+
+class Writer:
+    """Posts, updates and finds again the messages of a real run, one at a time.
+
+    `renew` runs before every Slack write: it raises when the run's lease (or
+    channel claim) is no longer its own, so nothing is posted without one.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        slack: SlackCalls,
+        report: PublishReport,
+        *,
+        clock: Callable[[], dt.datetime],
+        sleep: Callable[[float], None],
+        renew: Callable[[Target], None],
+        checkpoint: Checkpoint | None,
+    ) -> None:
+        self.engine = engine
+        self.slack = slack
+        self.report = report
+        self.clock = clock
+        self.sleep = sleep
+        self.renew = renew
+        self.checkpoint = checkpoint
+
+    def _check(self, point: str, row: PostRow | None) -> None:
+        if self.checkpoint is not None:
+            self.checkpoint(point, row)
+
+    def rows(self, channel: str, keys: list[str]) -> dict[str, PostRow]:
+        """The channel's post rows under these keys."""
+        return store.posts_by_key(self.engine, channel, keys)
+
+    # ---- reconciling interrupted posts --------------------------------------------------
+
+    def reconcile(self, target: Target, digest: Digest) -> None:
+        """Settle what an earlier run left: every `pending` post becomes posted or failed.
+
+        A pending post found in Slack (by the row id in its metadata) is adopted;
+        one not found was never posted and becomes `failed`, so it is posted
+        again below. Unposted rows of papers no longer in the digest are dropped.
+        """
+        own = store.digest_rows(self.engine, target.channel, target.slug, target.week_start)
+        pending = [row for row in own if row.state == "pending"]
+        found = self._find(target, pending) if pending else {}
+        for row in pending:
+            ts = found.get(row.id)
+            if ts is None:
+                store.mark_failed(
+                    self.engine, row.id, error="interrupted before Slack had it", now=self.clock()
+                )
+                continue
+            store.mark_posted(self.engine, row.id, ts=ts, now=self.clock(), adopted=True)
+            self.report.channel(target.channel).adopted += 1
+            log.info(
+                "%s in %s: adopted message %s of an interrupted post",
+                _what(row),
+                target.channel,
+                ts,
+            )
+            self._store_permalink(row.id, target.channel, ts)
+        keys = {
+            header_key(target.slug, target.week_start),
+            *(paper_key(p.arxiv_id) for p in digest.papers),
+        }
+        store.forget_unposted(
+            self.engine,
+            [
+                row.id
+                for row in own
+                if row.key not in keys and row.id not in found and not row.posted
+            ],
+        )
+
+    def _find(self, target: Target, rows: Sequence[PostRow]) -> dict[int, str]:
+        """post id -> ts of the messages carrying these rows' ids (newest pages first)."""
+        slack = self.slack
+        wanted = {row.id for row in rows}
+        oldest = min(row.attempted_at for row in rows) - RECONCILE_MARGIN
+        found: dict[int, str] = {}
+        cursor: str | None = None
+        while True:
+            page = self._read(
+                target,
+                "looking up interrupted posts",
+                functools.partial(slack.history_page, target.channel, oldest, cursor),
+            )
+            for message in page.get("messages") or []:
+                post_id = _post_id(message)
+                if post_id in wanted:
+                    found.setdefault(post_id, str(message["ts"]))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor or found.keys() >= wanted:
+                return found
+
+    def _read(self, target: Target, doing: str, call: Callable[[], SlackResponse]) -> SlackResponse:
+        """A read, retried with backoff when Slack does not answer (reads are idempotent)."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return call()
+            except SlackRefused as err:
+                raise _refused(target.channel, doing, err) from err
+            except SlackUncertain as err:
+                if attempt == MAX_ATTEMPTS:
+                    raise _stop(target.channel, doing, "unreachable", err.detail) from err
+                self.sleep(_backoff(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ---- posting and updating ---------------------------------------------------------
+
+    def post(
+        self,
+        target: Target,
+        report: ChannelReport,
+        kind: store.PostKind,
+        key: str,
+        arxiv_id: str | None,
+        row: PostRow | None,
+        message: dict[str, Any],
+        hash_: str | None,
+    ) -> PostRow | None:
+        """Post one message exactly once; None when another process owns it now."""
+        self._check("before_intent", row)
+        self.renew(target)
+        if row is None:
+            row = store.create_intent(
+                self.engine,
+                channel=target.channel,
+                key=key,
+                kind=kind,
+                slug=target.slug,
+                week_start=target.week_start,
+                arxiv_id=arxiv_id,
+                content_hash=hash_,
+                now=self.clock(),
+            )
+        else:
+            row = store.retry_intent(self.engine, row, content_hash=hash_, now=self.clock())
+        if row is None:
+            return None
+        self._check("after_intent", row)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                ts = self.slack.post(target.channel, message, _metadata(row))
+            except SlackRefused as err:
+                store.mark_failed(self.engine, row.id, error=err.error, now=self.clock())
+                raise _refused(target.channel, f"posting {_what(row)}", err) from err
+            except SlackUncertain as err:
+                self._check("after_uncertain", row)
+                log.warning(
+                    "%s in %s: no answer to chat.postMessage (%s); looking for it",
+                    _what(row),
+                    target.channel,
+                    err.detail,
+                )
+                found = self._find(target, [row]).get(row.id)
+                if found is not None:
+                    store.mark_posted(self.engine, row.id, ts=found, now=self.clock(), adopted=True)
+                    report.adopted += 1
+                    self._store_permalink(row.id, target.channel, found)
+                    return store.get_post(self.engine, row.id)
+                if attempt == MAX_ATTEMPTS:
+                    store.note_error(self.engine, row.id, error=err.detail, now=self.clock())
+                    raise _stop(
+                        target.channel, f"posting {_what(row)}", "unreachable", err.detail
+                    ) from err
+                self.sleep(_backoff(attempt))
+                row = store.retry_intent(self.engine, row, content_hash=hash_, now=self.clock())
+                if row is None:
+                    return None
+                continue
+            self._check("after_slack", row)
+            store.mark_posted(self.engine, row.id, ts=ts, now=self.clock())
+            self._check("after_record", row)
+            report.posted += 1
+            self._store_permalink(row.id, target.channel, ts)
+            return store.get_post(self.engine, row.id)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def update(
+        self,
+        target: Target,
+        report: ChannelReport,
+        row: PostRow,
+        message: dict[str, Any],
+        hash_: str | None,
+    ) -> PostRow:
+        """chat.update a posted message to what it should show now (safe to repeat)."""
+        assert row.ts is not None
+        self._check("before_update", row)
+        self.renew(target)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                self.slack.update(target.channel, row.ts, message, _metadata(row))
+                break
+            except SlackRefused as err:
+                if err.error in GONE_ERRORS:
+                    log.warning(
+                        "%s in %s: cannot update message %s (%s); left as it is",
+                        _what(row),
+                        target.channel,
+                        row.ts,
+                        err.error,
+                    )
+                    store.record_update(self.engine, row.id, content_hash=hash_, now=self.clock())
+                    store.note_error(self.engine, row.id, error=err.error, now=self.clock())
+                    return row
+                raise _refused(target.channel, f"updating {_what(row)}", err) from err
+            except SlackUncertain as err:
+                if attempt == MAX_ATTEMPTS:
+                    raise _stop(
+                        target.channel, f"updating {_what(row)}", "unreachable", err.detail
+                    ) from err
+                self.sleep(_backoff(attempt))
+        self._check("after_update", row)
+        store.record_update(self.engine, row.id, content_hash=hash_, now=self.clock())
+        report.updated += 1
+        return store.get_post(self.engine, row.id) or row
+
+    # ---- permalinks --------------------------------------------------------------------
+
+    def permalink(self, row: PostRow) -> str | None:
+        """A posted row's permalink, fetched now (None for a row without a ts)."""
+        if row.ts is None:
+            return None
+        return self._store_permalink(row.id, row.channel, row.ts)
+
+    def _store_permalink(self, post_id: int, channel: str, ts: str) -> str | None:
+        """Best effort: a missing permalink is fetched again when a header needs it."""
+        try:
+            permalink = self.slack.permalink(channel, ts)
+        except (SlackRefused, SlackUncertain) as err:
+            log.info("no permalink for %s in %s yet: %s", ts, channel, err)
+            return None
+        store.set_permalink(self.engine, post_id, permalink)
+        return permalink
+
+
+def _backoff(attempt: int) -> float:
+    return BACKOFF_SECONDS * float(2 ** (attempt - 1))

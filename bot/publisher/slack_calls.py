@@ -1,0 +1,187 @@
+"""The Slack-call layer: every Web API call the publisher makes, and what its outcome means.
+
+Every call ends in one of three ways: an answer, `SlackRefused` (Slack said
+no: the call certainly did not take effect) or `SlackUncertain` (no usable
+answer: it may have). The exactly-once steps of `bot.publisher.posting` rest
+on that distinction, so it is drawn here, once, for every method the
+publisher calls, along with the sets of Slack errors that mean something to
+it (a refused token, an unknown outcome, a message gone). Writes are paced
+per channel and 429s waited out here; retrying an uncertain call is not this
+layer's decision (the publisher looks the post up first).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+
+#: 429s the publisher itself waits out per call (after the client's own retries).
+RATE_LIMIT_RETRIES = 5
+HISTORY_PAGE = 200
+#: Slack's per-channel pace for posting: about one message per second.
+MIN_INTERVAL = 1.0
+
+#: Errors that mean the token is unusable: every channel would fail alike.
+AUTH_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "missing_scope",
+        "no_permission",
+        "team_access_not_granted",
+        "ekm_access_denied",
+    }
+)
+#: `ok: false` answers after which the call may or may not have taken effect.
+UNCERTAIN_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+#: Update errors that mean the message is gone or no longer ours: nothing to retry.
+GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+
+
+class SlackRefused(Exception):
+    """Slack answered with an error: the call certainly did not take effect."""
+
+    def __init__(self, method: str, error: str, details: Sequence[str] = ()) -> None:
+        super().__init__(f"{method}: {error}")
+        self.method = method
+        self.error = error
+        self.details = list(details)
+
+
+class SlackUncertain(Exception):
+    """No usable answer (connection error, 5xx): the call may or may not have taken effect."""
+
+    def __init__(self, method: str, detail: str) -> None:
+        super().__init__(f"{method}: {detail}")
+        self.method = method
+        self.detail = detail
+
+
+class SlackCalls:
+    """The publisher's only way to Slack: paced writes, 429s waited out, errors classified.
+
+    `posting_client` already waits out 429s itself (with real time); this layer
+    also handles a 429 that reaches it, with the injected sleep, so any client
+    works. It never retries an uncertain call: that is the publisher's decision.
+    """
+
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        min_interval: float = MIN_INTERVAL,
+    ) -> None:
+        self.client = client
+        self.sleep = sleep
+        self.monotonic = monotonic
+        self.min_interval = min_interval
+        self._last_write: dict[str, float] = {}
+
+    def post(self, channel: str, message: Mapping[str, Any], metadata: Mapping[str, Any]) -> str:
+        """chat.postMessage; the new message's ts."""
+        response = self._write(
+            "chat.postMessage",
+            channel,
+            lambda: self.client.chat_postMessage(
+                channel=channel,
+                text=message["text"],
+                blocks=message.get("blocks"),
+                metadata=dict(metadata),
+                unfurl_links=False,
+                unfurl_media=False,
+            ),
+        )
+        return str(response["ts"])
+
+    def update(
+        self, channel: str, ts: str, message: Mapping[str, Any], metadata: Mapping[str, Any]
+    ) -> None:
+        """chat.update of a message the bot posted (idempotent: safe to repeat)."""
+        self._write(
+            "chat.update",
+            channel,
+            lambda: self.client.chat_update(
+                channel=channel,
+                ts=ts,
+                text=message["text"],
+                blocks=message.get("blocks") or [],
+                metadata=dict(metadata),
+            ),
+        )
+
+    def permalink(self, channel: str, ts: str) -> str:
+        response = self._call(
+            "chat.getPermalink",
+            lambda: self.client.chat_getPermalink(channel=channel, message_ts=ts),
+        )
+        return str(response["permalink"])
+
+    def history_page(self, channel: str, oldest: dt.datetime, cursor: str | None) -> SlackResponse:
+        """One page of top-level messages with their metadata, newest first."""
+        return self._call(
+            "conversations.history",
+            lambda: self.client.conversations_history(
+                channel=channel,
+                oldest=f"{max(oldest.timestamp(), 0):.6f}",
+                limit=HISTORY_PAGE,
+                include_all_metadata=True,
+                cursor=cursor,  # None is dropped by slack_sdk
+            ),
+        )
+
+    def _write(self, method: str, channel: str, call: Callable[[], SlackResponse]) -> SlackResponse:
+        """A paced call: at most one write per `min_interval` seconds per channel."""
+        last = self._last_write.get(channel)
+        if last is not None:
+            wait = self.min_interval - (self.monotonic() - last)
+            if wait > 0:
+                self.sleep(wait)
+        try:
+            return self._call(method, call)
+        finally:
+            self._last_write[channel] = self.monotonic()
+
+    def _call(self, method: str, call: Callable[[], SlackResponse]) -> SlackResponse:
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            try:
+                return call()
+            except SlackApiError as err:
+                status = err.response.status_code
+                error = str(err.response.get("error") or f"http_{status}")
+                if status == 429:
+                    if attempt < RATE_LIMIT_RETRIES:
+                        self.sleep(_retry_after(err.response))
+                        continue
+                    raise SlackRefused(method, "ratelimited") from err
+                if status >= 500 or error in UNCERTAIN_ERRORS:
+                    raise SlackUncertain(method, f"HTTP {status} {error}") from err
+                details = (err.response.get("response_metadata") or {}).get("messages") or []
+                raise SlackRefused(method, error, details) from err
+            except (OSError, http.client.HTTPException) as err:
+                raise SlackUncertain(method, f"{type(err).__name__}: {err}") from err
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _retry_after(response: SlackResponse) -> float:
+    headers = {str(k).lower(): v for k, v in (response.headers or {}).items()}
+    value = headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return max(float(value), 0.0) if value is not None else 1.0
+    except ValueError:
+        return 1.0
