@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Publishing speed: time per paper posted to the fake Slack, real HTTP, pacing off.
 
     python bench/bench_publish.py [--archive ../shared/archive] [--repeat 3]

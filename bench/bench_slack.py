@@ -29,16 +29,16 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 sys.path.insert(0, str(PROJECT))
 
-from bot.search.evaluate import load_queries  # noqa: E402
-from tests.support.bot_server import running_bot  # noqa: E402
-from tests.support.fake_slack import FakeSlack  # noqa: E402
+from bot.search.evaluate import load_queries
+from tests.support.bot_server import running_bot
+from tests.support.fake_slack import FakeSlack
 
 MAKE_ARCHIVE = PROJECT.parent / "shared" / "tools" / "make_archive.py"
 
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> int:
