@@ -33,20 +33,8 @@ from bot.publisher import PublishReport, publish_due
 from bot.slack.client import posting_client
 from bot.store import Catalog, open_engine, sync_archive
 from tests.conftest import EXAMPLE_ARCHIVE, real_archive_path
+from tests.support.clock import FakeClock
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
-
-
-class FakeClock:
-    """Pacing and backoff sleep on this clock: instant, but the waits are summed."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def run_once(archive: Path, layout: str) -> dict[str, float]:
@@ -71,7 +59,7 @@ def run_once(archive: Path, layout: str) -> dict[str, float]:
             settings = load_settings(None, DIGEST_CHANNEL="C0ALL")
         with FakeSlack(channels=channels) as fake:
             client = posting_client(BOT_TOKEN, fake.api_url)
-            clock = FakeClock()
+            clock = FakeClock(start=0.0)
 
             def publish() -> PublishReport:
                 return publish_due(

@@ -49,6 +49,7 @@ from bot.store import Catalog, open_engine, sync_archive
 from bot.store.database import database_url
 from tests.conftest import EXAMPLE_ARCHIVE, real_archive_path
 from tests.support import pg_cluster
+from tests.support.clock import FakeClock
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 
 Stores = Callable[[], contextlib.AbstractContextManager[Engine]]
@@ -89,16 +90,6 @@ def timed(call: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
 
 def run_once(stores: Stores, archive: Path) -> dict[str, float]:
     """Every figure, on one fresh store."""
@@ -135,7 +126,7 @@ def post_newest_weeks(engine: Engine, catalog: Catalog) -> float:
         None, DIGEST_CHANNELS=",".join(f"{s}={c}" for c, s in channels.items())
     )
     with FakeSlack(channels=channels) as fake:
-        clock = FakeClock()
+        clock = FakeClock(start=0.0)
         client = posting_client(BOT_TOKEN, fake.api_url)
         started = time.perf_counter()
         report = publish_due(

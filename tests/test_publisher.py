@@ -39,6 +39,7 @@ from bot.store import Catalog, locks, sync_archive
 from bot.store import posts as store
 from bot.store.posts import PostRow
 from tests.conftest import schema_problems
+from tests.support.clock import FakeClock
 from tests.support.fake_slack import BOT_TOKEN, Call, FakeSlack
 
 #: The Friday after the example archive's newest week (2025-01-17 – 2025-01-23).
@@ -52,20 +53,6 @@ SHARED = "2102.06387"  # in both dp and fl of the newest week
 class Crash(BaseException):
     """The process dies here (BaseException: nothing in the publisher catches it)."""
 
-
-class FakeClock:
-    """monotonic() and sleep() for the publisher: sleeping moves time, instantly."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
