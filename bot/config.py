@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
@@ -162,10 +162,10 @@ class Settings(BaseSettings):
         return missing
 
 
-def load_settings(env_file: str | os.PathLike[str] | None = ".env", **overrides: object) -> Settings:
+def load_settings(env_file: str | os.PathLike[str] | None = ".env", **overrides: Any) -> Settings:
     """Settings from the environment (and `env_file`), or a ConfigError naming what is wrong."""
     try:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]  # pydantic-settings' own keyword
     except ValidationError as err:
         lines = []
         for error in err.errors():
@@ -177,7 +177,7 @@ def load_settings(env_file: str | os.PathLike[str] | None = ".env", **overrides:
 
 
 _ENV_NAMES = {
-    name: next(iter(field.validation_alias.choices))  # type: ignore[union-attr]
+    name: next(iter(field.validation_alias.choices))
     for name, field in Settings.model_fields.items()
     if isinstance(field.validation_alias, AliasChoices)
 }

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -277,8 +277,8 @@ class Lookup:
         related = SearchResponse(query=query, hits=hits, total=len(hits))
         return search_results(related, lang=self.lang, threads=self._threads(h.paper for h in hits), page_size=self.page_size)
 
-    def _threads(self, papers: object) -> dict[str, ThreadInfo]:
-        ids = list(dict.fromkeys(p.arxiv_id for p in papers))  # type: ignore[attr-defined]
+    def _threads(self, papers: Iterable[Paper]) -> dict[str, ThreadInfo]:
+        ids = list(dict.fromkeys(p.arxiv_id for p in papers))
         return discussion.threads_for(self.engine, ids) if ids else {}
 
 

@@ -56,6 +56,9 @@ def print_next_run(out: Console, bot: Bot, now: dt.datetime) -> None:
     """What the next scheduled run would post, as text (a dry run; the store is not touched)."""
     settings = bot.settings
     when = next_run_time(settings.schedule, settings.tz, now)
+    if when is None:
+        out.rule(f"The schedule {escape(settings.schedule)} never runs again: nothing would be posted")
+        return
     if not settings.channel and not settings.channels:
         settings = settings.model_copy(update={"channel": PREVIEW_CHANNEL})
     report = publish_due(bot.engine, None, settings=settings, now=when, dry_run=True)

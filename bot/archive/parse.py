@@ -383,16 +383,15 @@ def _parse_footer(
             categories.setdefault(token, None)
     posted_at = None
     posted_text = posted_part.strip()
-    m = POSTED_RE.match(posted_text)
-    if m:
+    posted = POSTED_RE.match(posted_text)
+    if posted:
         try:
-            day = dt.date.fromisoformat(m.group(1))
-            if m.group(2) is None:
+            day = dt.date.fromisoformat(posted.group(1))
+            if posted.group(2) is None:
                 posted_at = dt.datetime(day.year, day.month, day.day)
             else:
-                posted_at = dt.datetime(
-                    day.year, day.month, day.day, int(m.group(2)), int(m.group(3)), int(m.group(4) or 0)
-                )
+                hour, minute, second = (int(posted.group(i) or 0) for i in (2, 3, 4))
+                posted_at = dt.datetime(day.year, day.month, day.day, hour, minute, second)
         except ValueError:
             posted_at = None
     if posted_at is None:

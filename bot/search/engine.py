@@ -179,7 +179,7 @@ class _Search:
             total += len(pinned) - (len(scored) - len(rest))
             scored = [Scored(d, 1, 100.0, ("arxiv_id",)) for d in pinned] + rest
         page = scored[self.offset : need]
-        hits = tuple(Hit(index.papers[s.doc], s.score, s.fields) for s in page if index.papers[s.doc])
+        hits = tuple(Hit(paper, s.score, s.fields) for s in page if (paper := index.papers[s.doc]) is not None)
         if not hits and self.offset == 0:
             self._did_you_mean(plan)
         return SearchResponse(
@@ -313,16 +313,19 @@ class _Search:
             if not toks:
                 continue
             needle = " ".join(toks)
-            grams: list[str] = []
+            phrase_grams: list[str] = []
             for tok in toks:
                 if is_cjk(tok):
                     ja.append(tok)
-                    grams += [g for seg in segments(tok) for g in query_bigrams(seg)]
+                    phrase_grams += [g for seg in segments(tok) for g in query_bigrams(seg)]
                 else:
                     latin.append(tok)
                     if tok not in STOPWORDS:
-                        grams.append(tok)
-            units.setdefault(f'"{needle}"', Unit(f'"{needle}"', "phrase", grams=tuple(grams), needle=needle, required=bool(grams)))
+                        phrase_grams.append(tok)
+            units.setdefault(
+                f'"{needle}"',
+                Unit(f'"{needle}"', "phrase", grams=tuple(phrase_grams), needle=needle, required=bool(phrase_grams)),
+            )
         if units and not any(u.required for u in units.values()):
             units = {k: _required(u) for k, u in units.items()}
         docs = tuple(prune.unit_docs(self.index, u) if u.required else set() for u in units.values())

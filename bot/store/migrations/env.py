@@ -8,13 +8,15 @@ of `bot.store.schema` and the post tables of `bot.store.posts`.
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
 
 import bot.store.posts  # noqa: F401 - defines the post tables on the shared metadata
 from bot.store.schema import UtcDateTime, metadata
 
 
-def _render_type(type_: str, obj: object, autogen_context: object) -> str | bool:
+def _render_type(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Write the store's own column types as plain SQLAlchemy ones in scripts.
 
     A migration must not import application code that may change later;
