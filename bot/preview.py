@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from typing import TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -84,7 +83,7 @@ def print_next_run(out: Console, bot: Bot, now: dt.datetime) -> None:
     out.print()
 
 
-def repl(out: Console, lookup: Lookup, read: Callable[[str], str], *, stream: TextIO | None = None) -> None:
+def repl(out: Console, lookup: Lookup, read: Callable[[str], str]) -> None:
     """Answer `/papers …` lines typed on the terminal until `quit` or end of input.
 
     `more` shows the next page of the last search, as the "More results" button would.

@@ -59,7 +59,7 @@ class ParseResult:
     problems: tuple[Problem, ...]
 
 
-def decode(raw: bytes, path: str) -> tuple[str, dict[int, str]]:
+def decode(raw: bytes) -> tuple[str, dict[int, str]]:
     """Bytes -> text with LF line ends; lines holding bytes that are not UTF-8.
 
     A BOM is dropped and CRLF / CR line ends become LF: both are harmless
@@ -131,7 +131,7 @@ def parse_digest(
     each text once.
     """
     problems: list[Problem] = []
-    text, bad_lines = decode(raw, path)
+    text, bad_lines = decode(raw)
     for number, reason in bad_lines.items():
         problems.append(Problem(path, number, reason, "warning"))
     if not text.strip():

@@ -112,7 +112,6 @@ def plan_run(
         candidates = chosen if week else due
         for digest in candidates:
             origin = _origin(
-                digest.week_start,
                 digest.week_end,
                 marks.get(digest.week_start),
                 versions.get((slug, digest.week_start)),
@@ -126,7 +125,6 @@ def plan_run(
 
 
 def _origin(
-    week_start: dt.date,
     week_end: dt.date,
     mark: Mark | None,
     version: int | None,

@@ -160,7 +160,7 @@ class _Parser:
         for m in _TOKEN_RE.finditer(self.text):
             kind = next(k for k in ("key", "phrase", "word", "quote") if m.group(k) is not None)
             if pending is not None and kind in ("word", "phrase"):
-                self._filter(pending, m.group(kind), m.group(0))
+                self._filter(pending, m.group(kind))
                 pending = None
                 continue
             if pending is not None:
@@ -244,9 +244,9 @@ class _Parser:
             else:
                 self._word(whole)
             return
-        self._filter(key, value, whole)
+        self._filter(key, value)
 
-    def _filter(self, key: str, value: str, whole: str) -> None:
+    def _filter(self, key: str, value: str) -> None:
         value = " ".join(value.split())
         if not value:
             self.notices.append(f"`{key}:` has no value and was ignored")

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from slack_bolt import Ack, App, Respond, Say
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookResponse
@@ -151,10 +151,10 @@ def build_app(
         ack()  # a link button: Slack opens the URL, and still tells us about the click
 
     @app.event("app_mention")
-    def mention(event: Mapping[str, Any], body: Mapping[str, Any], say: Say) -> None:
+    def mention(event: Mapping[str, Any], body: Mapping[str, Any]) -> None:
         if not seen.first_time(body.get("event_id")):
             return
-        _answer_in_thread(event, client)
+        _answer_in_thread(event)
 
     @app.event("message")
     def message_event(event: Mapping[str, Any], body: Mapping[str, Any]) -> None:
@@ -176,9 +176,9 @@ def build_app(
             and event.get("user") not in (None, bot_user_id)
         )
         if is_question and seen.first_time(body.get("event_id")):
-            _answer_in_thread(event, client)
+            _answer_in_thread(event)
 
-    def _answer_in_thread(event: Mapping[str, Any], web: WebClient) -> None:
+    def _answer_in_thread(event: Mapping[str, Any]) -> None:
         """Answer a mention or a direct message in the thread it was asked in."""
         channel = event.get("channel")
         if not channel:
@@ -188,7 +188,7 @@ def build_app(
         arxiv_id = discussion.paper_for_thread(engine, channel, event["thread_ts"]) if event.get("thread_ts") else None
         answer = lookup.about_paper(arxiv_id, question) if arxiv_id else lookup.answer(question)
         try:
-            web.chat_postMessage(channel=channel, thread_ts=thread_ts, text=answer["text"], blocks=answer["blocks"])
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=answer["text"], blocks=answer["blocks"])
         except SlackApiError as err:
             log.warning("could not answer in %s: %s", channel, err.response.get("error"))
 

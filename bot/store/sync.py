@@ -209,7 +209,7 @@ def sync_archive(
                 update(archive_files).where(archive_files.c.path == path).values(size=size, mtime_ns=mtime_ns)
             )
         if pending or gone:
-            _apply(conn, root, pending, gone, stored, report, progress, now(), layout.problems)
+            _apply(conn, pending, gone, stored, report, progress, now(), layout.problems)
         _describe(conn, report)
         report.problems[:0] = layout.problems
     report.seconds = time.perf_counter() - started
@@ -275,7 +275,6 @@ def _classify(
 
 def _apply(
     conn: Connection,
-    root: Path,
     pending: list[_Pending],
     gone: list[str],
     stored: dict[str, Any],
