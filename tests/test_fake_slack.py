@@ -241,6 +241,52 @@ def test_latency_delays_answers(fake: FakeSlack, client: WebClient) -> None:
     assert time.monotonic() - started >= 0.2
 
 
+def test_response_url_latency_delays_only_the_response_url(fake: FakeSlack, client: WebClient) -> None:
+    fake.latency(0.3, method="response_url")
+    url = fake.new_response_url()
+    started = time.monotonic()
+    client.auth_test()
+    assert time.monotonic() - started < 0.3
+    started = time.monotonic()
+    assert WebhookClient(url).send(text="answer").status_code == 200
+    assert time.monotonic() - started >= 0.3
+
+
+def test_a_held_method_waits_until_released_while_others_are_served(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    gate = fake.hold("response_url")
+    url = fake.new_response_url()
+    sent = threading.Thread(target=lambda: WebhookClient(url).send(text="answer"))
+    sent.start()
+    client.chat_postMessage(channel="C0SD", text="served meanwhile")
+    sent.join(timeout=0.3)
+    assert sent.is_alive() and fake.responses(url) == []
+    gate.set()
+    sent.join(timeout=5)
+    assert [r["text"] for r in fake.responses(url)] == ["answer"]
+    # clear_faults releases whatever is still parked
+    fake.hold("response_url")
+    again = threading.Thread(target=lambda: WebhookClient(url).send(text="second"))
+    again.start()
+    fake.clear_faults()
+    again.join(timeout=5)
+    assert not again.is_alive()
+
+
+def test_garble_stores_the_post_then_answers_200_with_a_body_that_is_not_json(
+    fake: FakeSlack,
+) -> None:
+    no_retry = WebClient(token=BOT_TOKEN, base_url=fake.api_url, retry_handlers=[])
+    fake.garble("chat.postMessage")
+    error = api_error(lambda: no_retry.chat_postMessage(channel="C0SD", text="stored"))
+    assert error.response.status_code == 200
+    assert "non-JSON" in str(error.response.get("error"))
+    assert [m["text"] for m in fake.messages("C0SD")] == ["stored"]
+    assert fake.calls("chat.postMessage")[0].fault == "garbled_after_accept"
+    no_retry.chat_postMessage(channel="C0SD", text="next one is answered normally")
+
+
 # ---- message validation ----------------------------------------------------------------------
 
 

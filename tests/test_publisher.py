@@ -395,6 +395,33 @@ def test_a_dropped_connection_after_accept_is_adopted_not_posted_again(
     assert len(fake.calls("conversations.history")) == 2
 
 
+def test_a_200_whose_body_is_not_json_is_an_unknown_outcome_adopted_not_posted_again(
+    store_engine: Engine, fake: FakeSlack, clock: FakeClock
+) -> None:
+    """Slack stored the post, then a proxy answered 200 with HTML: not a refusal."""
+    fake.garble("chat.postMessage", times=2)
+
+    report = publish(store_engine, fake, clock)
+
+    assert report.ok and report.adopted == 2 and report.posted == MESSAGES - 2
+    assert_exactly_once(store_engine, fake, "C0SD", NEWEST_BOTH)
+    assert len(fake.calls("conversations.history")) == 2
+    assert publish(store_engine, fake, clock).posted == 0
+
+
+def test_an_error_answer_that_is_not_a_slack_error_code_is_unknown_too(
+    store_engine: Engine, fake: FakeSlack, clock: FakeClock
+) -> None:
+    """Only `ok: false` with one of Slack's error codes is a clear refusal."""
+    fake.garble("chat.postMessage", body='{"ok": false}')
+    fake.garble("chat.postMessage", body='{"unexpected": "shape"}')
+
+    report = publish(store_engine, fake, clock)
+
+    assert report.ok and report.adopted == 2
+    assert_exactly_once(store_engine, fake, "C0SD", NEWEST_BOTH)
+
+
 def test_5xx_and_dropped_connections_are_looked_up_then_retried_with_backoff(
     store_engine: Engine, fake: FakeSlack, clock: FakeClock
 ) -> None:

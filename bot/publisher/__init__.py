@@ -8,10 +8,12 @@ How "exactly once" holds through crashes, restarts, rate limits and errors:
 2. Before a digest is worked on, its `pending` rows are looked up in Slack
    (`conversations.history` with metadata, from just before the attempt):
    found ones are adopted, the others were never posted and are posted again.
-3. A connection error or 5xx leaves the post's fate unknown: the same look-up
-   runs before each retry, never a blind re-post. A 429 is a refusal, so it is
-   simply retried after `Retry-After`. Any other error is permanent: the row
-   is `failed` (certainly not posted, retried next run) and that channel stops.
+3. A connection error, a 5xx or any answer that is not a clear refusal (a 200
+   whose body is not JSON, `ok: false` without a Slack error code) leaves the
+   post's fate unknown: the same look-up runs before each retry, never a blind
+   re-post. A 429 is a refusal, so it is simply retried after `Retry-After`.
+   A Slack error code is permanent: the row is `failed` (certainly not
+   posted, retried next run) and that channel stops.
 4. Only the holder of a digest's lease posts it (a conditional UPDATE in the
    store), so replicas and a CLI run next to the scheduler never race. On
    PostgreSQL a run also claims each channel it posts to (a session advisory

@@ -8,7 +8,8 @@ The steps of guarantees 1–3 (see `bot.publisher`):
 - `reconcile` settles such rows before a digest is worked on: looked up in
   `conversations.history` by their metadata, found ones are adopted, the
   others were never posted and are posted again.
-- No answer (a connection error, a 5xx) leaves a post's fate unknown: the same
+- No clear answer (a connection error, a 5xx, a body that is not Slack's JSON)
+  leaves a post's fate unknown: the same
   look-up runs before each retry, never a blind re-post. A refusal marks the
   row `failed` (certainly not posted) and stops the channel.
 - `chat.update` is safe to repeat, so an update is simply retried.

@@ -1,8 +1,9 @@
 """The Slack-call layer: every Web API call the publisher makes, and what its outcome means.
 
 Every call ends in one of three ways: an answer, `SlackRefused` (Slack said
-no: the call certainly did not take effect) or `SlackUncertain` (no usable
-answer: it may have). The exactly-once steps of `bot.publisher.posting` rest
+no, with one of its error codes: the call certainly did not take effect) or
+`SlackUncertain` (no usable answer: a connection error, a 5xx, a body that is
+not JSON or not Slack's shape; it may have). The exactly-once steps of `bot.publisher.posting` rest
 on that distinction, so it is drawn here, once, for every method the
 publisher calls, along with the sets of Slack errors that mean something to
 it (a refused token, an unknown outcome, a message gone). Writes are paced
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -46,6 +48,10 @@ AUTH_ERRORS = frozenset(
 UNCERTAIN_ERRORS = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
+#: What Slack's own error codes look like (`not_in_channel`, `invalid_blocks`). An
+#: "error" of another shape (slack_sdk's "Received a response in a non-JSON
+#: format: …" for an HTML page from a proxy) is no answer from Slack at all.
+_ERROR_CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 #: Update errors that mean the message is gone or no longer ours: nothing to retry.
 GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 
@@ -167,13 +173,26 @@ class SlackCalls:
                         self.sleep(_retry_after(err.response))
                         continue
                     raise SlackRefused(method, "ratelimited") from err
-                if status >= 500 or error in UNCERTAIN_ERRORS:
-                    raise SlackUncertain(method, f"HTTP {status} {error}") from err
+                if status >= 500 or error in UNCERTAIN_ERRORS or not _is_refusal(err.response):
+                    raise SlackUncertain(method, f"HTTP {status} {error[:200]}") from err
                 details = (err.response.get("response_metadata") or {}).get("messages") or []
                 raise SlackRefused(method, error, details) from err
             except (OSError, http.client.HTTPException) as err:
                 raise SlackUncertain(method, f"{type(err).__name__}: {err}") from err
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _is_refusal(response: SlackResponse) -> bool:
+    """A clear "no" from Slack: `ok: false` with one of Slack's error codes.
+
+    Anything else (a body that is not JSON, `ok: false` without an error, an
+    answer of another shape) says nothing about whether the call took effect.
+    """
+    data = response.data
+    if not isinstance(data, dict) or data.get("ok") is not False:
+        return False
+    error = data.get("error")
+    return isinstance(error, str) and bool(_ERROR_CODE_RE.match(error))
 
 
 def _retry_after(response: SlackResponse) -> float:

@@ -11,8 +11,9 @@ and end-to-end tests run the bot as a subprocess that only knows `SLACK_API_URL`
 
 The fake answers like Slack where tests depend on it (error codes, Block Kit
 validation, ts ordering, pagination, metadata) and records every request. Faults
-(rate limits, errors, 5xx, dropped connections, latency, a hook between "accepted"
-and "answered") are injected at run time, from any thread.
+(rate limits, errors, 5xx, dropped connections, latency, calls held until released,
+an HTTP 200 whose body is not JSON, a hook between "accepted" and "answered") are
+injected at run time, from any thread.
 """
 
 from __future__ import annotations
@@ -473,12 +474,13 @@ class _Channel:
 
 @dataclass
 class _Fault:
-    kind: str  # "drop", "drop_after", "server_error", "fail"
+    kind: str  # "drop", "drop_after", "server_error", "fail", "garble_after"
     method: str
     times: int
     error: str = ""
     status: int = 0
     channel: str | None = None
+    body: str = ""
 
     def matches(self, kind: str, method: str, params: Mapping[str, Any]) -> bool:
         return (
@@ -569,6 +571,9 @@ class FakeSlack:
         self._faults: list[_Fault] = []
         self._rate_limits: dict[str, _RateLimit] = {}
         self._latency: dict[str | None, float] = {}
+        for gate in getattr(self, "_holds", {}).values():
+            gate.set()  # nothing stays parked across a reset
+        self._holds: dict[str, threading.Event] = {}
         self._on_post: Callable[[Call], None] | None = None
 
     # ---- lifecycle ---------------------------------------------------------------
@@ -690,6 +695,23 @@ class FakeSlack:
         kind = "drop_after" if after_accept else "drop"
         self._add_fault(_Fault(kind, method, times))
 
+    def garble(self, method: str, times: int = 1, body: str = "<html><body>502 Bad Gateway</body></html>") -> None:
+        """Process the next `times` calls of `method` (a post is stored), then answer
+        HTTP 200 with `body`, which is not JSON: the outcome is unknown to the client."""
+        self._add_fault(_Fault("garble_after", method, times, body=body))
+
+    def hold(self, method: str) -> threading.Event:
+        """Park calls of `method` (e.g. "response_url") until the returned event is set.
+
+        Parked requests wait outside the fake's lock, so everything else is served;
+        `clear_faults()` and `reset()` release them too.
+        """
+        with self._changed():
+            gate = self._holds.get(method)
+            if gate is None or gate.is_set():
+                gate = self._holds[method] = threading.Event()
+            return gate
+
     def latency(self, seconds: float, method: str | None = None) -> None:
         """Delay answers (of `method`, or of every call); 0 removes the delay."""
         with self._changed():
@@ -710,6 +732,9 @@ class FakeSlack:
             self._faults.clear()
             self._rate_limits.clear()
             self._latency.clear()
+            for gate in self._holds.values():
+                gate.set()
+            self._holds.clear()
             self._on_post = None
 
     def _add_fault(self, fault: _Fault) -> None:
@@ -1078,6 +1103,9 @@ class FakeSlack:
             outcome = self._api_call(method, params, token)
         if outcome.status == 200 and self._take_fault("drop_after", method, params):
             outcome.fault, outcome.drop = "dropped_after_accept", True
+        elif outcome.status == 200 and (garble := self._take_fault("garble_after", method, params)):
+            outcome.body, outcome.fault = garble.body, "garbled_after_accept"
+            outcome.headers["Content-Type"] = "text/html; charset=utf-8"
         return outcome
 
     def _api_call(self, method: str, params: dict[str, Any], token: str | None) -> _Outcome:
@@ -1153,6 +1181,10 @@ class FakeSlack:
         delay = self._latency.get(method, self._latency.get(None, 0.0))
         if delay:
             time.sleep(delay)
+        with self._cond:
+            gate = self._holds.get(method)
+        if gate is not None:
+            gate.wait()
 
         auth = headers.get("authorization", "")
         token = (
@@ -1230,11 +1262,13 @@ def _write(
         data, content_type = body.encode(), "text/plain; charset=utf-8"
     else:
         data, content_type = json.dumps(body).encode(), "application/json; charset=utf-8"
+    extra = dict(headers or {})
+    content_type = extra.pop("Content-Type", content_type)
     try:
         handler.send_response(status)
         handler.send_header("Content-Type", content_type)
         handler.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
+        for name, value in extra.items():
             handler.send_header(name, value)
         handler.end_headers()
         handler.wfile.write(data)
