@@ -7,6 +7,7 @@ start-up with a message naming the variable, never a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -23,6 +24,7 @@ EXAMPLE_ARCHIVE = Path(__file__).resolve().parent.parent / "examples" / "archive
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_SCHEDULE = "0 9 * * FRI"
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 _CHANNEL_RE = re.compile(r"^[A-Z0-9][A-Z0-9]{2,}$|^#?[a-z0-9][a-z0-9._-]*$")
 
 
@@ -52,6 +54,11 @@ class Settings(BaseSettings):
     slack_app_token: str | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
     slack_api_url: str = Field(DEFAULT_API_URL, validation_alias=_env("SLACK_API_URL"))
     port: int = Field(3000, ge=1, le=65535, validation_alias=_env("PORT"))
+    bind_address: str = Field("0.0.0.0", validation_alias=_env("DIGEST_BIND_ADDRESS"))
+    answer_workers: int = Field(16, ge=1, le=256, validation_alias=_env("DIGEST_ANSWER_WORKERS"))
+    queue_limit: int = Field(500, ge=1, le=100_000, validation_alias=_env("DIGEST_QUEUE_LIMIT"))
+    questions_per_minute: int = Field(6, ge=0, le=1000, validation_alias=_env("DIGEST_QUESTIONS_PER_MINUTE"))
+    max_papers_per_digest: int = Field(300, ge=1, le=10_000, validation_alias=_env("DIGEST_MAX_PAPERS_PER_DIGEST"))
     sync_minutes: int = Field(15, ge=0, le=24 * 60, validation_alias=_env("DIGEST_SYNC_MINUTES"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", validation_alias=_env("DIGEST_LOG_LEVEL"))
 
@@ -73,6 +80,21 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith("xapp-"):
             raise ValueError("must be an app-level token starting with 'xapp-' (Basic Information page)")
         return value
+
+    @field_validator("bind_address")
+    @classmethod
+    def _bind_address(cls, value: str) -> str:
+        value = value.strip()
+        host = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if not _HOSTNAME_RE.match(host):
+                raise ValueError(
+                    f"{value!r} is not an address to listen on: use 0.0.0.0 (every interface), "
+                    "127.0.0.1 (this machine only), :: or a host name"
+                ) from None
+        return host
 
     @field_validator("timezone")
     @classmethod

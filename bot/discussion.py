@@ -40,6 +40,25 @@ def paper_for_thread(engine: Engine, channel: str, thread_ts: str) -> str | None
         return conn.execute(query).scalar()
 
 
+def may_be_reply(
+    *,
+    thread_ts: str | None,
+    user: str | None,
+    ts: str,
+    bot_user_id: str | None,
+    subtype: str | None = None,
+    bot_id: str | None = None,
+) -> bool:
+    """Whether a message event could be a person's reply in a thread (no store read).
+
+    The Slack app asks this before queueing a store write, so that the many
+    events that are not replies cost nothing.
+    """
+    if not thread_ts or thread_ts == ts or subtype not in COUNTED_SUBTYPES:
+        return False
+    return bool(user) and user != bot_user_id and not bot_id
+
+
 def record_reply(
     engine: Engine,
     *,
@@ -57,10 +76,9 @@ def record_reply(
     bots' messages, edits/deletions/joins (by subtype), threads that are not a
     paper's. Idempotent per (channel, ts).
     """
-    if not thread_ts or thread_ts == ts or subtype not in COUNTED_SUBTYPES:
+    if not may_be_reply(thread_ts=thread_ts, user=user, ts=ts, bot_user_id=bot_user_id, subtype=subtype, bot_id=bot_id):
         return False
-    if not user or user == bot_user_id or bot_id:
-        return False
+    assert thread_ts is not None
     arxiv_id = paper_for_thread(engine, channel, thread_ts)
     if arxiv_id is None:
         return False

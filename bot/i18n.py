@@ -214,6 +214,15 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
         "en": "Something went wrong. Please try again.",
         "ja": "問題が発生しました。もう一度お試しください。",
     },
+    # Under load (bot.slack.app)
+    "error_busy": {
+        "en": "The bot is very busy right now and could not take your request. Please try again in a minute.",
+        "ja": "ただいま混み合っていて、リクエストを受け付けられませんでした。1分ほどしてからもう一度お試しください。",
+    },
+    "error_slow_down": {
+        "en": "You have asked me a lot in the last minute: I will answer again in about {n} seconds.",
+        "ja": "この1分間にたくさんの質問をいただきました。{n} 秒ほどしたらまた答えます。",
+    },
 }
 
 

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
@@ -23,6 +24,8 @@ from bot.scheduler import RETRY_DELAY, add_archive_sync, build_scheduler, schedu
 from bot.search import LiveSearch
 from bot.slack.app import build_app
 from bot.slack.client import posting_client, web_client
+from bot.slack.flood import QuestionLimit
+from bot.slack.work import Workers
 from bot.store import Catalog
 from bot.weekly_job import JobReport, make_weekly_job, resync
 
@@ -66,8 +69,19 @@ def assemble(
     return Bot(settings, engine, catalog, search, lookup)
 
 
-def slack_app(bot: Bot, client: WebClient, *, bot_user_id: str | None) -> App:
-    """The Bolt app: HTTP mode verifies signatures, Socket Mode needs none."""
+def start_workers(settings: Settings) -> Workers:
+    """The queues and threads that do the work after each acknowledgement."""
+    return Workers.start(answer_workers=settings.answer_workers, answer_queue=settings.queue_limit)
+
+
+def slack_app(
+    bot: Bot, client: WebClient, *, bot_user_id: str | None, workers: Workers | None = None
+) -> App:
+    """The Bolt app: HTTP mode verifies signatures, Socket Mode needs none.
+
+    `workers` (default: `start_workers(settings)`) answer, deliver and write
+    after each acknowledgement; pass them in to read their stats (`/healthz`).
+    """
     settings = bot.settings
     secret = None if settings.slack_app_token else settings.slack_signing_secret
     return build_app(
@@ -77,7 +91,18 @@ def slack_app(bot: Bot, client: WebClient, *, bot_user_id: str | None) -> App:
         signing_secret=secret,
         bot_user_id=bot_user_id,
         lang=settings.lang,
+        workers=workers if workers is not None else start_workers(settings),
+        questions=QuestionLimit(settings.questions_per_minute),
     )
+
+
+def health(bot: Bot, workers: Workers) -> Callable[[], dict[str, Any]]:
+    """What `/healthz` reports: the papers served and how the work queues are doing."""
+
+    def details() -> dict[str, Any]:
+        return {"papers": bot.catalog.count_papers(), "queues": workers.stats()}
+
+    return details
 
 
 def lookup_client(settings: Settings) -> WebClient:

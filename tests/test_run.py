@@ -68,15 +68,42 @@ def test_repl_answers_like_slack(tmp_path: Path) -> None:
 
 def test_http_mode_when_there_is_no_app_token(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     served: dict[str, Any] = {}
-    monkeypatch.setattr("bot.cli.run_cmd.serve", lambda asgi, *, port: served.update(port=port, app=asgi))
+    monkeypatch.setattr(
+        "bot.cli.run_cmd.serve", lambda asgi, *, port, host: served.update(port=port, host=host, app=asgi)
+    )
     with FakeSlack() as fake:
         env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s3cret", "SLACK_API_URL": fake.api_url,
                "PORT": "3456"}
         result = CliRunner().invoke(main, ["run"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert served["port"] == 3456 and "HTTP mode on port 3456" in result.output
+    assert served["port"] == 3456 and "HTTP mode on 0.0.0.0 port 3456" in result.output
+    assert served["host"] == "0.0.0.0"  # the default, as before the setting existed
     assert [c.method for c in fake.calls()][:1] == ["auth.test"]
     assert "answering lookups only, posting nothing" in result.output  # no channel configured
+
+
+@pytest.mark.parametrize(("value", "host"), [("127.0.0.1", "127.0.0.1"), (" ::1 ", "::1"), ("[::]", "::"),
+                                             ("bot.internal", "bot.internal")])
+def test_the_bind_address_is_a_setting(
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch, value: str, host: str
+) -> None:
+    served: dict[str, Any] = {}
+    monkeypatch.setattr("bot.cli.run_cmd.serve", lambda asgi, *, port, host: served.update(host=host))
+    with FakeSlack() as fake:
+        env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s3cret", "SLACK_API_URL": fake.api_url,
+               "DIGEST_BIND_ADDRESS": value}
+        result = CliRunner().invoke(main, ["run"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert served["host"] == host
+
+
+@pytest.mark.parametrize("value", ["not an address", "http://0.0.0.0", "1.2.3.4:80", "-bad-"])
+def test_a_wrong_bind_address_is_one_clear_line(in_tmp: Path, value: str) -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s3cret", "DIGEST_BIND_ADDRESS": value}
+    result = CliRunner().invoke(main, ["run"], env=env)
+    assert result.exit_code == 2
+    assert "DIGEST_BIND_ADDRESS" in result.output and "is not an address to listen on" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_socket_mode_when_there_is_an_app_token(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -50,6 +50,7 @@ def test_run_serves_http_and_stops_on_sigterm(tmp_path: Path) -> None:
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": fake.api_url,
             "PORT": str(port),
+            "DIGEST_BIND_ADDRESS": "127.0.0.1",
         }
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"],
@@ -61,7 +62,7 @@ def test_run_serves_http_and_stops_on_sigterm(tmp_path: Path) -> None:
         )
         try:
             health = wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
-            assert health == {"status": "ok", "papers": 21}
+            assert health["status"] == "ok" and health["papers"] == 21
             response_url = fake.new_response_url()
             body = slash_command_body("deep learning with differential privacy", response_url=response_url)
             status, _, _ = post(f"http://127.0.0.1:{port}/slack/events", body, sign(SECRET, body), FORM)
@@ -74,4 +75,4 @@ def test_run_serves_http_and_stops_on_sigterm(tmp_path: Path) -> None:
             if process.poll() is None:
                 process.kill()
     assert process.returncode == 0, output
-    assert f"HTTP mode on port {port}" in output and "Traceback" not in output
+    assert f"HTTP mode on 127.0.0.1 port {port}" in output and "Traceback" not in output

@@ -7,6 +7,8 @@ it) on a free port; Slack is a local fake on another free port.
 from __future__ import annotations
 
 import json
+import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -190,6 +192,77 @@ def test_requests_not_signed_by_slack_are_refused(bot: RunningBot) -> None:
     assert bot.fake.responses(url) == []  # no effect
 
 
+MALFORMED: list[tuple[str, bytes, str, dict[str, str] | None]] = [
+    ("bad JSON", b'{"type": "event_callback", "event": ', JSON, None),
+    ("a JSON array", b'[1, 2, 3]', JSON, None),
+    ("payload=garbage", b"payload=garbage", FORM, None),
+    ("payload that is not an object", b"payload=%5B1%5D", FORM, None),
+    ("non-numeric timestamp", b"command=%2Fpapers&text=x", FORM, {"X-Slack-Request-Timestamp": "soon"}),
+    ("no signature at all", b"command=%2Fpapers&text=x", FORM, {}),
+    ("not UTF-8", b"\xff\xfe\x00payload", FORM, {"X-Slack-Signature": "v0=" + "0" * 64}),
+    ("an absurd Content-Length", b"x", FORM, {"Content-Length": "99999999999"}),
+]
+
+
+@pytest.mark.parametrize(("what", "body", "content_type", "headers"), MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_requests_get_a_4xx_and_no_traceback(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture, what: str, body: bytes, content_type: str,
+    headers: dict[str, str] | None,
+) -> None:
+    """Signed or not, bytes that are not Slack's get a 4xx and one line in the log."""
+    if headers is None:
+        status, _, _ = bot.send(body, content_type)  # correctly signed garbage
+    elif headers == {}:
+        status, _, _ = bot.send(body, content_type, secret="")
+    else:
+        from tests.support.slack_requests import post, sign
+
+        try:
+            signed = {**sign(bot.secret, body), **headers}
+        except UnicodeDecodeError:  # slack_sdk cannot even sign it
+            signed = {"X-Slack-Request-Timestamp": str(int(time.time())), **headers}
+        try:
+            status, _, _ = post(bot.events_url, body, signed, content_type)
+        except OSError:  # the client itself may refuse a lying Content-Length
+            status = 400
+    assert 400 <= status < 500, (what, status)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], what
+
+
+def test_a_request_whose_body_stops_halfway_times_out(bot: RunningBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.slack.http.READ_TIMEOUT", 0.5)
+    host, port = bot.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(
+            b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n{\"type\":"
+        )
+        started = time.monotonic()
+        answer = sock.recv(1024)
+        assert answer.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 4
+
+
+def test_a_connection_that_never_finishes_its_headers_is_closed(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.slack.http.READ_TIMEOUT", 0.5)
+    host, port = bot.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        started = time.monotonic()
+        assert sock.recv(1024) == b""  # closed by the bot, not by our 5 s timeout
+        assert time.monotonic() - started < 4
+    # A kept-alive connection that starts a second request and stalls is closed too.
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+        started = time.monotonic()
+        while sock.recv(4096):
+            pass
+        assert time.monotonic() - started < 4
+
+
 def test_url_verification_and_health(bot: RunningBot) -> None:
     status, _, body = bot.send(url_verification_body("challenge-123"), JSON)
     assert status == 200 and b"challenge-123" in body
@@ -278,3 +351,44 @@ def test_mention_elsewhere_and_direct_messages_are_searches_in_thread(bot: Runni
     bot.event(other)
     time.sleep(0.5)
     assert len(bot.fake.calls("chat.postMessage")) == before + 2
+
+
+def test_mentions_and_direct_messages_from_bots_are_never_answered(bot: RunningBot) -> None:
+    """Two bots answering each other would never stop: the bot itself included."""
+    before = len(bot.fake.calls("chat.postMessage"))
+    bot.fake.add_channel("D0LOOP")
+    base = {"type": "app_mention", "channel": "CGENERAL", "text": "<@U0BOT> privacy"}
+    mentions = [
+        {**base, "user": "U0OTHERBOT", "bot_id": "B0OTHER", "ts": "1737000100.000100"},
+        {**base, "user": "U0BOT", "ts": "1737000101.000100"},  # its own message mentioning itself
+        {**base, "subtype": "bot_message", "bot_id": "B0OTHER", "ts": "1737000102.000100"},
+        {**base, "user": "U0WORKFLOW", "bot_profile": {"id": "B0WF"}, "ts": "1737000103.000100"},
+        {**base, "ts": "1737000104.000100"},  # no user at all
+    ]
+    dm = {"type": "message", "channel": "D0LOOP", "channel_type": "im", "text": "privacy"}
+    dms = [
+        {**dm, "user": "U0OTHERBOT", "bot_profile": {"id": "B0OTHER"}, "ts": "1737000105.000100"},
+        {**dm, "user": "U0BOT", "ts": "1737000106.000100"},
+    ]
+    for event in mentions + dms:
+        assert bot.event(event) == 200
+    assert bot.workers.join()
+    assert len(bot.fake.calls("chat.postMessage")) == before
+
+
+def test_one_users_flood_of_mentions_is_limited_with_one_polite_notice(bot: RunningBot) -> None:
+    before = len(bot.fake.calls("chat.postMessage"))
+    for n in range(12):
+        mention = {"type": "app_mention", "channel": "CGENERAL", "user": "U0FLOOD", "text": f"<@U0BOT> privacy {n}",
+                   "ts": f"1737000200.{n:06d}"}
+        assert bot.event(mention) == 200
+    other = {"type": "app_mention", "channel": "CGENERAL", "user": "U0CALM", "text": "<@U0BOT> federated",
+             "ts": "1737000300.000100"}
+    assert bot.event(other) == 200
+    assert bot.workers.join()
+    calls = bot.fake.calls("chat.postMessage")[before:]
+    to_flood = [c for c in calls if c.params["thread_ts"].startswith("1737000200.")]
+    notices = [c for c in to_flood if "asked me a lot" in c.params["text"]]
+    assert len(to_flood) == 6 + 1 and len(notices) == 1  # six answers, one notice, then quiet
+    assert "<@" not in json.dumps(notices[0].params["blocks"])
+    assert any(c.params["thread_ts"] == "1737000300.000100" for c in calls)  # others are still answered

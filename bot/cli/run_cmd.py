@@ -17,7 +17,15 @@ from bot.cli.archive_cmds import archive_option
 from bot.cli.context import CliContext, fail, pass_cli
 from bot.preview import missing_settings, print_banner, print_next_run, repl
 from bot.scheduler import JOB_ID
-from bot.service import Bot, assemble, background_jobs, lookup_client, slack_app
+from bot.service import (
+    Bot,
+    assemble,
+    background_jobs,
+    health,
+    lookup_client,
+    slack_app,
+    start_workers,
+)
 from bot.slack.client import web_client
 from bot.slack.http import create_asgi_app, serve
 
@@ -73,7 +81,8 @@ def _live(cli: CliContext, bot: Bot, archive: Path) -> None:
     except OSError as err:  # network: say where we tried (URLError is an OSError)
         fail(f"cannot reach Slack at {settings.slack_api_url}: {err}")
     bot_user_id = identity.get("user_id")
-    app = slack_app(bot, client, bot_user_id=bot_user_id)
+    workers = start_workers(settings)
+    app = slack_app(bot, client, bot_user_id=bot_user_id, workers=workers)
     scheduler = background_jobs(bot, archive)
     scheduler.start()
     posting = scheduler.get_job(JOB_ID)
@@ -88,7 +97,14 @@ def _live(cli: CliContext, bot: Bot, archive: Path) -> None:
             signal.signal(signal.SIGTERM, lambda *_: handler.close())
             handler.start()
         else:
-            cli.out.print(f"Connected as {identity.get('user')} ({identity.get('team')}): HTTP mode on port {settings.port}")
-            serve(create_asgi_app(app, health=lambda: {"papers": bot.catalog.count_papers()}), port=settings.port)
+            cli.out.print(
+                f"Connected as {identity.get('user')} ({identity.get('team')}): "
+                f"HTTP mode on {settings.bind_address} port {settings.port}"
+            )
+            asgi = create_asgi_app(
+                app, health=health(bot, workers), signing_secret=settings.slack_signing_secret
+            )
+            serve(asgi, port=settings.port, host=settings.bind_address)
     finally:
         scheduler.shutdown(wait=False)
+        workers.close()

@@ -1,12 +1,23 @@
 """The Bolt app: `/papers`, its buttons, mentions, direct messages and thread replies.
 
 The app only wires Slack to `Lookup` (the answers) and `discussion` (thread
-counts): every listener acknowledges first, then works, then delivers, so a
-slow search never makes Slack show an error to the user.
+counts). Every listener acknowledges on the request's own path and does no
+work there: the answer, its delivery and every store write are queued
+(`bot.slack.work`) and done by other threads, so neither a slow search, a
+response_url that takes its time nor a write waiting for another process's
+database lock ever delays an acknowledgement. A full queue is said at once:
+the slash command's acknowledgement itself carries "busy, try again"; a
+button or a question gets that notice from the notices queue; a thread reply
+that cannot be queued is answered 503, so Slack delivers it again later.
+
+Questions (mentions, direct messages) from bots, the bot itself included,
+are never answered (two bots would answer each other forever), and each
+person's questions are limited per minute (`bot.slack.flood`).
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
 import re
 import threading
@@ -15,11 +26,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookResponse
+from slack_sdk.webhook import WebhookClient
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from bot import discussion
 from bot.lookup import Lookup
@@ -38,6 +50,8 @@ from bot.render import (
     parse_week_value,
 )
 from bot.render.blocks import Message
+from bot.slack.flood import QuestionLimit
+from bot.slack.work import Workers
 
 log = logging.getLogger(__name__)
 
@@ -67,15 +81,50 @@ class _SeenEvents:
             return True
 
 
-def _deliver(respond: Respond, message: Message, **options: Any) -> None:
+#: Seconds a response_url (or a Web API call) may take before the delivery is given up.
+DELIVERY_TIMEOUT = 15
+#: A store write that found the database locked (another process's long
+#: transaction outlasted the busy timeout) is tried this many times in all.
+WRITE_ATTEMPTS = 3
+#: Questions per user per minute before the one "slow down" notice.
+QUESTIONS_PER_MINUTE = 6
+
+
+def _deliver(response_url: str | None, message: Message, **options: Any) -> None:
     """Send through the response_url; Slack's refusal (expired, invalid) is logged, not lost silently."""
+    if not response_url:
+        log.warning("no response_url to deliver an answer to")
+        return
     try:
-        result = respond(text=message["text"], blocks=message["blocks"], **options)
+        result = WebhookClient(response_url, timeout=DELIVERY_TIMEOUT).send(
+            text=message["text"], blocks=message["blocks"], **options
+        )
     except Exception:  # a network error reaching Slack: nothing more to do for this click
         log.exception("could not deliver an answer through the response_url")
         return
-    if isinstance(result, WebhookResponse) and result.status_code != 200:
+    if result.status_code != 200:
         log.warning("Slack refused an answer (HTTP %s): %s", result.status_code, str(result.body)[:200])
+
+
+def _render(what: str, render: Callable[[], Message | None], lang: str) -> Message:
+    """The answer, or a polite error when rendering it failed (the user is never left waiting)."""
+    try:
+        message = render()
+    except Exception:
+        log.exception("could not answer %s", what)
+        return error_message("unknown", lang=lang)
+    return message if message is not None else error_message("expired", lang=lang)
+
+
+def from_a_bot(event: Mapping[str, Any], bot_user_id: str | None) -> bool:
+    """A message or mention written by a bot (another app, a workflow, or this bot itself)."""
+    user = event.get("user")
+    return (
+        bool(event.get("bot_id") or event.get("bot_profile"))
+        or event.get("subtype") == "bot_message"
+        or not user
+        or (bot_user_id is not None and user == bot_user_id)
+    )
 
 
 def question_text(text: str | None) -> str:
@@ -91,29 +140,63 @@ def build_app(
     signing_secret: str | None,
     bot_user_id: str | None = None,
     lang: str = "en",
+    workers: Workers | None = None,
+    questions: QuestionLimit | None = None,
 ) -> App:
-    """A Bolt App with every listener; `signing_secret=None` means Socket Mode (no signing)."""
+    """A Bolt App with every listener; `signing_secret=None` means Socket Mode (no signing).
+
+    `workers` runs everything after the acknowledgement (default: a fresh set
+    with the default sizes); `questions` limits each person's mentions and
+    direct messages.
+    """
+    work = workers if workers is not None else Workers.start()
+    limit = questions if questions is not None else QuestionLimit(QUESTIONS_PER_MINUTE)
     app = App(
         client=client,
         signing_secret=signing_secret,
         request_verification_enabled=signing_secret is not None,
         token_verification_enabled=False,  # the caller checks the token once (auth.test) at start-up
         ignoring_self_events_enabled=False,  # done below with the bot user id we were given
+        # Listeners run on the request's own thread and only queue work, so the
+        # acknowledgement never waits in Bolt's small listener pool behind the
+        # answers of earlier requests.
+        process_before_response=True,
     )
     seen = _SeenEvents()
 
+    def busy_notice(response_url: str | None, what: str) -> None:
+        """Tell the user the answers queue is full (from the notices queue, never from here)."""
+        busy = error_message("busy", lang=lang)
+        job = lambda: _deliver(response_url, busy, response_type="ephemeral", replace_original=False)
+        if not work.notices.submit(job, f"busy notice for {what}"):
+            log.error("every queue is full: %s got no answer and no busy notice", what)
+
     @app.command(COMMAND)
-    def papers(ack: Ack, command: Mapping[str, Any], respond: Respond) -> None:
-        ack()
-        _deliver(respond, lookup.answer(command.get("text")), response_type="ephemeral")
+    def papers(ack: Ack, command: Mapping[str, Any]) -> None:
+        url, text, user = command.get("response_url"), command.get("text"), command.get("user_id")
+        what = f"/papers from {user}"
+
+        def answer() -> None:
+            _deliver(url, _render(what, lambda: lookup.answer(text), lang), response_type="ephemeral")
+
+        if work.answers.submit(answer, what):
+            ack()
+        else:  # the acknowledgement itself says so: no second request to Slack
+            busy = error_message("busy", lang=lang)
+            ack(text=busy["text"], blocks=busy["blocks"], response_type="ephemeral")
 
     def _page(render: Callable[[str | None], Message | None]) -> Callable[..., None]:
-        def listener(ack: Ack, action: Mapping[str, Any], respond: Respond) -> None:
+        def listener(ack: Ack, action: Mapping[str, Any], body: Mapping[str, Any]) -> None:
             ack()
-            message = render(action.get("value"))
-            if message is None:
-                message = error_message("expired", lang=lang)
-            _deliver(respond, message, response_type="ephemeral", replace_original=True)
+            url, value = body.get("response_url"), action.get("value")
+            what = f"button {action.get('action_id')}"
+
+            def answer() -> None:
+                message = _render(what, lambda: render(value), lang)
+                _deliver(url, message, response_type="ephemeral", replace_original=True)
+
+            if not work.answers.submit(answer, what):
+                busy_notice(url, what)
 
         return listener
 
@@ -136,15 +219,25 @@ def build_app(
     app.action(action_pattern(WEEK_MORE))(_page(_week))
 
     @app.action(action_pattern(PAPER_SHARE))
-    def share(ack: Ack, action: Mapping[str, Any], body: Mapping[str, Any], respond: Respond) -> None:
+    def share(ack: Ack, action: Mapping[str, Any], body: Mapping[str, Any]) -> None:
         ack()
         user = (body.get("user") or {}).get("id", "")
-        message = lookup.share(str(action.get("value") or ""), user)
-        if message is None:
-            _deliver(respond, error_message("share_failed", lang=lang), response_type="ephemeral", replace_original=False)
-            return
-        # The response_url posts for everyone even where the bot is not a member.
-        _deliver(respond, message, response_type="in_channel", replace_original=False)
+        url, value = body.get("response_url"), str(action.get("value") or "")
+
+        def answer() -> None:
+            try:
+                message = lookup.share(value, user)
+            except Exception:
+                log.exception("could not share %s", value)
+                message = None
+            if message is None:
+                _deliver(url, error_message("share_failed", lang=lang), response_type="ephemeral", replace_original=False)
+                return
+            # The response_url posts for everyone even where the bot is not a member.
+            _deliver(url, message, response_type="in_channel", replace_original=False)
+
+        if not work.answers.submit(answer, f"share of {value}"):
+            busy_notice(url, f"share of {value}")
 
     @app.action(action_pattern(PAPER_PDF))
     def pdf(ack: Ack) -> None:
@@ -152,45 +245,86 @@ def build_app(
 
     @app.event("app_mention")
     def mention(event: Mapping[str, Any], body: Mapping[str, Any]) -> None:
-        if not seen.first_time(body.get("event_id")):
+        if from_a_bot(event, bot_user_id) or not seen.first_time(body.get("event_id")):
             return
-        _answer_in_thread(event)
+        _question(event)
 
     @app.event("message")
-    def message_event(event: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+    def message_event(event: Mapping[str, Any], body: Mapping[str, Any]) -> BoltResponse | None:
         channel = event.get("channel") or ""
-        discussion.record_reply(
-            engine,
-            channel=channel,
-            thread_ts=event.get("thread_ts"),
-            user=event.get("user"),
-            ts=str(event.get("ts") or ""),
-            bot_user_id=bot_user_id,
-            subtype=event.get("subtype"),
-            bot_id=event.get("bot_id"),
-        )
-        is_question = (
-            event.get("channel_type") == "im"
-            and not event.get("subtype")
-            and not event.get("bot_id")
-            and event.get("user") not in (None, bot_user_id)
-        )
+        fields: dict[str, Any] = {
+            "thread_ts": event.get("thread_ts"),
+            "user": event.get("user"),
+            "ts": str(event.get("ts") or ""),
+            "bot_user_id": bot_user_id,
+            "subtype": event.get("subtype"),
+            "bot_id": event.get("bot_id"),
+        }
+        if discussion.may_be_reply(**fields):
+            reply = f"reply {fields['ts']} in {channel}"
+            if not work.writes.submit(lambda: _record(channel, fields), reply):
+                # Not lost: Slack delivers an event again when it is not acknowledged with a 2xx.
+                log.warning("store writes are backed up: asking Slack to deliver %s again later", reply)
+                return BoltResponse(status=503, body="busy: deliver this event again later")
+        is_question = event.get("channel_type") == "im" and not event.get("subtype") and not from_a_bot(event, bot_user_id)
         if is_question and seen.first_time(body.get("event_id")):
-            _answer_in_thread(event)
+            _question(event)
+        return None
 
-    def _answer_in_thread(event: Mapping[str, Any]) -> None:
-        """Answer a mention or a direct message in the thread it was asked in."""
+    def _record(channel: str, fields: Mapping[str, Any]) -> None:
+        """Count one thread reply; a database lock that outlasts the busy timeout is waited out again."""
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                discussion.record_reply(engine, channel=channel, **fields)
+                return
+            except OperationalError as err:
+                if attempt == WRITE_ATTEMPTS or "locked" not in str(err).lower():
+                    log.error("could not count reply %s in %s: %s", fields.get("ts"), channel, err.orig)
+                    return
+                log.warning("the store is locked by another process; counting reply %s again", fields.get("ts"))
+
+    def _question(event: Mapping[str, Any]) -> None:
+        """A mention or a direct message: answered in its thread, within the person's limit."""
         channel = event.get("channel")
         if not channel:
             return
+        user = str(event.get("user") or "")
+        thread_ts = event.get("thread_ts") or event.get("ts")
+        verdict = limit.check(user)
+        if verdict == "quiet":
+            log.info("not answering %s in %s: over %d questions a minute", user, channel, limit.limit)
+            return
+        if verdict == "notice":
+            seconds = max(int(limit.retry_after(user)) + 1, 1)
+            notice = error_message("slow_down", lang=lang, n=seconds)
+            if not work.notices.submit(lambda: _post(channel, thread_ts, notice), f"slow-down notice to {user}"):
+                log.error("could not queue the slow-down notice to %s", user)
+            return
+        what = f"question from {user} in {channel}"
+        if not work.answers.submit(lambda: _answer_in_thread(event), what):
+            busy = error_message("busy", lang=lang)
+            if not work.notices.submit(lambda: _post(channel, thread_ts, busy), f"busy notice for {what}"):
+                log.error("every queue is full: %s got no answer and no busy notice", what)
+
+    def _answer_in_thread(event: Mapping[str, Any]) -> None:
+        """Answer a mention or a direct message in the thread it was asked in."""
+        channel = str(event.get("channel"))
         thread_ts = event.get("thread_ts") or event.get("ts")
         question = question_text(event.get("text"))
-        arxiv_id = discussion.paper_for_thread(engine, channel, event["thread_ts"]) if event.get("thread_ts") else None
-        answer = lookup.about_paper(arxiv_id, question) if arxiv_id else lookup.answer(question)
+
+        def render() -> Message:
+            arxiv_id = discussion.paper_for_thread(engine, channel, event["thread_ts"]) if event.get("thread_ts") else None
+            return lookup.about_paper(arxiv_id, question) if arxiv_id else lookup.answer(question)
+
+        _post(channel, thread_ts, _render(f"a question in {channel}", render, lang))
+
+    def _post(channel: str, thread_ts: str | None, message: Message) -> None:
         try:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=answer["text"], blocks=answer["blocks"])
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=message["text"], blocks=message["blocks"])
         except SlackApiError as err:
             log.warning("could not answer in %s: %s", channel, err.response.get("error"))
+        except (OSError, http.client.HTTPException) as err:  # network: logged, the worker lives on
+            log.warning("could not answer in %s: %s", channel, err)
 
     @app.error
     def on_error(error: Exception, body: Mapping[str, Any]) -> None:

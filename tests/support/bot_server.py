@@ -18,8 +18,9 @@ import uvicorn
 from sqlalchemy import Engine
 
 from bot.config import Settings
-from bot.service import Bot, assemble, lookup_client, slack_app
-from bot.slack.http import create_asgi_app
+from bot.service import Bot, assemble, health, lookup_client, slack_app, start_workers
+from bot.slack.http import create_asgi_app, server_config
+from bot.slack.work import Workers
 from bot.store import open_engine, sync_archive
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_requests import (
@@ -55,6 +56,7 @@ class RunningBot:
     bot: Bot
     engine: Engine
     fake: FakeSlack
+    workers: Workers
     secret: str = SECRET
 
     @property
@@ -103,8 +105,10 @@ def running_bot(
     sync_archive(engine, archive)
     bot = assemble(settings, engine, search_refresh=0.0)
     bot.search.engine()
-    app = slack_app(bot, lookup_client(settings), bot_user_id="U0BOT")
-    server = uvicorn.Server(uvicorn.Config(create_asgi_app(app), host="127.0.0.1", port=0, log_level="warning"))
+    workers = start_workers(settings)
+    app = slack_app(bot, lookup_client(settings), bot_user_id="U0BOT", workers=workers)
+    asgi = create_asgi_app(app, signing_secret=SECRET, health=health(bot, workers))
+    server = uvicorn.Server(server_config(asgi, host="127.0.0.1", port=0))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -114,8 +118,9 @@ def running_bot(
         time.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield RunningBot(f"http://127.0.0.1:{port}", bot, engine, fake)
+        yield RunningBot(f"http://127.0.0.1:{port}", bot, engine, fake, workers)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        workers.close()
         engine.dispose()
