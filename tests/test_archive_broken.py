@@ -96,7 +96,7 @@ def expected_problems(root: Path) -> list[tuple[str, int | None, str, str]]:
         ("_fl/2025-02-14.md", None, "empty file", "skipped"),
         ("_fl/2025-02-30.md", None, "file name is not a valid date", "skipped"),
         ("_fl/2025-03-07.md", 11, "entry 2501.00071 has no `**トピック:**` line", "warning"),
-        ("_fl/2025-03-14.md", None, "unreadable file", "skipped"),
+        ("_fl/2025-03-14.md", None, "broken symbolic link", "skipped"),
         ("copy/_fl/2025-03-07.md", None, "duplicate digest of fl 2025-03-07 (also in _fl/2025-03-07.md)", "skipped"),
     ]
 

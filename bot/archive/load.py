@@ -6,10 +6,12 @@ this all-at-once form serves tests, benchmarks and one-off tools.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bot.archive.files import Refused, read_file
 from bot.archive.layout import Layout, SourceFile, scan
 from bot.archive.merge import Placement, merge_all
 from bot.archive.parse import ParseResult, _topic_name_from_title, parse_digest
@@ -17,6 +19,8 @@ from bot.archive.problems import Problem
 from bot.archive.site import SiteConfig, TopicPage, read_site_config, read_topic_page
 from bot.archive.topics import name_topics
 from bot.model import Digest, Paper, Topic
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -31,12 +35,12 @@ class Archive:
     files: int = 0
 
 
-def read_bytes(source: SourceFile, problems: list[Problem]) -> bytes | None:
-    """A file's bytes, or None with a problem when it cannot be read."""
+def read_bytes(source: SourceFile, root: Path, problems: list[Problem]) -> bytes | None:
+    """A file's bytes, or None with a problem when it may not be read (`bot.archive.files`)."""
     try:
-        return source.path.read_bytes()
-    except OSError as err:
-        problems.append(Problem(source.rel, None, f"unreadable file: {err.strerror or err}"))
+        return read_file(source.path, root)
+    except Refused as refused:
+        problems.append(Problem(source.rel, None, refused.reason))
         return None
 
 
@@ -44,7 +48,7 @@ def read_sites(layout: Layout, problems: list[Problem]) -> dict[str, SiteConfig]
     """Site configs keyed by the folder (relative to the root) that holds them."""
     sites: dict[str, SiteConfig] = {}
     for source in layout.of_kind("config"):
-        raw = read_bytes(source, problems)
+        raw = read_bytes(source, layout.root, problems)
         if raw is not None:
             sites[source.site_root] = read_site_config(raw, source.rel, problems)
     return sites
@@ -54,7 +58,7 @@ def read_pages(layout: Layout, problems: list[Problem]) -> dict[str, TopicPage]:
     """Topic pages keyed by the collection slug they name."""
     pages: dict[str, TopicPage] = {}
     for source in layout.of_kind("page"):
-        raw = read_bytes(source, problems)
+        raw = read_bytes(source, layout.root, problems)
         page = read_topic_page(raw, source.rel, problems) if raw is not None else None
         if page is not None:
             pages.setdefault(page.slug, page)
@@ -64,17 +68,26 @@ def read_pages(layout: Layout, problems: list[Problem]) -> dict[str, TopicPage]:
 def parse_source(
     source: SourceFile, raw: bytes, sites: dict[str, SiteConfig], cache: dict[str, Paper] | None = None
 ) -> ParseResult:
-    """Parse one digest file with the web address its site gives it."""
+    """Parse one digest file with the web address its site gives it.
+
+    Never raises: should the parser fail on some input (a bug), the file is
+    skipped with a problem saying so and every other file still loads.
+    """
     site = sites.get(source.site_root, SiteConfig())
     url = site.digest_url(source.slug or "", source.path.stem)
-    return parse_digest(
-        raw, source.rel, slug=source.slug or "", file_date=source.file_date, url=url, cache=cache
-    )
+    try:
+        return parse_digest(
+            raw, source.rel, slug=source.slug or "", file_date=source.file_date, url=url, cache=cache
+        )
+    except Exception as err:  # one file never fails a whole read of the archive
+        log.exception("could not read %s", source.rel)
+        reason = f"file skipped: the reader failed on it ({type(err).__name__}: {str(err)[:200]}); please report it"
+        return ParseResult(None, (), (Problem(source.rel, None, reason),))
 
 
 def load_archive(root: Path | str) -> Archive:
     """Read every digest below `root`; bad files and entries become problems."""
-    root = Path(root)
+    root = Path(root).resolve()
     layout = scan(root)
     archive = Archive(root, problems=list(layout.problems))
     sites = read_sites(layout, archive.problems)
@@ -84,7 +97,7 @@ def load_archive(root: Path | str) -> Archive:
     cache: dict[str, Paper] = {}
     for source in layout.of_kind("digest"):
         archive.files += 1
-        raw = read_bytes(source, archive.problems)
+        raw = read_bytes(source, root, archive.problems)
         if raw is None:
             continue
         result = parse_source(source, raw, sites, cache)

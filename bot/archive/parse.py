@@ -27,6 +27,7 @@ import yaml
 
 from bot.archive.arxiv_id import arxiv_id_from_url
 from bot.archive.problems import Problem
+from bot.archive.safe_yaml import SafeYAMLHandler, YAMLRefused
 from bot.model import Digest, Paper, Topic, TopicRef
 
 ENTRY_SEPARATOR = "- - -"
@@ -147,7 +148,9 @@ def parse_digest(
     else:
         body_start = bounds[1] + 1
         try:
-            metadata, _ = frontmatter.parse(text)
+            # Only the front matter block: size-capped, aliases refused (`safe_yaml`).
+            block = "\n".join(lines[bounds[0] : bounds[1] + 1])
+            metadata, _ = frontmatter.parse(block, handler=SafeYAMLHandler())
             if not isinstance(metadata, dict):
                 raise yaml.YAMLError("front matter is not a mapping")
         except (yaml.YAMLError, ValueError, TypeError) as err:
@@ -156,7 +159,8 @@ def parse_digest(
             mark = getattr(err, "context_mark", None) or getattr(err, "problem_mark", None)
             line = bounds[0] + 1 + mark.line if mark is not None else bounds[0] + 1
             problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-            problems.append(Problem(path, line, f"broken YAML front matter: {problem}", "warning"))
+            what = "front matter not read" if isinstance(err, YAMLRefused) else "broken YAML front matter"
+            problems.append(Problem(path, line, f"{what}: {problem}", "warning"))
             metadata = {}
 
     week_start = _as_date(metadata.get("date"))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import frontmatter
 import yaml
 
+from bot.archive import safe_yaml
 from bot.archive.problems import Problem
 
 _NAME_RE = re.compile(r"^(?P<ja>.*?)\s*\((?P<en>[^()]+)\)\s*$")
@@ -37,7 +38,7 @@ class SiteConfig:
 def read_site_config(raw: bytes, path: str, problems: list[Problem]) -> SiteConfig:
     """Parse `_config.yml`; a broken one only costs the web addresses."""
     try:
-        data = yaml.safe_load(raw.decode("utf-8-sig"))
+        data = safe_yaml.load(raw.decode("utf-8-sig"), what="_config.yml")
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         problems.append(Problem(path, None, f"unreadable site config, digests get no web address: {err}", "warning"))
         return SiteConfig()
@@ -68,7 +69,7 @@ class TopicPage:
 def read_topic_page(raw: bytes, path: str, problems: list[Problem]) -> TopicPage | None:
     """A `_pages/<slug>.md` page that names a collection, else None (silently)."""
     try:
-        meta, _ = frontmatter.parse(raw.decode("utf-8-sig").replace("\r\n", "\n"))
+        meta, _ = frontmatter.parse(raw.decode("utf-8-sig").replace("\r\n", "\n"), handler=safe_yaml.SafeYAMLHandler())
     except (yaml.YAMLError, UnicodeDecodeError, ValueError, TypeError) as err:
         problems.append(Problem(path, None, f"unreadable topic page, its names are not used: {err}", "warning"))
         return None

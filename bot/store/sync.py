@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -27,7 +28,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Engine, delete, exists, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
 
-from bot.archive.layout import SourceFile, scan
+from bot.archive.files import MAX_FILE_BYTES, Refused, check_file, read_file
+from bot.archive.layout import Layout, SourceFile, scan
 from bot.archive.load import parse_source
 from bot.archive.merge import Merged, Placement, merge_all
 from bot.archive.parse import ParsedEntry, _topic_name_from_title
@@ -138,6 +140,7 @@ class _Pending:
     """A source file whose content must be (re)read."""
 
     source: SourceFile
+    root: Path
     size: int
     mtime_ns: int
     is_new: bool
@@ -145,9 +148,9 @@ class _Pending:
     def read(self, problems: list[Problem]) -> tuple[bytes, str] | None:
         """The file's bytes and hash, read now: pending files are not held in memory."""
         try:
-            raw = self.source.path.read_bytes()
-        except OSError as err:
-            problems.append(Problem(self.source.rel, None, f"unreadable file: {err.strerror or err}"))
+            raw = read_file(self.source.path, self.root)
+        except Refused as refused:
+            problems.append(Problem(self.source.rel, None, refused.reason))
             return None
         return raw, hashlib.sha256(raw).hexdigest()
 
@@ -173,13 +176,15 @@ def sync_archive(
     progress: Progress | None = None,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     retarget: bool = False,
+    max_file_bytes: int = MAX_FILE_BYTES,
 ) -> SyncReport:
     """Index `root` into the store incrementally and report what changed.
 
     An empty store takes `root` as its archive. A store that indexes another
     folder raises `ArchiveMismatch` and is left untouched, unless `retarget`:
     then its archive data is dropped and `root` indexed from scratch (posts and
-    other bot state stay).
+    other bot state stay). Files that may not be read (not regular, outside
+    the root, over `max_file_bytes`) are reported and left out.
     """
     started = time.perf_counter()
     root = Path(root).expanduser()
@@ -187,7 +192,8 @@ def sync_archive(
         raise ArchiveNotFound(f"archive folder {str(root)!r} does not exist or is not a folder")
     root = root.resolve()
     layout = scan(root)
-    report = SyncReport(str(root), files=len(layout.of_kind("digest")))
+    admitted = _admit(layout, max_file_bytes)  # no file is opened under the write lock but regular ones
+    report = SyncReport(str(root), files=sum(1 for f, _ in admitted if f.kind == "digest"))
     with locks.exclusive(engine, LOCK_NAME) as conn:
         stored_root = get_state(conn, "archive_root")
         if stored_root != str(root):
@@ -197,8 +203,8 @@ def sync_archive(
                 _forget_archive(conn)
             set_state(conn, "archive_root", str(root))
         stored = {row.path: row for row in conn.execute(select(archive_files))}
-        pending, touched = _classify(layout.files, stored, layout.problems)
-        present = {f.rel for f in layout.files}
+        pending, touched = _classify(admitted, root, stored, layout.problems)
+        present = {f.rel for f, _ in admitted}
         gone = [path for path in stored if path not in present]
         report.new = sum(1 for p in pending if p.is_new and p.source.kind == "digest")
         report.changed = sum(1 for p in pending if not p.is_new and p.source.kind == "digest")
@@ -246,20 +252,34 @@ def _describe(conn: Connection, report: SyncReport) -> None:
         report.problems.extend(Problem(**p) for p in row.problems)
 
 
+def _admit(layout: Layout, max_file_bytes: int) -> list[tuple[SourceFile, os.stat_result]]:
+    """The files that may be read (`bot.archive.files`), with their stat; the others reported.
+
+    A file refused now (a FIFO, a link leading outside the archive, too large)
+    is not in the archive as far as the store is concerned: a digest stored
+    from it earlier is dropped, as if the file had been deleted.
+    """
+    admitted: list[tuple[SourceFile, os.stat_result]] = []
+    for source in layout.files:
+        try:
+            admitted.append((source, check_file(source.path, layout.root, limit=max_file_bytes)))
+        except Refused as refused:
+            layout.problems.append(Problem(source.rel, None, refused.reason))
+    return admitted
+
+
 def _classify(
-    files: Iterable[SourceFile], stored: dict[str, Any], problems: list[Problem]
+    files: Iterable[tuple[SourceFile, os.stat_result]],
+    root: Path,
+    stored: dict[str, Any],
+    problems: list[Problem],
 ) -> tuple[list[_Pending], list[tuple[str, int, int]]]:
     """Files to read again, and files only touched (same content, new mtime)."""
     pending: list[_Pending] = []
     touched: list[tuple[str, int, int]] = []
-    for source in files:
-        try:
-            st = source.path.stat()
-        except OSError as err:
-            problems.append(Problem(source.rel, None, f"unreadable file: {err.strerror or err}"))
-            continue
+    for source, st in files:
         row = stored.get(source.rel)
-        item = _Pending(source, st.st_size, st.st_mtime_ns, row is None)
+        item = _Pending(source, root, st.st_size, st.st_mtime_ns, row is None)
         if row is not None:
             if row.size == st.st_size and row.mtime_ns == st.st_mtime_ns:
                 continue
