@@ -87,6 +87,16 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
         "en": "One message per paper follows: discuss each in its thread.",
         "ja": "このあと論文ごとに投稿します。各スレッドで議論しましょう。",
     },
+    "digest_held_back": {
+        "en": "📦 {n} more papers of this digest are not posted in this channel: a digest posts at most {cap}, "
+        "so that one huge week cannot flood it. Browse them all with `/papers week {date}`.",
+        "ja": "📦 このまとめの残り {n} 本はこのチャンネルに投稿していません。1つのまとめが投稿するのは最大 {cap} 本までです"
+        "（大きすぎる週でチャンネルが埋まらないように）。`/papers week {date}` ですべて見られます。",
+    },
+    "digest_none_held_back": {
+        "en": "Every paper of this digest is posted in this channel now.",
+        "ja": "このまとめの論文はすべてこのチャンネルに投稿されました。",
+    },
     "already_posted": {
         "en": "Also in this digest, already posted from another topic:",
         "ja": "このまとめのうち、他のトピックで投稿済みの論文:",

@@ -120,7 +120,8 @@ def payloads(fake: FakeSlack, channel: str) -> list[dict[str, Any]]:
     return [
         m["metadata"]["event_payload"]
         for m in fake.messages(channel)
-        if "thread_ts" not in m and m.get("metadata", {}).get("event_type") == EVENT_TYPE
+        if m.get("thread_ts", m["ts"]) == m["ts"]  # top level (a parent's thread_ts is its own ts)
+        and m.get("metadata", {}).get("event_type") == EVENT_TYPE
     ]
 
 
@@ -155,10 +156,16 @@ def assert_exactly_once(
     """Slack holds each message once, in order, and the store agrees about every ts."""
     assert sequence(fake, channel) == expected(engine, digests)
     by_post = {
-        p["post_id"]: m["ts"]
-        for p, m in zip(payloads(fake, channel), fake.messages(channel), strict=False)
+        m["metadata"]["event_payload"]["post_id"]: m["ts"]
+        for m in fake.messages(channel)
+        if m.get("thread_ts", m["ts"]) == m["ts"] and m.get("metadata", {}).get("event_type") == EVENT_TYPE
     }
-    rows = [r for slug, week in digests for r in store.digest_rows(engine, channel, slug, week)]
+    rows = [
+        r
+        for slug, week in digests
+        for r in store.digest_rows(engine, channel, slug, week)
+        if r.kind != "note"  # replies in header threads (held-back notes): checked apart
+    ]
     assert len(rows) == len(by_post)
     for row in rows:
         assert row.state == "posted", row
@@ -1004,3 +1011,95 @@ def test_a_run_whose_claim_connection_is_cut_stops_before_its_next_post(
     assert len(payloads(fake, "C0SD")) == 2
     assert publish(store_engine, fake, clock).ok
     assert_exactly_once(store_engine, fake, "C0SD", NEWEST_BOTH)
+
+
+# ---- a digest too large to post whole ---------------------------------------------------
+
+
+def notes(fake: FakeSlack, channel: str) -> list[dict[str, Any]]:
+    """The replies the publisher posted in header threads (held-back notes)."""
+    return [
+        m
+        for m in fake.messages(channel)
+        if m.get("thread_ts", m["ts"]) != m["ts"]
+        and m.get("metadata", {}).get("event_payload", {}).get("kind") == "note"
+    ]
+
+
+def capped(n: int, **env: str) -> Settings:
+    return settings(DIGEST_CHANNELS="dp=C0SD", DIGEST_TOPICS="dp", DIGEST_MAX_PAPERS_PER_DIGEST=str(n), **env)
+
+
+def test_a_digest_posts_at_most_the_cap_and_says_the_rest_in_the_headers_thread(
+    store_engine: Engine, fake: FakeSlack, clock: FakeClock
+) -> None:
+    report = publish(store_engine, fake, clock, config=capped(2))
+
+    assert report.ok and report.posted == 1 + 2 + 1  # header, two papers, the note
+    digest = Catalog(store_engine).digest("dp", NEWEST)
+    assert digest is not None and len(digest.papers) == 4
+    posted = [a for kind, _, a in sequence(fake, "C0SD") if kind == "paper"]
+    assert posted == [p.arxiv_id for p in digest.papers[:2]]  # the first two, in the digest's order
+    [note] = notes(fake, "C0SD")
+    header = header_of(fake, "C0SD", "dp")
+    assert note["thread_ts"] == header["ts"]
+    assert "2 more papers" in note["text"] and "at most 2" in note["text"] and "/papers week 2025-01-17" in note["text"]
+    assert violations({"text": note["text"], "blocks": note["blocks"]}) == []
+    assert report.channels["C0SD"].held_back == ["dp 2025-01-17: 2 of 4 papers not posted (at most 2 per digest)"]
+    assert [(h.slug, h.week_start, h.papers) for h in store.held_back(store_engine)] == [("dp", NEWEST, 2)]
+    # Settled: the next runs post nothing more, not even 2 more papers.
+    assert publish(store_engine, fake, clock, config=capped(2)).posted == 0
+    assert len(notes(fake, "C0SD")) == 1 and len(payloads(fake, "C0SD")) == 3
+
+
+def test_a_crash_after_slack_took_the_note_adopts_it_from_the_thread(
+    store_engine: Engine, fake: FakeSlack, clock: FakeClock
+) -> None:
+    with pytest.raises(Crash):  # header, paper, paper, then the note: killed after Slack had it
+        publish(store_engine, fake, clock, config=capped(2), checkpoint=crash_at("after_slack", 3))
+    assert len(notes(fake, "C0SD")) == 1
+
+    report = publish(store_engine, fake, clock, config=capped(2))
+
+    assert report.ok and report.adopted == 1 and report.posted == 0
+    assert len(notes(fake, "C0SD")) == 1
+    assert [c.params["ts"] for c in fake.calls("conversations.replies")] == [header_of(fake, "C0SD", "dp")["ts"]]
+
+
+def test_raising_the_cap_and_posting_the_week_posts_the_rest_and_corrects_the_note(
+    store_engine: Engine, fake: FakeSlack, clock: FakeClock
+) -> None:
+    publish(store_engine, fake, clock, config=capped(2))
+    report = publish(store_engine, fake, clock, config=capped(300), week=NEWEST)
+
+    assert report.ok and report.posted == 2 and report.updated >= 1
+    assert_exactly_once(store_engine, fake, "C0SD", [("dp", NEWEST)])
+    [note] = notes(fake, "C0SD")
+    assert "Every paper of this digest is posted" in note["text"]
+    assert store.held_back(store_engine) == []
+
+
+def test_a_ten_thousand_paper_digest_posts_the_default_three_hundred(
+    engine: Engine, fake: FakeSlack, clock: FakeClock, tmp_path: Path
+) -> None:
+    from bot.model import Paper, TopicRef
+    from tests.support.archive_writer import digest_text
+
+    week = dt.date(2025, 1, 17)
+    papers = [
+        Paper(arxiv_id=f"2501.{n:05d}", url=f"http://arxiv.org/abs/2501.{n:05d}", title=f"Paper {n}",
+              title_ja=f"論文 {n}", authors=("A. Author",), summary=("要点",),
+              topics=(TopicRef("dp", "差分プライバシー"),), categories=("cs.LG",),
+              posted_at=dt.datetime(2025, 1, 18, 12, 0))
+        for n in range(1, 10_001)
+    ]
+    (tmp_path / "big" / "_dp").mkdir(parents=True)
+    (tmp_path / "big" / "_dp" / f"{week}.md").write_text(digest_text("差分プライバシー", week, papers))
+    sync_archive(engine, tmp_path / "big")
+
+    report = publish(engine, fake, clock, config=settings(DIGEST_TOPICS="dp"))
+
+    assert report.ok and report.posted == 1 + 300 + 1
+    assert len(payloads(fake, "C0SD")) == 301
+    [note] = notes(fake, "C0SD")
+    assert "9,700 more papers" in note["text"] and "at most 300" in note["text"]

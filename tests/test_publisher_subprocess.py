@@ -203,3 +203,20 @@ def test_week_and_backfill_do_not_go_together(tmp_path: Path) -> None:
         DIGEST_CHANNEL="C0SD",
     )
     assert result.exit_code == 2 and "--backfill" in result.output
+
+
+def test_post_and_status_say_which_papers_were_held_back_over_the_cap(
+    tmp_path: Path, example_archive: Path, fake: FakeSlack
+) -> None:
+    env = {"DIGEST_CHANNELS": "dp=C0SD", "DIGEST_TOPICS": "dp", "SLACK_BOT_TOKEN": BOT_TOKEN,
+           "SLACK_API_URL": fake.api_url, "DIGEST_MAX_PAPERS_PER_DIGEST": "3"}
+    result = invoke(tmp_path, "post", "--archive", str(example_archive), "--interval", "0", **env)
+    assert result.exit_code == 0, result.output
+    assert "held back dp 2025-01-17: 1 of 4 papers not posted (at most 3 per digest)" in result.output
+
+    data = json.loads(invoke(tmp_path, "status", "--json", **env).stdout)
+    assert data["held_back"] == [
+        {"channel": "C0SD", "slug": "dp", "week_start": "2025-01-17", "papers": 1, "cap": 3}
+    ]
+    text = invoke(tmp_path, "status", **env).output
+    assert "Held back 1 papers of dp 2025-01-17 in C0SD (at most 3 per digest" in text

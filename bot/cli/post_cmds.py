@@ -141,6 +141,11 @@ def _print_summary(cli: CliContext, report: PublishReport, *, err: bool = False)
             )
         if channel.busy:
             out.print(f"  being posted by another process: {escape(', '.join(channel.busy))}")
+        for line in channel.held_back:
+            out.print(
+                f"  [yellow]held back[/] {escape(line)}: "
+                "raise DIGEST_MAX_PAPERS_PER_DIGEST and post that --week to post them"
+            )
         if channel.problem:
             out.print(f"  [red]{escape(channel.problem)}[/]")
     for slug in report.unmapped_topics:
@@ -154,6 +159,8 @@ def _print_summary(cli: CliContext, report: PublishReport, *, err: bool = False)
 @pass_cli
 def status(cli: CliContext, as_json: bool) -> None:
     """When the next weekly run is, how the last one went, what is pending or failed.
+
+    Also digests whose papers over DIGEST_MAX_PAPERS_PER_DIGEST were held back.
 
     Also who is posting now: digest leases held, and on PostgreSQL the
     channels whose claim a run holds (channels configured here or posted to
@@ -189,6 +196,16 @@ def status(cli: CliContext, as_json: bool) -> None:
                 "attempted_at": r.attempted_at.isoformat(),
             }
             for r in unsettled
+        ],
+        "held_back": [
+            {
+                "channel": h.channel,
+                "slug": h.slug,
+                "week_start": h.week_start.isoformat(),
+                "papers": h.papers,
+                "cap": settings.max_papers_per_digest,
+            }
+            for h in store.held_back(engine)
         ],
         "leases": [
             {
@@ -259,6 +276,12 @@ def status(cli: CliContext, as_json: bool) -> None:
                 escape(r.last_error or ""),
             )
         out.print(table)
+    for held in data["held_back"]:
+        out.print(
+            f"[bold]Held back[/] {held['papers']:,} papers of {escape(held['slug'])} {held['week_start']} "
+            f"in {escape(held['channel'])} (at most {held['cap']:,} per digest; raise "
+            "DIGEST_MAX_PAPERS_PER_DIGEST and `digest-bot post --week` to post them)"
+        )
     for lease in data["leases"]:
         out.print(
             f"[bold]Posting now[/] {escape(lease['digest'])} by {escape(str(lease['holder']))}"

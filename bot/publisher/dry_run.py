@@ -55,6 +55,7 @@ class DryRun:
         row: PostRow | None,
         message: dict[str, Any],
         hash_: str | None,
+        thread_ts: str | None = None,
     ) -> PostRow:
         """Record the message, and pretend it was posted for what follows."""
         now = self.clock()

@@ -28,6 +28,10 @@ class DigestRenderer(Protocol):
 
     def paper(self, paper: Paper, digest: Digest, *, lang: str) -> dict[str, Any]: ...
 
+    def held_back(
+        self, digest: Digest, *, lang: str, held: int, cap: int
+    ) -> dict[str, Any]: ...
+
 
 class BlockKitRenderer:
     """The project's renderer (`bot.render.digest_posts`), imported on first use."""
@@ -45,6 +49,11 @@ class BlockKitRenderer:
         from bot.render.digest_posts import digest_paper
 
         return digest_paper(paper, digest, lang=lang)
+
+    def held_back(self, digest: Digest, *, lang: str, held: int, cap: int) -> dict[str, Any]:
+        from bot.render.digest_posts import digest_held_back
+
+        return digest_held_back(digest, lang=lang, held=held, cap=cap)
 
 
 def _metadata(row: PostRow) -> dict[str, Any]:
@@ -69,8 +78,8 @@ def _post_id(message: Mapping[str, Any]) -> int | None:
 
 
 def _what(row: PostRow) -> str:
-    return (
-        f"paper {row.arxiv_id} of {row.slug} {row.week_start}"
-        if row.arxiv_id
-        else f"the header of {row.slug} {row.week_start}"
-    )
+    if row.arxiv_id:
+        return f"paper {row.arxiv_id} of {row.slug} {row.week_start}"
+    if row.kind == "note":
+        return f"the held-back note of {row.slug} {row.week_start}"
+    return f"the header of {row.slug} {row.week_start}"

@@ -36,7 +36,7 @@ from bot.publisher.report import ChannelReport, PublishReport
 from bot.publisher.slack_calls import GONE_ERRORS, SlackCalls, SlackRefused, SlackUncertain
 from bot.publisher.stops import _refused, _stop
 from bot.store import posts as store
-from bot.store.posts import PostRow, header_key, paper_key
+from bot.store.posts import PostRow, header_key, note_key, paper_key
 
 # The package's one logger, named as before it was split into modules.
 log = logging.getLogger("bot.publisher")
@@ -118,6 +118,7 @@ class Writer:
             self._store_permalink(row.id, target.channel, ts)
         keys = {
             header_key(target.slug, target.week_start),
+            note_key(target.slug, target.week_start),
             *(paper_key(p.arxiv_id) for p in digest.papers),
         }
         store.forget_unposted(
@@ -130,7 +131,42 @@ class Writer:
         )
 
     def _find(self, target: Target, rows: Sequence[PostRow]) -> dict[int, str]:
-        """post id -> ts of the messages carrying these rows' ids (newest pages first)."""
+        """post id -> ts of the messages carrying these rows' ids.
+
+        Top-level messages are looked up in the channel's history (newest
+        pages first); a note, a reply in the header's thread, in that thread.
+        """
+        notes = [row for row in rows if row.kind == "note"]
+        found = self._find_in_history(target, [row for row in rows if row.kind != "note"])
+        if notes:
+            found.update(self._find_in_thread(target, notes))
+        return found
+
+    def _find_in_thread(self, target: Target, rows: Sequence[PostRow]) -> dict[int, str]:
+        header = self.rows(target.channel, [header_key(target.slug, target.week_start)])
+        parent = next(iter(header.values()), None)
+        if parent is None or parent.ts is None:
+            return {}  # no header in Slack: no thread, so the note was never posted
+        wanted = {row.id for row in rows}
+        found: dict[int, str] = {}
+        cursor: str | None = None
+        while True:
+            page = self._read(
+                target,
+                "looking up an interrupted note",
+                functools.partial(self.slack.replies_page, target.channel, parent.ts, cursor),
+            )
+            for message in page.get("messages") or []:
+                post_id = _post_id(message)
+                if post_id in wanted:
+                    found.setdefault(post_id, str(message["ts"]))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor or found.keys() >= wanted:
+                return found
+
+    def _find_in_history(self, target: Target, rows: Sequence[PostRow]) -> dict[int, str]:
+        if not rows:
+            return {}
         slack = self.slack
         wanted = {row.id for row in rows}
         oldest = min(row.attempted_at for row in rows) - RECONCILE_MARGIN
@@ -175,8 +211,10 @@ class Writer:
         row: PostRow | None,
         message: dict[str, Any],
         hash_: str | None,
+        thread_ts: str | None = None,
     ) -> PostRow | None:
-        """Post one message exactly once; None when another process owns it now."""
+        """Post one message exactly once (in `thread_ts`'s thread when given);
+        None when another process owns it now."""
         self._check("before_intent", row)
         self.renew(target)
         if row is None:
@@ -198,7 +236,7 @@ class Writer:
         self._check("after_intent", row)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                ts = self.slack.post(target.channel, message, _metadata(row))
+                ts = self.slack.post(target.channel, message, _metadata(row), thread_ts)
             except SlackRefused as err:
                 store.mark_failed(self.engine, row.id, error=err.error, now=self.clock())
                 raise _refused(target.channel, f"posting {_what(row)}", err) from err

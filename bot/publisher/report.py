@@ -20,6 +20,7 @@ class ChannelReport:
     digests: list[str] = field(default_factory=list)
     skipped_weeks: list[str] = field(default_factory=list)
     busy: list[str] = field(default_factory=list)
+    held_back: list[str] = field(default_factory=list)
     posted: int = 0
     adopted: int = 0
     updated: int = 0
@@ -32,6 +33,7 @@ class ChannelReport:
             "digests": self.digests,
             "skipped_weeks": self.skipped_weeks,
             "busy": self.busy,
+            "held_back": self.held_back,
             "posted": self.posted,
             "adopted": self.adopted,
             "updated": self.updated,

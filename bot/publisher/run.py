@@ -34,7 +34,7 @@ from bot.publisher.stops import _ChannelStop, _RunStop
 from bot.store import posts as store
 from bot.store.catalog import Catalog
 from bot.store.codec import content_hash
-from bot.store.posts import PostRow, header_key, paper_key
+from bot.store.posts import PostRow, header_key, note_key, paper_key
 from bot.store.sync import archive_version
 
 # The package's one logger, named as before it was split into modules.
@@ -58,8 +58,13 @@ def publish_due(
     trigger: str = "cli",
     holder: str | None = None,
     checkpoint: Checkpoint | None = None,
+    max_papers: int | None = None,
 ) -> PublishReport:
     """Post what is due (or the chosen digests) and report what happened.
+
+    A digest posts at most `max_papers` paper messages in a channel (default
+    DIGEST_MAX_PAPERS_PER_DIGEST); the rest are held back, said in one reply
+    in the header's thread, in the report and in `digest-bot status`.
 
     `now` is the time of the run (aware); later times are `now` plus the
     elapsed `monotonic()`, so a test's fake clock drives pacing, backoff and
@@ -85,6 +90,7 @@ def publish_due(
         holder=holder or default_holder(),
         checkpoint=checkpoint,
         dry_run=dry_run,
+        max_papers=max_papers if max_papers is not None else settings.max_papers_per_digest,
     )
     report = run.report
     report.unmapped_topics = plan.unmapped
@@ -126,8 +132,10 @@ class _Run:
         holder: str,
         checkpoint: Checkpoint | None,
         dry_run: bool,
+        max_papers: int,
     ) -> None:
         self.engine = engine
+        self.max_papers = max_papers
         self.slack = slack
         self.lang = lang
         self.sleep = sleep
@@ -218,14 +226,28 @@ class _Run:
             if not self.dry_run and (mark is None or mark.state == "skipped"):
                 self._mark(target, "posting", None)
             self.writer.reconcile(target, digest)
-            settled = self._publish(target, digest, report)
+            settled, held = self._publish(target, digest, report)
             if not self.dry_run:
-                self._mark(target, "posted", self.version if settled else None)
+                self._mark(target, "posted", self.version if settled else None, held)
             report.digests.append(target.label)
+            if held:
+                report.held_back.append(
+                    f"{target.label}: {held:,} of {len(digest.papers):,} papers not posted "
+                    f"(at most {self.max_papers:,} per digest)"
+                )
+                log.warning(
+                    "%s in %s: %d papers held back (DIGEST_MAX_PAPERS_PER_DIGEST=%d)",
+                    target.label,
+                    target.channel,
+                    held,
+                    self.max_papers,
+                )
         finally:
             self.leases.release()
 
-    def _mark(self, target: Target, state: store.MarkState, checked: int | None) -> None:
+    def _mark(
+        self, target: Target, state: store.MarkState, checked: int | None, held: int = 0
+    ) -> None:
         store.set_mark(
             self.engine,
             channel=target.channel,
@@ -235,17 +257,24 @@ class _Run:
             origin=target.origin,
             checked_version=checked,
             now=self.clock(),
+            held_back=held,
         )
 
-    def _publish(self, target: Target, digest: Digest, report: ChannelReport) -> bool:
+    def _publish(
+        self, target: Target, digest: Digest, report: ChannelReport
+    ) -> tuple[bool, int]:
         """Header, new papers, edited papers, then the header again if it changed.
 
-        True when the digest is settled: every paper is posted here or linked to
-        its message from another topic, so it needs no look until it changes.
+        At most `max_papers` of the digest's papers stand in the channel as its
+        own messages; new ones past that are held back, and a reply in the
+        header's thread says how many. Returns whether the digest is settled
+        (every paper is posted here, linked to its message from another topic,
+        or held back on purpose, so it needs no look until it changes) and how
+        many papers were held back.
         """
         ids = [p.arxiv_id for p in digest.papers]
-        hkey = header_key(target.slug, target.week_start)
-        rows = self.writer.rows(target.channel, [hkey, *map(paper_key, ids)])
+        hkey, nkey = header_key(target.slug, target.week_start), note_key(target.slug, target.week_start)
+        rows = self.writer.rows(target.channel, [hkey, nkey, *map(paper_key, ids)])
         hashes = store.paper_hashes(self.engine, ids)
         settled = True
 
@@ -256,9 +285,17 @@ class _Run:
                 target, report, "header", hkey, None, header, message, content_hash(message)
             )
             if header is None:
-                return False
+                return False, 0
             rows[hkey] = header
 
+        own = sum(
+            1
+            for p in digest.papers
+            if (row := rows.get(paper_key(p.arxiv_id))) is not None
+            and row.posted
+            and row.belongs_to(target.slug, target.week_start)
+        )
+        held = 0
         for paper in digest.papers:
             key = paper_key(paper.arxiv_id)
             row = rows.get(key)
@@ -267,6 +304,9 @@ class _Run:
                 settled &= row.posted  # another topic's message: linked from the header once posted
                 continue
             if row is None or not row.posted:
+                if own >= self.max_papers:
+                    held += 1
+                    continue
                 message = self.renderer.paper(paper, digest, lang=self.lang)
                 posted = self.writer.post(
                     target, report, "paper", key, paper.arxiv_id, row, message, wanted
@@ -275,14 +315,40 @@ class _Run:
                     settled = False
                     continue
                 rows[key] = posted
+                own += 1
             elif row.content_hash != wanted:
                 message = self.renderer.paper(paper, digest, lang=self.lang)
                 rows[key] = self.writer.update(target, report, row, message, wanted)
 
+        settled &= self._note(target, digest, report, header, rows.get(nkey), held)
         message = self._header_message(target, digest, rows)
         if header.content_hash != content_hash(message):
             self.writer.update(target, report, header, message, content_hash(message))
-        return settled
+        return settled, held
+
+    def _note(
+        self,
+        target: Target,
+        digest: Digest,
+        report: ChannelReport,
+        header: PostRow,
+        note: PostRow | None,
+        held: int,
+    ) -> bool:
+        """The reply in the header's thread about held-back papers: posted, kept true, or none."""
+        if note is None and held == 0:
+            return True
+        message = self.renderer.held_back(digest, lang=self.lang, held=held, cap=self.max_papers)
+        hash_ = content_hash(message)
+        if note is None or not note.posted:
+            key = note_key(target.slug, target.week_start)
+            return (
+                self.writer.post(target, report, "note", key, None, note, message, hash_, header.ts)
+                is not None
+            )
+        if note.content_hash != hash_:
+            self.writer.update(target, report, note, message, hash_)
+        return True
 
     def _header_message(
         self, target: Target, digest: Digest, rows: Mapping[str, PostRow]

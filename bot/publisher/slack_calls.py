@@ -97,8 +97,14 @@ class SlackCalls:
         self.min_interval = min_interval
         self._last_write: dict[str, float] = {}
 
-    def post(self, channel: str, message: Mapping[str, Any], metadata: Mapping[str, Any]) -> str:
-        """chat.postMessage; the new message's ts."""
+    def post(
+        self,
+        channel: str,
+        message: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+        thread_ts: str | None = None,
+    ) -> str:
+        """chat.postMessage (a reply in `thread_ts`'s thread when given); the new message's ts."""
         response = self._write(
             "chat.postMessage",
             channel,
@@ -109,6 +115,7 @@ class SlackCalls:
                 metadata=dict(metadata),
                 unfurl_links=False,
                 unfurl_media=False,
+                thread_ts=thread_ts,  # None is dropped by slack_sdk
             ),
         )
         return str(response["ts"])
@@ -146,6 +153,19 @@ class SlackCalls:
                 limit=HISTORY_PAGE,
                 include_all_metadata=True,
                 cursor=cursor,  # None is dropped by slack_sdk
+            ),
+        )
+
+    def replies_page(self, channel: str, thread_ts: str, cursor: str | None) -> SlackResponse:
+        """One page of a thread (its parent first), with the messages' metadata."""
+        return self._call(
+            "conversations.replies",
+            lambda: self.client.conversations_replies(
+                channel=channel,
+                ts=thread_ts,
+                limit=HISTORY_PAGE,
+                include_all_metadata=True,
+                cursor=cursor,
             ),
         )
 

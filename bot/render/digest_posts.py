@@ -80,3 +80,19 @@ def digest_paper(paper: Paper, digest: Digest, *, lang: str = "en") -> Message:
     blocks.append(context([t(lang, "digest_discuss")], bid=f"digest:discuss:{paper.arxiv_id[:40]}"))
     prefix = clean(digest.topic.name_ja) or clean(digest.topic.slug)
     return message(f"[{prefix}] {card_fallback(paper)}", blocks)
+
+
+def digest_held_back(digest: Digest, *, lang: str = "en", held: int, cap: int) -> Message:
+    """The reply in a digest header's thread saying how many papers were not posted, and why.
+
+    Sent when a digest holds more papers than a digest may post
+    (DIGEST_MAX_PAPERS_PER_DIGEST); edited to say so once none is held back.
+    """
+    if held <= 0:
+        text = t(lang, "digest_none_held_back")
+    else:
+        text = t(lang, "digest_held_back", n=f"{held:,}", cap=f"{cap:,}", date=digest.week_start.isoformat())
+    blocks: list[Block] = [section(text, bid="digest:held_back")]
+    if held > 0 and digest.url:
+        blocks.append(context([link(digest.url, t(lang, "open_digest"))], bid="digest:held_back:link"))
+    return message(text, blocks)

@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.store.database import insert_ignoring_duplicates
 from bot.store.schema import UtcDateTime, digests, entries, metadata, papers
 
-PostKind = Literal["header", "paper"]
+PostKind = Literal["header", "paper", "note"]
 PostState = Literal["pending", "posted", "failed"]
 MarkState = Literal["skipped", "posting", "posted"]
 #: Why a digest was taken up: its week became due, a first start skipped it,
@@ -98,6 +98,8 @@ digest_marks = Table(
     # The archive version the digest was last fully settled at; NULL: check again.
     Column("checked_version", BigInteger),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Papers of the digest not posted in the channel: over DIGEST_MAX_PAPERS_PER_DIGEST.
+    Column("held_back", Integer),
 )
 
 #: Who may post a digest to a channel right now: one holder, until expires_at.
@@ -157,6 +159,11 @@ def paper_key(arxiv_id: str) -> str:
 
 def header_key(slug: str, week_start: dt.date) -> str:
     return f"header:{slug}:{week_start.isoformat()}"
+
+
+def note_key(slug: str, week_start: dt.date) -> str:
+    """The reply in a digest header's thread that lists what was held back."""
+    return f"note:{slug}:{week_start.isoformat()}"
 
 
 # --------------------------------------------------------------------------------------
@@ -451,13 +458,15 @@ def set_mark(
     origin: MarkOrigin,
     checked_version: int | None,
     now: dt.datetime,
+    held_back: int = 0,
 ) -> None:
-    """Insert or replace one mark."""
+    """Insert or replace one mark (`held_back`: papers over the per-digest cap, not posted)."""
     values = {
         "state": state,
         "origin": origin,
         "checked_version": checked_version,
         "updated_at": utc(now),
+        "held_back": held_back or None,
     }
     where = (
         digest_marks.c.channel == channel,
@@ -498,6 +507,28 @@ def marked_channels(engine: Engine) -> list[str]:
     query = select(digest_marks.c.channel).distinct().order_by(digest_marks.c.channel)
     with engine.connect() as conn:
         return list(conn.scalars(query))
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBack:
+    """A digest whose papers over the per-digest cap were not posted in a channel."""
+
+    channel: str
+    slug: str
+    week_start: dt.date
+    papers: int
+
+
+def held_back(engine: Engine, limit: int = 50) -> list[HeldBack]:
+    """Digests with papers held back, newest week first (for `digest-bot status`)."""
+    query = (
+        select(digest_marks.c.channel, digest_marks.c.slug, digest_marks.c.week_start, digest_marks.c.held_back)
+        .where(digest_marks.c.held_back > 0)
+        .order_by(digest_marks.c.week_start.desc(), digest_marks.c.channel, digest_marks.c.slug)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [HeldBack(r.channel, r.slug, r.week_start, r.held_back) for r in conn.execute(query)]
 
 
 def mark_counts(engine: Engine) -> dict[str, int]:
