@@ -324,9 +324,12 @@ def test_a_run_killed_at_any_point_and_restarted_posts_everything_exactly_once(
     assert_exactly_once(store_engine, fake, "C0SD", NEWEST_BOTH)
     assert permalink_of(fake, "C0SD", SHARED) in texts(header_of(fake, "C0SD", "fl"))
     history = fake.calls("conversations.history")
-    assert bool(history) == (
-        point in ("after_intent", "after_slack")
-    )  # looked up only for pending posts
+    # Before a digest's first post the fresh store reads the history since its week
+    # began (to adopt an earlier store's messages); pending posts are looked up from
+    # just before their attempt, and only they are.
+    week_began = dt.datetime.combine(NEWEST, dt.time(), dt.UTC).timestamp()
+    lookups = [c for c in history if float(c.params["oldest"]) > week_began]
+    assert history and bool(lookups) == (point in ("after_intent", "after_slack"))
     for call in history:
         assert call.params["include_all_metadata"] in ("1", "true", True)
         assert float(call.params["oldest"]) > 0
@@ -383,7 +386,7 @@ def test_interrupted_posts_are_found_on_a_later_history_page(
     report = publish(store_engine, fake, clock)
 
     assert report.adopted == 1
-    assert len(fake.calls("conversations.history")) == 3
+    assert len(fake.calls("conversations.history")) == 1 + 3 + 3  # run 1: the fresh-store check; run 2: fl's check, then the lost post
     assert [p["post_id"] for p in payloads(fake, "C0SD")] == list(range(1, MESSAGES + 1))
 
 
@@ -399,7 +402,7 @@ def test_a_dropped_connection_after_accept_is_adopted_not_posted_again(
 
     assert report.ok and report.adopted == 2 and report.posted == MESSAGES - 2
     assert_exactly_once(store_engine, fake, "C0SD", NEWEST_BOTH)
-    assert len(fake.calls("conversations.history")) == 2
+    assert len(fake.calls("conversations.history")) == 1 + 2  # the fresh-store check before the first post, one look-up per lost answer
 
 
 def test_a_200_whose_body_is_not_json_is_an_unknown_outcome_adopted_not_posted_again(
@@ -412,7 +415,7 @@ def test_a_200_whose_body_is_not_json_is_an_unknown_outcome_adopted_not_posted_a
 
     assert report.ok and report.adopted == 2 and report.posted == MESSAGES - 2
     assert_exactly_once(store_engine, fake, "C0SD", NEWEST_BOTH)
-    assert len(fake.calls("conversations.history")) == 2
+    assert len(fake.calls("conversations.history")) == 1 + 2  # the fresh-store check before the first post, one look-up per lost answer
     assert publish(store_engine, fake, clock).posted == 0
 
 
@@ -441,7 +444,7 @@ def test_5xx_and_dropped_connections_are_looked_up_then_retried_with_backoff(
     assert_exactly_once(store_engine, fake, "C0SD", NEWEST_BOTH)
     backoffs = [s for s in clock.sleeps if s >= BACKOFF_SECONDS]
     assert backoffs[:3] == [1.0, 2.0, 4.0]  # one message, three unanswered attempts
-    assert len(fake.calls("conversations.history")) == 3  # looked up before each retry
+    assert len(fake.calls("conversations.history")) == 1 + 3  # the fresh-store check; then before each retry
 
 
 def test_slack_unreachable_leaves_the_post_pending_and_the_next_run_finishes(
@@ -545,7 +548,10 @@ def test_not_in_channel_is_reported_once_then_posted_after_the_invite(
     fake.not_member.discard("C0SD")
     assert publish(store_engine, fake, clock).ok
     assert_exactly_once(store_engine, fake, "C0SD", NEWEST_BOTH)
-    assert not fake.calls("conversations.history")  # failed posts are certain: no look-up
+    # Failed posts are certain: no look-up for them. The history was read twice: before
+    # the first post of run 1 (refused: not in the channel, so posting was tried and said
+    # so) and before fl's first post in run 2 (this store has no record of that digest).
+    assert [c.error for c in fake.calls("conversations.history")] == ["not_in_channel", None]
 
 
 def test_channel_not_found_stops_only_that_channel(
@@ -577,10 +583,9 @@ def test_invalid_auth_stops_the_whole_run_and_marks_nothing_posted(
 
     assert report.channels["C0SD"].error == "invalid_auth"
     assert "SLACK_BOT_TOKEN" in (report.channels["C0SD"].problem or "")
-    assert {c.params["channel"] for c in fake.calls("chat.postMessage")} == {
-        "C0SD"
-    }  # C0FL not tried
-    assert store.post_counts(store_engine) == {"posted": 0, "pending": 0, "failed": 1}
+    # Refused at the first call (the history read before C0SD's first post): C0FL not tried.
+    assert {c.params.get("channel") for c in fake.calls() if c.method != "auth.test"} == {"C0SD"}
+    assert store.post_counts(store_engine) == {"posted": 0, "pending": 0, "failed": 0}
 
 
 class _BrokenPaper(BlockKitRenderer):
@@ -1103,3 +1108,109 @@ def test_a_ten_thousand_paper_digest_posts_the_default_three_hundred(
     assert len(payloads(fake, "C0SD")) == 301
     [note] = notes(fake, "C0SD")
     assert "9,700 more papers" in note["text"] and "at most 300" in note["text"]
+
+
+# ---- a fresh or restored store -----------------------------------------------------------
+
+
+@pytest.fixture
+def second_store(tmp_path: Path, example_archive: Path) -> Iterator[Engine]:
+    """Another store of the same archive: the first one lost, or never backed up."""
+    from bot.store import open_engine
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    sync_archive(engine, example_archive)
+    yield engine
+    engine.dispose()
+
+
+def test_a_fresh_store_adopts_the_messages_already_in_the_channel_instead_of_posting_again(
+    store_engine: Engine, second_store: Engine, fake: FakeSlack, clock: FakeClock
+) -> None:
+    """The SQLite file was deleted (or a new replica started empty): no week is posted twice."""
+    assert publish(store_engine, fake, clock).posted == MESSAGES
+    before = fake.messages("C0SD")
+
+    report = publish(second_store, fake, clock)
+
+    assert report.ok and report.posted == 0 and report.adopted == MESSAGES
+    assert fake.messages("C0SD") == before  # not one message more, none edited
+    assert_exactly_once(second_store, fake, "C0SD", NEWEST_BOTH)
+    assert not fake.calls("chat.update")  # what they show is what they should show
+    assert all(r.permalink for r in store.digest_rows(second_store, "C0SD", "dp", NEWEST))
+    # From then on the fresh store carries on as if it had posted them.
+    assert publish(second_store, fake, clock).posted == 0
+
+
+def test_a_store_restored_from_an_old_backup_catches_up_without_duplicates(
+    store_engine: Engine, fake: FakeSlack, clock: FakeClock, tmp_path: Path
+) -> None:
+    from bot.store import open_engine
+
+    thursday = dt.datetime(2025, 1, 16, 12, tzinfo=dt.UTC)
+    publish(store_engine, fake, clock, now=thursday)  # a first start: the newest due week
+    if store_engine.dialect.name != "sqlite":
+        pytest.skip("a file backup is SQLite's; PostgreSQL restores are the same rows")
+    import sqlite3
+
+    backup = tmp_path / "backup.sqlite3"
+    source = sqlite3.connect(str(store_engine.url.database))
+    with sqlite3.connect(backup) as target:
+        source.backup(target)
+    source.close()
+    later = publish(store_engine, fake, clock, now=NOW)  # two more weeks, then the store is lost
+    assert later.channels["C0SD"].digests == ["dp 2025-01-10", "fl 2025-01-10", "dp 2025-01-17", "fl 2025-01-17"]
+    messages = len(fake.messages("C0SD"))
+
+    restored = open_engine(f"sqlite:///{backup}")
+    try:
+        report = publish(restored, fake, clock, now=NOW)
+        assert report.ok and report.posted == 0 and report.adopted == later.posted
+        assert report.channels["C0SD"].digests == later.channels["C0SD"].digests
+        assert len(fake.messages("C0SD")) == messages
+    finally:
+        restored.dispose()
+
+
+def test_a_message_of_an_earlier_store_with_the_same_post_id_is_not_taken_for_a_lost_post(
+    store_engine: Engine, second_store: Engine, fake: FakeSlack, clock: FakeClock
+) -> None:
+    """Post ids start at 1 again in a fresh store: kind, digest and paper must match too."""
+    publish(store_engine, fake, clock, config=settings(DIGEST_TOPICS="dp"))
+    with pytest.raises(Crash):  # the fresh store's fl header: its intent, then the crash
+        publish(second_store, fake, clock, config=settings(DIGEST_TOPICS="fl"), checkpoint=crash_at("after_intent", 0))
+    [lost] = store.digest_rows(second_store, "C0SD", "fl", NEWEST, state="pending")
+    namesake = next(p for p in payloads(fake, "C0SD") if p["post_id"] == lost.id)
+    assert namesake["slug"] == "dp"  # an earlier store's message carries the same id
+
+    report = publish(second_store, fake, clock, config=settings(DIGEST_TOPICS="fl"))
+
+    assert report.ok and report.adopted == 0  # the namesake is not fl's lost header
+    headers = [(p["slug"], p["post_id"]) for p in payloads(fake, "C0SD") if p["kind"] == "header"]
+    assert headers == [("dp", 1), ("fl", lost.id)]
+    fl_header = store.get_post(second_store, lost.id)
+    assert fl_header is not None and fl_header.ts == header_of(fake, "C0SD", "fl")["ts"]
+
+
+def test_an_adopted_message_whose_entry_changed_is_updated_not_posted(
+    store_engine: Engine, second_store: Engine, fake: FakeSlack, clock: FakeClock, example_archive: Path
+) -> None:
+    publish(store_engine, fake, clock)
+    digest = example_archive / "_dp" / "2025-01-17.md"
+    digest.write_text(digest.read_text(encoding="utf-8").replace("**トピック:**", "Edited remark.\n\n**トピック:**", 1))
+    sync_archive(second_store, example_archive)
+
+    report = publish(second_store, fake, clock)
+
+    assert report.ok and report.posted == 0 and report.adopted == MESSAGES and report.updated >= 1
+    assert_exactly_once(second_store, fake, "C0SD", NEWEST_BOTH)
+    assert any("Edited remark" in str(c.params.get("blocks")) for c in fake.calls("chat.update"))
+
+
+def test_a_fresh_store_adopts_the_held_back_note_from_the_headers_thread(
+    store_engine: Engine, second_store: Engine, fake: FakeSlack, clock: FakeClock
+) -> None:
+    publish(store_engine, fake, clock, config=capped(2))
+    report = publish(second_store, fake, clock, config=capped(2))
+    assert report.ok and report.posted == 0 and report.adopted == 1 + 2 + 1
+    assert len(notes(fake, "C0SD")) == 1 and len(payloads(fake, "C0SD")) == 3

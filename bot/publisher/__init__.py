@@ -8,6 +8,11 @@ How "exactly once" holds through crashes, restarts, rate limits and errors:
 2. Before a digest is worked on, its `pending` rows are looked up in Slack
    (`conversations.history` with metadata, from just before the attempt):
    found ones are adopted, the others were never posted and are posted again.
+   A message matches a row by its id *and* by kind, digest and paper (ids
+   start at 1 again in a fresh store). Before the first post of a digest the
+   store has no record of (a fresh store, one restored from an old backup),
+   the channel's history since that week began is read once per run, and the
+   bot's own messages found there are adopted instead of posted again.
 3. A connection error, a 5xx or any answer that is not a clear refusal (a 200
    whose body is not JSON, `ok: false` without a Slack error code) leaves the
    post's fate unknown: the same look-up runs before each retry, never a blind

@@ -10,7 +10,7 @@ a paper posted above) comes out as a real run's would, and `digest-bot post
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Engine
@@ -41,6 +41,16 @@ class DryRun:
             {key: self._dry_rows[channel, key] for key in keys if (channel, key) in self._dry_rows}
         )
         return rows
+
+    def own_messages(self, target: Target, oldest: dt.datetime) -> list[Mapping[str, Any]]:
+        """None looked for: a dry run asks Slack nothing (a real run may adopt some)."""
+        return []
+
+    def thread_messages(self, target: Target, thread_ts: str) -> list[Mapping[str, Any]]:
+        return []
+
+    def adopt(self, *args: Any, **kwargs: Any) -> PostRow | None:
+        return None
 
     def reconcile(self, target: Target, digest: Digest) -> None:
         """Nothing to settle: a dry run leaves interrupted posts to the next real run."""

@@ -69,12 +69,34 @@ def _metadata(row: PostRow) -> dict[str, Any]:
     return {"event_type": EVENT_TYPE, "event_payload": payload}
 
 
-def _post_id(message: Mapping[str, Any]) -> int | None:
+def _payload(message: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The publisher's metadata payload on a message, or None (not the bot's digest post)."""
     metadata = message.get("metadata") or {}
-    if metadata.get("event_type") != EVENT_TYPE:
+    if not isinstance(metadata, Mapping) or metadata.get("event_type") != EVENT_TYPE:
         return None
-    value = (metadata.get("event_payload") or {}).get("post_id")
+    payload = metadata.get("event_payload")
+    return payload if isinstance(payload, Mapping) else None
+
+
+def _post_id(message: Mapping[str, Any]) -> int | None:
+    value = (_payload(message) or {}).get("post_id")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _describes(message: Mapping[str, Any], row: PostRow) -> bool:
+    """Whether a message carrying `row.id` is really that row's message.
+
+    Post ids start again at 1 in a fresh store: a message an earlier store
+    posted may carry the same id for another paper. Kind, digest and paper
+    must match too.
+    """
+    payload = _payload(message) or {}
+    return (
+        payload.get("kind") == row.kind
+        and payload.get("slug") == row.slug
+        and payload.get("week") == row.week_start.isoformat()
+        and payload.get("arxiv_id") == row.arxiv_id
+    )
 
 
 def _what(row: PostRow) -> str:

@@ -23,14 +23,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from slack_sdk.web import SlackResponse
 from sqlalchemy import Engine
 
 from bot.model import Digest
-from bot.publisher.messages import _metadata, _post_id, _what
+from bot.publisher.messages import _describes, _metadata, _payload, _post_id, _what
 from bot.publisher.plan import Target
 from bot.publisher.report import ChannelReport, PublishReport
 from bot.publisher.slack_calls import GONE_ERRORS, SlackCalls, SlackRefused, SlackUncertain
@@ -47,6 +47,8 @@ RECONCILE_MARGIN = dt.timedelta(hours=1)
 MAX_ATTEMPTS = 5
 #: First wait between those attempts, doubled each time (1, 2, 4, 8 s).
 BACKOFF_SECONDS = 1.0
+#: Pages of history (of `HISTORY_PAGE` messages) read back for an earlier store's messages.
+ADOPT_PAGES = 100
 
 Checkpoint = Callable[[str, PostRow | None], None]
 """Called at each step of a post (`before_intent`, `after_intent`, `after_slack`,
@@ -79,6 +81,7 @@ class Writer:
         self.sleep = sleep
         self.renew = renew
         self.checkpoint = checkpoint
+        self._own: dict[str, tuple[dt.datetime, list[Mapping[str, Any]]]] = {}
 
     def _check(self, point: str, row: PostRow | None) -> None:
         if self.checkpoint is not None:
@@ -147,7 +150,7 @@ class Writer:
         parent = next(iter(header.values()), None)
         if parent is None or parent.ts is None:
             return {}  # no header in Slack: no thread, so the note was never posted
-        wanted = {row.id for row in rows}
+        wanted = {row.id: row for row in rows}
         found: dict[int, str] = {}
         cursor: str | None = None
         while True:
@@ -158,17 +161,17 @@ class Writer:
             )
             for message in page.get("messages") or []:
                 post_id = _post_id(message)
-                if post_id in wanted:
+                if post_id in wanted and _describes(message, wanted[post_id]):
                     found.setdefault(post_id, str(message["ts"]))
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor or found.keys() >= wanted:
+            if not cursor or found.keys() >= wanted.keys():
                 return found
 
     def _find_in_history(self, target: Target, rows: Sequence[PostRow]) -> dict[int, str]:
         if not rows:
             return {}
         slack = self.slack
-        wanted = {row.id for row in rows}
+        wanted = {row.id: row for row in rows}
         oldest = min(row.attempted_at for row in rows) - RECONCILE_MARGIN
         found: dict[int, str] = {}
         cursor: str | None = None
@@ -180,10 +183,10 @@ class Writer:
             )
             for message in page.get("messages") or []:
                 post_id = _post_id(message)
-                if post_id in wanted:
+                if post_id in wanted and _describes(message, wanted[post_id]):
                     found.setdefault(post_id, str(message["ts"]))
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor or found.keys() >= wanted:
+            if not cursor or found.keys() >= wanted.keys():
                 return found
 
     def _read(self, target: Target, doing: str, call: Callable[[], SlackResponse]) -> SlackResponse:
@@ -198,6 +201,91 @@ class Writer:
                     raise _stop(target.channel, doing, "unreachable", err.detail) from err
                 self.sleep(_backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # ---- messages an earlier store posted ------------------------------------------------
+
+    def own_messages(self, target: Target, oldest: dt.datetime) -> list[Mapping[str, Any]]:
+        """The bot's digest messages at the top of the channel since `oldest`, oldest first.
+
+        Read once per channel and run (the run's targets come oldest week
+        first), at most `ADOPT_PAGES` pages back.
+        """
+        cached = self._own.get(target.channel)
+        if cached is not None and cached[0] <= oldest:
+            return cached[1]
+        found: list[Mapping[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(ADOPT_PAGES):
+            page = self._read(
+                target,
+                "looking for the bot's earlier messages",
+                functools.partial(self.slack.history_page, target.channel, oldest, cursor),
+            )
+            found += [m for m in page.get("messages") or [] if _payload(m) is not None]
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        else:
+            log.warning(
+                "%s: stopped looking for earlier messages after %d pages of history",
+                target.channel,
+                ADOPT_PAGES,
+            )
+        found.reverse()
+        self._own[target.channel] = (oldest, found)
+        return found
+
+    def thread_messages(self, target: Target, thread_ts: str) -> list[Mapping[str, Any]]:
+        """The bot's digest messages in a thread (its parent excluded), oldest first."""
+        found: list[Mapping[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(ADOPT_PAGES):
+            page = self._read(
+                target,
+                "looking for the bot's earlier note",
+                functools.partial(self.slack.replies_page, target.channel, thread_ts, cursor),
+            )
+            found += [
+                m
+                for m in page.get("messages") or []
+                if m.get("ts") != thread_ts and _payload(m) is not None
+            ]
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        return found
+
+    def adopt(
+        self,
+        target: Target,
+        report: ChannelReport,
+        kind: store.PostKind,
+        key: str,
+        slug: str,
+        week_start: dt.date,
+        arxiv_id: str | None,
+        message: Mapping[str, Any],
+        hash_: str | None,
+    ) -> PostRow | None:
+        """Record a message an earlier store posted as this store's, instead of posting it again."""
+        ts = str(message["ts"])
+        row = store.adopt_post(
+            self.engine,
+            channel=target.channel,
+            key=key,
+            kind=kind,
+            slug=slug,
+            week_start=week_start,
+            arxiv_id=arxiv_id,
+            ts=ts,
+            content_hash=hash_,
+            now=self.clock(),
+        )
+        if row is None:
+            return None
+        report.adopted += 1
+        self._store_permalink(row.id, target.channel, ts)
+        return store.get_post(self.engine, row.id)
 
     # ---- posting and updating ---------------------------------------------------------
 

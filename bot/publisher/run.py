@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.model import Digest
 from bot.publisher.dry_run import DryRun
 from bot.publisher.leases import Leases, default_holder
-from bot.publisher.messages import BlockKitRenderer, DigestRenderer
+from bot.publisher.messages import BlockKitRenderer, DigestRenderer, _payload
 from bot.publisher.plan import Plan, Target, plan_run
 from bot.publisher.posting import Checkpoint, Writer
 from bot.publisher.report import ChannelReport, PublishReport
@@ -39,6 +39,19 @@ from bot.store.sync import archive_version
 
 # The package's one logger, named as before it was split into modules.
 log = logging.getLogger("bot.publisher")
+
+#: How long before a digest's week began its messages are looked for in the channel.
+ADOPT_MARGIN = dt.timedelta(days=1)
+#: History refusals after which posting is still tried (it needs other rights).
+UNREADABLE_HISTORY = frozenset({"not_in_channel", "missing_scope"})
+
+
+def _date(value: object) -> dt.date | None:
+    """A metadata `week` ("2025-01-17") as a date, None for anything else."""
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def publish_due(
@@ -225,6 +238,8 @@ class _Run:
             mark = store.marks(self.engine, target.channel, target.slug).get(target.week_start)
             if not self.dry_run and (mark is None or mark.state == "skipped"):
                 self._mark(target, "posting", None)
+            if not self.dry_run:
+                self._adopt(target, digest, report)
             self.writer.reconcile(target, digest)
             settled, held = self._publish(target, digest, report)
             if not self.dry_run:
@@ -259,6 +274,80 @@ class _Run:
             now=self.clock(),
             held_back=held,
         )
+
+    def _adopt(self, target: Target, digest: Digest, report: ChannelReport) -> None:
+        """Before the first post of a digest this store has no record of: adopt its messages
+        already in the channel (posted by an earlier store, lost or restored from an old
+        backup), found by their metadata, instead of posting them again.
+
+        One read of the channel's history per run (since the oldest such digest's
+        week began, less a day), and, for a header with held-back papers, of its thread.
+        """
+        hkey, nkey = header_key(target.slug, target.week_start), note_key(target.slug, target.week_start)
+        papers = {p.arxiv_id: p for p in digest.papers}
+        rows = self.writer.rows(target.channel, [hkey, nkey, *map(paper_key, papers)])
+        if hkey in rows:
+            return  # this store has posted (or tried to post) the digest: it knows
+        oldest = dt.datetime.combine(target.week_start, dt.time(), dt.UTC) - ADOPT_MARGIN
+        hashes = store.paper_hashes(self.engine, list(papers))
+        week = target.week_start.isoformat()
+        try:
+            messages = self.writer.own_messages(target, oldest)
+        except _ChannelStop as stop:
+            if isinstance(stop, _RunStop) or stop.error not in UNREADABLE_HISTORY:
+                raise
+            # Posting may still work (chat:write.public needs no membership): the
+            # post itself says what is wrong if it does not.
+            log.warning(
+                "%s: cannot look for the bot's earlier messages (%s); posting %s without that check",
+                target.channel,
+                stop.error,
+                target.label,
+            )
+            return
+        adopted = 0
+        for message in messages:
+            payload = _payload(message) or {}
+            kind, slug = payload.get("kind"), payload.get("slug")
+            row: PostRow | None = None
+            if kind == "header" and slug == target.slug and payload.get("week") == week and hkey not in rows:
+                row = self.writer.adopt(target, report, "header", hkey, target.slug, target.week_start, None, message, None)
+            elif kind == "paper" and isinstance(slug, str) and (arxiv_id := payload.get("arxiv_id")) in papers:
+                key = paper_key(arxiv_id)
+                posted_for = _date(payload.get("week"))
+                if key in rows or posted_for is None:
+                    continue
+                hash_ = None  # not known: the message is brought up to date by chat.update
+                if (slug, posted_for) == (target.slug, target.week_start):
+                    rendered = self.renderer.paper(papers[arxiv_id], digest, lang=self.lang)
+                    if message.get("blocks") == rendered.get("blocks"):
+                        hash_ = hashes.get(arxiv_id)  # shows exactly what it should
+                row = self.writer.adopt(target, report, "paper", key, slug, posted_for, arxiv_id, message, hash_)
+            if row is not None:
+                rows[row.key] = row
+                adopted += 1
+        header = rows.get(hkey)
+        if header is not None and header.content_hash is None:
+            adopted_header = next(
+                (m for m in messages if str(m.get("ts")) == header.ts), None
+            )
+            rendered = self._header_message(target, digest, rows)
+            if adopted_header is not None and adopted_header.get("blocks") == rendered.get("blocks"):
+                store.record_update(self.engine, header.id, content_hash=content_hash(rendered), now=self.clock())
+        if header is not None and header.ts and nkey not in rows and len(digest.papers) > self.max_papers:
+            for message in self.writer.thread_messages(target, header.ts):
+                payload = _payload(message) or {}
+                if payload.get("kind") == "note" and payload.get("slug") == target.slug and payload.get("week") == week:
+                    if self.writer.adopt(target, report, "note", nkey, target.slug, target.week_start, None, message, None):
+                        adopted += 1
+                    break
+        if adopted:
+            log.info(
+                "%s in %s: adopted %d message(s) already in the channel (posted by an earlier store)",
+                target.label,
+                target.channel,
+                adopted,
+            )
 
     def _publish(
         self, target: Target, digest: Digest, report: ChannelReport

@@ -288,6 +288,49 @@ def create_intent(
     return get_post(engine, post_id)
 
 
+def adopt_post(
+    engine: Engine,
+    *,
+    channel: str,
+    key: str,
+    kind: PostKind,
+    slug: str,
+    week_start: dt.date,
+    arxiv_id: str | None,
+    ts: str,
+    content_hash: str | None,
+    now: dt.datetime,
+) -> PostRow | None:
+    """Record a message found in the channel (posted by an earlier store) as posted.
+
+    None when the key has a row already (another process adopted or posted it).
+    """
+    now = utc(now)
+    values = {
+        "channel": channel,
+        "post_key": key,
+        "kind": kind,
+        "slug": slug,
+        "week_start": week_start,
+        "arxiv_id": arxiv_id,
+        "state": "posted",
+        "ts": ts,
+        "content_hash": content_hash,
+        "attempts": 0,
+        "last_error": "adopted from the channel's history",
+        "created_at": now,
+        "attempted_at": now,
+        "posted_at": now,
+        "updated_at": now,
+    }
+    try:
+        with engine.begin() as conn:
+            post_id = conn.execute(insert(posts).values(values).returning(posts.c.id)).scalar_one()
+    except IntegrityError:
+        return None
+    return get_post(engine, post_id)
+
+
 def retry_intent(
     engine: Engine, row: PostRow, *, content_hash: str | None, now: dt.datetime
 ) -> PostRow | None:
