@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from bot.config import Settings
 from bot.lookup import Lookup
@@ -27,6 +28,7 @@ from bot.slack.client import posting_client, web_client
 from bot.slack.flood import QuestionLimit
 from bot.slack.work import Workers
 from bot.store import Catalog
+from bot.store.health import StoreLost, StoreWatch, describe
 from bot.weekly_job import JobReport, make_weekly_job, resync
 
 log = logging.getLogger(__name__)
@@ -96,11 +98,21 @@ def slack_app(
     )
 
 
-def health(bot: Bot, workers: Workers) -> Callable[[], dict[str, Any]]:
-    """What `/healthz` reports: the papers served and how the work queues are doing."""
+def health(bot: Bot, workers: Workers, watch: StoreWatch | None = None) -> Callable[[], dict[str, Any]]:
+    """What `/healthz` reports: the store's health (file, read, write), the papers served
+    and how the work queues are doing. `status` is "ok" only when the store can serve."""
+    store_watch = watch if watch is not None else StoreWatch(bot.engine)
 
     def details() -> dict[str, Any]:
-        return {"papers": bot.catalog.count_papers(), "queues": workers.stats()}
+        store = store_watch.probe()
+        data: dict[str, Any] = {"status": "ok" if store.ok else "error", "store": store.as_dict()}
+        if store.ok:
+            try:
+                data["papers"] = bot.catalog.count_papers()
+            except (DBAPIError, StoreLost) as err:
+                data.update(status="error", store={**data["store"], "ok": False, "problem": describe(err)})
+        data["queues"] = workers.stats()
+        return data
 
     return details
 

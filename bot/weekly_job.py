@@ -17,9 +17,12 @@ from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from bot.config import Settings
 from bot.publisher import PublishReport, publish_due
+from bot.store.database import StoreError
+from bot.store.health import describe
 from bot.store.sync import ArchiveMismatch, SyncReport, sync_archive
 
 log = logging.getLogger(__name__)
@@ -101,6 +104,10 @@ def run_weekly(
         report.publish = publish_due(
             engine, client, settings=settings, now=now, trigger="schedule", **publish_options
         )
+    except (DBAPIError, StoreError) as err:  # the store itself: one clear line
+        report.error = describe(err)
+        log.error("the weekly posting job stopped at %s: %s", now.isoformat(), report.error)
+        return report
     except Exception as err:  # the scheduler thread must survive anything
         log.exception("the weekly posting job failed at %s", now.isoformat())
         report.error = f"{type(err).__name__}: {err}"

@@ -7,19 +7,33 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import click
+from sqlalchemy.exc import DBAPIError
 
 from bot import __version__
 from bot.cli.archive_cmds import index, show, topics, weeks
-from bot.cli.context import CliContext
+from bot.cli.context import CliContext, fail
 from bot.cli.db_cmds import db
 from bot.cli.post_cmds import post, status
 from bot.cli.run_cmd import run as run_bot
 from bot.cli.search_cmd import search
+from bot.store import StoreError
+from bot.store.health import describe
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Main(click.Group):
+    """The command group; a store that fails mid-command is one clear line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (DBAPIError, StoreError) as err:
+            fail(describe(err))
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="digest-bot")
 @click.option(
     "--env-file",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ from bot.service import (
 )
 from bot.slack.client import web_client
 from bot.slack.http import create_asgi_app, serve
+from bot.store.health import StoreWatch
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,8 @@ def _live(cli: CliContext, bot: Bot, archive: Path) -> None:
     except OSError as err:  # network: say where we tried (URLError is an OSError)
         fail(f"cannot reach Slack at {settings.slack_api_url}: {err}")
     bot_user_id = identity.get("user_id")
+    # A store file deleted or replaced under the running bot stops it (see bot.store.health).
+    watch = StoreWatch(bot.engine, on_lost=lambda problem: os.kill(os.getpid(), signal.SIGTERM)).start()
     workers = start_workers(settings)
     app = slack_app(bot, client, bot_user_id=bot_user_id, workers=workers)
     scheduler = background_jobs(bot, archive)
@@ -102,9 +106,12 @@ def _live(cli: CliContext, bot: Bot, archive: Path) -> None:
                 f"HTTP mode on {settings.bind_address} port {settings.port}"
             )
             asgi = create_asgi_app(
-                app, health=health(bot, workers), signing_secret=settings.slack_signing_secret
+                app, health=health(bot, workers, watch), signing_secret=settings.slack_signing_secret
             )
             serve(asgi, port=settings.port, host=settings.bind_address)
     finally:
         scheduler.shutdown(wait=False)
         workers.close()
+        watch.stop()
+    if watch.lost is not None:
+        fail(watch.lost, code=3)

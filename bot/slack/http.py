@@ -163,7 +163,11 @@ def create_asgi_app(
         return to_starlette_response(bolt_response)
 
     async def healthz(_: Request) -> Response:
-        details = await run_in_threadpool(health) if health is not None else {}
+        try:
+            details = await run_in_threadpool(health) if health is not None else {}
+        except Exception as err:  # a health check must answer, whatever broke
+            log.exception("the health check itself failed")
+            details = {"status": "error", "problem": f"{type(err).__name__}: {err}"}
         details = {"status": "ok", **details}
         return JSONResponse(details, status_code=200 if details["status"] == "ok" else 503)
 

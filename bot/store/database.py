@@ -74,7 +74,10 @@ def open_engine(url: str = DEFAULT_DB_URL, *, migrate: bool = True) -> Engine:
         except StoreError:
             raise
         except Exception as err:
-            raise StoreError(f"cannot bring the store's tables up to date at {where}: {err}") from err
+            from bot.store.health import known_problem
+
+            reason = known_problem(err, where=f"the store at {where}")
+            raise StoreError(reason or f"cannot bring the store's tables up to date at {where}: {err}") from err
     return engine
 
 

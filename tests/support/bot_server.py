@@ -22,6 +22,7 @@ from bot.service import Bot, assemble, health, lookup_client, slack_app, start_w
 from bot.slack.http import create_asgi_app, server_config
 from bot.slack.work import Workers
 from bot.store import open_engine, sync_archive
+from bot.store.health import StoreWatch
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_requests import (
     FORM,
@@ -107,7 +108,8 @@ def running_bot(
     bot.search.engine()
     workers = start_workers(settings)
     app = slack_app(bot, lookup_client(settings), bot_user_id="U0BOT", workers=workers)
-    asgi = create_asgi_app(app, signing_secret=SECRET, health=health(bot, workers))
+    watch = StoreWatch(engine)
+    asgi = create_asgi_app(app, signing_secret=SECRET, health=health(bot, workers, watch))
     server = uvicorn.Server(server_config(asgi, host="127.0.0.1", port=0))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -123,4 +125,5 @@ def running_bot(
         server.should_exit = True
         thread.join(timeout=10)
         workers.close()
+        watch.stop()
         engine.dispose()
