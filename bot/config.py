@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(DEFAULT_API_URL, validation_alias=_env("SLACK_API_URL"))
     port: int = Field(3000, ge=1, le=65535, validation_alias=_env("PORT"))
     bind_address: str = Field("0.0.0.0", validation_alias=_env("DIGEST_BIND_ADDRESS"))
-    answer_workers: int = Field(16, ge=1, le=256, validation_alias=_env("DIGEST_ANSWER_WORKERS"))
+    answer_workers: int = Field(4, ge=1, le=64, validation_alias=_env("DIGEST_ANSWER_WORKERS"))
     queue_limit: int = Field(500, ge=1, le=100_000, validation_alias=_env("DIGEST_QUEUE_LIMIT"))
     questions_per_minute: int = Field(6, ge=0, le=1000, validation_alias=_env("DIGEST_QUESTIONS_PER_MINUTE"))
     max_papers_per_digest: int = Field(300, ge=1, le=10_000, validation_alias=_env("DIGEST_MAX_PAPERS_PER_DIGEST"))

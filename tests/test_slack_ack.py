@@ -74,9 +74,25 @@ def test_a_burst_is_acknowledged_while_every_answer_waits_on_its_response_url(
         assert all(len(fake.responses(url)) == 1 for _, _, url in results)
 
 
-def test_a_full_queue_says_busy_in_the_acknowledgement_itself(fake: FakeSlack, tmp_path: Path) -> None:
-    gate = fake.hold("response_url")
+def hold_answers(bot: RunningBot, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Make working out answers wait for the returned event (the answers queue fills up)."""
+    gate = threading.Event()
+    for name in ("answer", "search"):
+        real = getattr(bot.bot.lookup, name)
+
+        def held(*args: Any, _real: Any = real, **kwargs: Any) -> Any:
+            gate.wait(timeout=30)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(bot.bot.lookup, name, held)
+    return gate
+
+
+def test_a_full_queue_says_busy_in_the_acknowledgement_itself(
+    fake: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with start(fake, tmp_path, DIGEST_ANSWER_WORKERS="1", DIGEST_QUEUE_LIMIT="2") as bot:
+        gate = hold_answers(bot, monkeypatch)
         first = command(bot, "privacy")
         fake.wait_for(lambda: bot.workers.answers.stats().running == 1)
         queued = [command(bot, "federated"), command(bot, "aggregation")]
@@ -92,19 +108,21 @@ def test_a_full_queue_says_busy_in_the_acknowledgement_itself(fake: FakeSlack, t
         assert bot.workers.answers.stats().refused == 1
 
 
-def test_a_button_click_on_a_full_queue_gets_a_busy_notice(fake: FakeSlack, tmp_path: Path) -> None:
-    gate = fake.hold("response_url")
+def test_a_button_click_on_a_full_queue_gets_a_busy_notice(
+    fake: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with start(fake, tmp_path, DIGEST_ANSWER_WORKERS="1", DIGEST_QUEUE_LIMIT="1") as bot:
+        gate = hold_answers(bot, monkeypatch)
         _, _, first = command(bot, "privacy")
         fake.wait_for(lambda: bot.workers.answers.stats().running == 1)
         _, _, second = command(bot, "federated")  # fills the queue
         status, url = bot.click("results_more:1", results_value("privacy", 5))
         assert status == 200  # acknowledged at once; the notice goes out on its own queue
-        gate.set()
-        assert len(bot.answer(first)) == len(bot.answer(second)) == 1
         [notice] = bot.answer(url)
         assert notice["response_type"] == "ephemeral" and notice["replace_original"] is False
         assert "busy" in notice["text"]
+        gate.set()
+        assert len(bot.answer(first)) == len(bot.answer(second)) == 1
         assert bot.workers.join() and len(fake.responses(url)) == 1
 
 
@@ -187,3 +205,27 @@ def test_work_threads_survive_a_failing_job_and_a_full_queue_refuses_at_once() -
     assert (stats.refused, stats.running, stats.waiting, stats.done) == (1, 0, 0, 6)
     work.close()
     assert not work.submit(lambda: None)
+
+
+def test_a_delivery_that_finds_its_queue_full_is_made_at_once_not_dropped() -> None:
+    from bot.slack.work import Workers, WorkQueue
+
+    gate = threading.Event()
+    work = Workers(
+        answers=WorkQueue("a", workers=1, limit=1),
+        deliveries=WorkQueue("d", workers=1, limit=1),
+        writes=WorkQueue("w", workers=1, limit=1),
+        notices=WorkQueue("n", workers=1, limit=1),
+    )
+    try:
+        work.send(gate.wait)
+        deadline = time.monotonic() + 5
+        while work.deliveries.stats().running != 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        work.send(lambda: None)  # waits in line
+        done: list[str] = []
+        work.send(lambda: done.append(threading.current_thread().name))
+        assert done == [threading.current_thread().name]  # ran right here
+    finally:
+        gate.set()
+        work.close()

@@ -177,7 +177,8 @@ def build_app(
         what = f"/papers from {user}"
 
         def answer() -> None:
-            _deliver(url, _render(what, lambda: lookup.answer(text), lang), response_type="ephemeral")
+            message = _render(what, lambda: lookup.answer(text), lang)
+            work.send(lambda: _deliver(url, message, response_type="ephemeral"), what)
 
         if work.answers.submit(answer, what):
             ack()
@@ -193,7 +194,7 @@ def build_app(
 
             def answer() -> None:
                 message = _render(what, lambda: render(value), lang)
-                _deliver(url, message, response_type="ephemeral", replace_original=True)
+                work.send(lambda: _deliver(url, message, response_type="ephemeral", replace_original=True), what)
 
             if not work.answers.submit(answer, what):
                 busy_notice(url, what)
@@ -231,10 +232,12 @@ def build_app(
                 log.exception("could not share %s", value)
                 message = None
             if message is None:
-                _deliver(url, error_message("share_failed", lang=lang), response_type="ephemeral", replace_original=False)
+                failed = error_message("share_failed", lang=lang)
+                work.send(lambda: _deliver(url, failed, response_type="ephemeral", replace_original=False), value)
                 return
             # The response_url posts for everyone even where the bot is not a member.
-            _deliver(url, message, response_type="in_channel", replace_original=False)
+            shared = message
+            work.send(lambda: _deliver(url, shared, response_type="in_channel", replace_original=False), value)
 
         if not work.answers.submit(answer, f"share of {value}"):
             busy_notice(url, f"share of {value}")
@@ -316,7 +319,8 @@ def build_app(
             arxiv_id = discussion.paper_for_thread(engine, channel, event["thread_ts"]) if event.get("thread_ts") else None
             return lookup.about_paper(arxiv_id, question) if arxiv_id else lookup.answer(question)
 
-        _post(channel, thread_ts, _render(f"a question in {channel}", render, lang))
+        message = _render(f"a question in {channel}", render, lang)
+        work.send(lambda: _post(channel, thread_ts, message), f"an answer in {channel}")
 
     def _post(channel: str, thread_ts: str | None, message: Message) -> None:
         try:

@@ -8,8 +8,10 @@ the queue is full it says so at once, and the caller tells the user "busy,
 try again" instead of letting the request wait (or vanish).
 
 Separate queues keep kinds of work from starving each other (`Workers`):
-lookups and their delivery, database writes (one thread: a write waiting on
-a lock holds only its own queue, never a lookup), and short notices.
+working out answers (a few threads: CPU work, which must not crowd out the
+acknowledgements), delivering them (many threads: waiting on Slack), database
+writes (one thread: a write waiting on a lock holds only its own queue, never
+a lookup), and short notices.
 """
 
 from __future__ import annotations
@@ -26,10 +28,14 @@ log = logging.getLogger(__name__)
 
 Job = Callable[[], None]
 
-#: Defaults: lookups answer while a response_url takes ~300 ms each, so enough
-#: threads to keep 20 requests/s flowing; a burst of a few hundred waits in line.
-ANSWER_WORKERS = 16
+#: Defaults. Working out an answer is CPU work under the GIL: a few threads do
+#: it, so that they never crowd out the threads that acknowledge. Delivering
+#: it is waiting (a response_url may take ~300 ms): many threads do that, so
+#: 20 requests/s keep flowing. A burst of a few hundred waits in line.
+ANSWER_WORKERS = 4
 ANSWER_QUEUE = 500
+DELIVERY_WORKERS = 16
+DELIVERY_QUEUE = 2_000
 WRITE_QUEUE = 10_000
 NOTICE_WORKERS = 2
 NOTICE_QUEUE = 1_000
@@ -137,10 +143,12 @@ class QueueStats:
 
 @dataclass(slots=True)
 class Workers:
-    """The bot's queues: `answers` (lookups and their delivery), `writes` (database
-    writes, one at a time), `notices` ("busy", "slow down": small and quick)."""
+    """The bot's queues: `answers` (working out an answer), `deliveries` (sending it:
+    a response_url, chat.postMessage), `writes` (database writes, one at a time),
+    `notices` ("busy", "slow down": small and quick)."""
 
     answers: WorkQueue
+    deliveries: WorkQueue
     writes: WorkQueue
     notices: WorkQueue
 
@@ -154,17 +162,28 @@ class Workers:
     ) -> Workers:
         return cls(
             answers=WorkQueue("answers", workers=answer_workers, limit=answer_queue),
+            deliveries=WorkQueue("deliveries", workers=DELIVERY_WORKERS, limit=DELIVERY_QUEUE),
             writes=WorkQueue("writes", workers=1, limit=write_queue),
             notices=WorkQueue("notices", workers=NOTICE_WORKERS, limit=NOTICE_QUEUE),
         )
 
+    @property
+    def queues(self) -> tuple[WorkQueue, ...]:
+        return (self.answers, self.deliveries, self.writes, self.notices)
+
+    def send(self, job: Job, what: str = "") -> None:
+        """Deliver on the deliveries queue; should it be full, right here (never dropped)."""
+        if not self.deliveries.submit(job, what):
+            job()
+
     def join(self, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
-        return all(q.join(max(deadline - time.monotonic(), 0.0)) for q in (self.answers, self.writes, self.notices))
+        # Answers hand their delivery on: wait for them first, then the rest.
+        return all(q.join(max(deadline - time.monotonic(), 0.0)) for q in self.queues)
 
     def close(self) -> None:
-        for q in (self.answers, self.writes, self.notices):
+        for q in self.queues:
             q.close()
 
     def stats(self) -> dict[str, Any]:
-        return {q.name: q.stats().as_dict() for q in (self.answers, self.writes, self.notices)}
+        return {q.name: q.stats().as_dict() for q in self.queues}
