@@ -15,8 +15,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.store.database import DEFAULT_DB_URL
+
+
+def make_url_or_none(url: str) -> URL | None:
+    try:
+        return make_url(url)
+    except ArgumentError:
+        return None
 
 #: The example archive shipped with the project: the default when none is configured.
 EXAMPLE_ARCHIVE = Path(__file__).resolve().parent.parent / "examples" / "archive"
@@ -53,6 +62,7 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(DEFAULT_API_URL, validation_alias=_env("SLACK_API_URL"))
     port: int = Field(3000, ge=1, le=65535, validation_alias=_env("PORT"))
     sync_minutes: int = Field(15, ge=0, le=24 * 60, validation_alias=_env("DIGEST_SYNC_MINUTES"))
+    index_dir: Path | None = Field(None, validation_alias=_env("DIGEST_INDEX_DIR"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", validation_alias=_env("DIGEST_LOG_LEVEL"))
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "channel", "archive", mode="before")
@@ -143,6 +153,17 @@ class Settings(BaseSettings):
     def archive_path(self) -> Path:
         """The archive to read: DIGEST_ARCHIVE, else the example archive."""
         return self.archive if self.archive is not None else EXAMPLE_ARCHIVE
+
+    @property
+    def search_index_dir(self) -> Path:
+        """Where the search index lives: DIGEST_INDEX_DIR, else `search-index/` beside an
+        SQLite store's file, else `data/search-index` (each replica keeps its own)."""
+        if self.index_dir is not None:
+            return self.index_dir
+        url = make_url_or_none(self.db_url)
+        if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(url.database).expanduser().parent / "search-index"
+        return Path("data") / "search-index"
 
     @property
     def tz(self) -> ZoneInfo:

@@ -53,7 +53,7 @@ def assemble(
     process changed the archive index.
     """
     catalog = Catalog(engine)
-    search = LiveSearch(catalog, min_interval=search_refresh)
+    search = LiveSearch(catalog, index_dir=settings.search_index_dir, min_interval=search_refresh)
     tz = settings.tz
     lookup = Lookup(
         catalog,

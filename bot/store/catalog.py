@@ -18,7 +18,7 @@ from bot.model import AGGREGATE_SLUG, Digest, Paper, Topic
 from bot.store import locks
 from bot.store.codec import paper_from
 from bot.store.schema import digests, entries, papers, removed_papers, texts, topics
-from bot.store.sync import archive_version
+from bot.store.sync import archive_version, get_state
 
 _CHUNK = 500
 
@@ -60,6 +60,13 @@ class Catalog:
     def version(self) -> int:
         with self.engine.connect() as conn:
             return archive_version(conn)
+
+    def archive_identity(self) -> tuple[str, str]:
+        """(archive id, archive root): an index derived from the store is valid for this
+        pair only. The id is new whenever the store takes up an archive folder, so a
+        fresh store, or one pointed at another folder, is never mistaken for the old one."""
+        with self.engine.connect() as conn:
+            return get_state(conn, "archive_id") or "", get_state(conn, "archive_root") or ""
 
     # Papers ---------------------------------------------------------------
 

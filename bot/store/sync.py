@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -196,6 +197,9 @@ def sync_archive(
                     raise ArchiveMismatch(stored_root, str(root))
                 _forget_archive(conn)
             set_state(conn, "archive_root", str(root))
+            set_state(conn, "archive_id", uuid.uuid4().hex)
+        elif get_state(conn, "archive_id") is None:  # a store made before archive ids
+            set_state(conn, "archive_id", uuid.uuid4().hex)
         stored = {row.path: row for row in conn.execute(select(archive_files))}
         pending, touched = _classify(layout.files, stored, layout.problems)
         present = {f.rel for f in layout.files}
