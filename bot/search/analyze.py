@@ -23,6 +23,7 @@ queries work on stems and bigrams alike.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 import Stemmer
@@ -92,9 +93,16 @@ def compound_joins(folded: str) -> list[str]:
     return joins
 
 
-def field_terms(text: str, *, hiragana: bool = False) -> str:
-    """A field's term stream as the index stores it: terms joined by spaces."""
-    return " ".join(terms(fold(text), hiragana=hiragana))
+def field_terms(
+    text: str, *, hiragana: bool = False, tag: Callable[[str, list[str]], list[str]] | None = None
+) -> str:
+    """A field's term stream as the index stores it: terms joined by spaces, and the
+    tokens `tag` finds in the folded text and its terms (the glossary's concepts)."""
+    folded = fold(text)
+    found = terms(folded, hiragana=hiragana)
+    if tag is not None:
+        found += tag(folded, found)
+    return " ".join(found)
 
 
 def is_compound(folded: str) -> bool:

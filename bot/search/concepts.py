@@ -36,13 +36,27 @@ from bot.search.query import Query
 from bot.search.translate import Translations
 from bot.search.vocab import Vocabulary, max_typos
 
-Script = Literal["latin", "ja"]
+#: Which fields an alternative is looked for in: the paper's own English (`latin`, and the
+#: English learned for its Japanese text unless translations are off: `english`), Japanese
+#: (`ja`), or a glossary concept's token (`concept`).
+Script = Literal["latin", "english", "ja", "concept"]
 Via = Literal["typed", "glossary", "translation", "typo", "prefix"]
 
 #: Words that carry no subject in a question: left out unless nothing else is typed.
-STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "been", "being", "by", "can", "could", "did", "do", "does", "doing", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "paper", "papers", "please", "regarding", "should", "show", "so", "some", "study", "studies", "such", "than", "that", "the", "their", "them", "there", "these", "they", "this", "those", "to", "toward", "towards", "using", "via", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "within", "without", "would", "you", "your", "about", "any", "anything", "approach", "approaches", "based", "recent", "latest", "new", "find", "list", "give", "get", "tell", "work", "works", "research"]
-)
+STOPWORDS = frozenset((
+    "a", "about", "across", "against", "all", "also", "among", "an", "and", "any", "anything",
+    "approach", "approaches", "are", "as", "at", "based", "be", "been", "being", "between", "both",
+    "by", "can", "could", "did", "do", "does", "doing", "each", "either", "every", "find", "for",
+    "from", "get", "give", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its",
+    "just", "latest", "like", "list", "many", "me", "more", "most", "much", "my", "neither", "new",
+    "no", "nor", "not", "of", "on", "one", "only", "onto", "or", "other", "others", "our", "over",
+    "paper", "papers", "please", "recent", "regarding", "research", "should", "show", "so", "some",
+    "studies", "study", "such", "tell", "than", "that", "the", "their", "them", "there", "these",
+    "they", "this", "those", "through", "throughout", "to", "toward", "towards", "two", "under",
+    "upon", "using", "very", "via", "was", "we", "were", "what", "when", "where", "whether",
+    "which", "while", "who", "whom", "why", "will", "with", "within", "without", "work", "works",
+    "would", "you", "your",
+))
 #: Typo corrections are tried only for words the archive holds at most this often.
 RARE = 2
 #: A correction of a rare (but known) word must be this many times commoner.
@@ -54,6 +68,7 @@ BAG_FROM = 4
 BAG_SHARE = 0.7
 
 _HIRAGANA_ONLY = re.compile("^[\u3040-\u309f]+$")
+_KANJI = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +115,18 @@ class _Piece:
     folded: str = ""
     stems: tuple[str, ...] = field(default=())
     compound: bool = False
+    corrected: str = ""  # the likeliest archive word for an unknown one (glossary lookups)
+    glossary_name: str = ""  # a Japanese glossary name this piece is (found inside a run)
 
 
 def plan(query: Query, res: Resources) -> list[Concept]:
     """The query's free text as concepts, in the order typed."""
-    pieces = _pieces(query.words)
+    pieces = _pieces(query.words, res.glossary.japanese_names if res.use_glossary else frozenset())
     content = [p for p in pieces if not (p.latin and p.folded in STOPWORDS) and not _function_kana(p)]
+    for piece in content:
+        if piece.latin and not piece.compound and max(res.df(piece.stems[0]), res.vocab.df.get(piece.folded, 0)) == 0:
+            corrections = _corrections(piece.folded, 0, res.vocab)
+            piece.corrected = stem(corrections[0][0]) if corrections else ""
     if not content:
         content = pieces
     concepts: list[Concept] = []
@@ -130,7 +151,7 @@ def plan(query: Query, res: Resources) -> list[Concept]:
 # Pieces ------------------------------------------------------------------------
 
 
-def _pieces(words: Sequence[str]) -> list[_Piece]:
+def _pieces(words: Sequence[str], names: frozenset[str]) -> list[_Piece]:
     out: list[_Piece] = []
     for word in words:
         folded_word = fold(word)
@@ -140,10 +161,31 @@ def _pieces(words: Sequence[str]) -> list[_Piece]:
             continue
         for tok in tokens(folded_word):
             if is_cjk(tok):
-                for seg in segments(tok):
-                    out.append(_Piece(seg, False, seg))
+                out += _japanese_pieces(tok, names)
             else:
                 out.append(_Piece(_typed_span(word, tok), True, tok, (stem(tok),)))
+    return out
+
+
+def _japanese_pieces(run: str, names: frozenset[str]) -> list[_Piece]:
+    """A Japanese run cut at the glossary names it holds (longest first, even across kana:
+    `信頼できる実行環境への攻撃` holds 信頼できる実行環境), the rest cut at particles."""
+    out: list[_Piece] = []
+    longest = max((len(n) for n in names), default=0)
+    rest_start = 0
+    i = 0
+    while i < len(run):
+        name = next((run[i : i + n] for n in range(min(longest, len(run) - i), 1, -1) if run[i : i + n] in names), "")
+        if not name:
+            i += 1
+            continue
+        if rest_start < i:
+            out += [_Piece(seg, False, seg) for seg in segments(run[rest_start:i])]
+        out.append(_Piece(name, False, name, glossary_name=name))
+        i += len(name)
+        rest_start = i
+    if rest_start < len(run):
+        out += [_Piece(seg, False, seg) for seg in segments(run[rest_start:])]
     return out
 
 
@@ -166,7 +208,7 @@ def _glossary_at(content: list[_Piece], i: int, res: Resources) -> tuple[Concept
     g = res.glossary
     piece = content[i]
     if not piece.latin:
-        concept = g.concept_for_japanese(piece.folded)
+        concept = g.concept_for_japanese(piece.glossary_name or piece.folded)
         return (_from_glossary(concept, piece.text, ("ja", piece.folded), res), 1) if concept else None
     for n in range(min(g.longest, len(content) - i), 0, -1):
         window = content[i : i + n]
@@ -174,6 +216,8 @@ def _glossary_at(content: list[_Piece], i: int, res: Resources) -> tuple[Concept
             continue
         key = tuple(s for p in window for s in p.stems)
         index = g.by_phrase.get(key)
+        if index is None and any(p.corrected for p in window):  # `soverign` read as sovereign
+            index = g.by_phrase.get(tuple(p.corrected or p.stems[0] for p in window))
         if index is None:
             continue
         concept = g.concepts[index]
@@ -185,18 +229,15 @@ def _glossary_at(content: list[_Piece], i: int, res: Resources) -> tuple[Concept
 
 
 def _from_glossary(concept: GlossaryConcept, label: str, typed: tuple[str, object], res: Resources) -> Concept:
-    alts: list[Alternative] = []
+    """One term: the index tags every paper that names the concept, in any of its names
+    (`bot.search.glossary.Tagger`). An abbreviation that is also a word is not tagged,
+    so one typed in capitals (`HE`) is searched as itself too."""
+    alts = [Alternative((concept.token,), "concept", 1.0, "glossary", concept.key)]
     kind, key = typed
-    if kind == "latin":
-        alts.append(Alternative(tuple(key), "latin", 1.0, "typed", label))  # type: ignore[arg-type]
-    else:
-        alts.append(_ja_alternative(str(key), 1.0, "typed", label))
-    for phrase in concept.english:
-        alts.append(Alternative(phrase, "latin", 0.9, "glossary", concept.key))
-    for abbr in concept.abbreviations:
-        alts.append(Alternative(tuple(phrase_terms(abbr)), "latin", 0.85, "glossary", abbr))
-    for name in concept.japanese:
-        alts.append(_ja_alternative(name, 0.9, "glossary", name))
+    if kind == "latin" and len(key) == 1 and label.isupper() and label.casefold() in {  # type: ignore[arg-type]
+        a.casefold() for a in res.glossary.case_sensitive
+    }:
+        alts.append(Alternative(tuple(key), "latin", 0.9, "typed", label))  # type: ignore[arg-type]
     return Concept(label, _dedupe(alts))
 
 
@@ -211,9 +252,10 @@ def _ja_alternative(text: str, weight: float, via: Via, label: str) -> Alternati
 
 def _latin(piece: _Piece, res: Resources) -> Concept:
     typed_stems = piece.stems
-    alts = [Alternative(typed_stems, "latin", 1.0, "typed", piece.text)]
+    script: Script = "latin" if res.use_translations else "english"
+    alts = [Alternative(typed_stems, script, 1.0, "typed", piece.text)]
     if piece.compound:
-        alts.append(Alternative((stem(piece.folded),), "latin", 1.0, "typed", piece.folded))
+        alts.append(Alternative((stem(piece.folded),), script, 1.0, "typed", piece.folded))
     notices: list[str] = []
     if len(typed_stems) == 1:
         word = piece.folded
@@ -221,18 +263,10 @@ def _latin(piece: _Piece, res: Resources) -> Concept:
         if df <= RARE:
             corrections = _corrections(word, df, res.vocab)
             for other, quality, via in corrections:
-                alts.append(Alternative((stem(other),), "latin", quality, via, other))
+                alts.append(Alternative((stem(other),), script, quality, via, other))
             if corrections and df == 0:
                 shown = ", ".join(dict.fromkeys(o for o, _q, _v in corrections[:3]))
                 notices.append(f"`{piece.text}` is not in the archive; searched for {shown}")
-    if res.use_translations:
-        for alt in list(alts):
-            if len(alt.terms) != 1:
-                continue
-            learned = res.translations.japanese(alt.terms[0])
-            if learned is not None:
-                ja, dice = learned
-                alts.append(_ja_alternative(ja, round(alt.weight * _translation_weight(dice), 3), "translation", ja))
     return Concept(piece.text, _dedupe(alts), tuple(notices))
 
 
@@ -265,7 +299,7 @@ def _japanese(piece: _Piece, res: Resources) -> Concept:
     seg = piece.folded
     grams = tuple(bigrams(seg))
     alts = [Alternative(grams, "ja", 1.0, "typed", piece.text)]
-    if len(seg) >= BAG_FROM and len(grams) > 2:
+    if len(seg) >= BAG_FROM and len(grams) > 2 and _KANJI.search(seg):  # compounds, not one katakana word
         alts.append(Alternative(grams, "ja", 0.75, "typed", piece.text, bag=True))
     if res.use_translations:
         for english, dice in res.translations.english(seg)[:2]:
@@ -306,8 +340,8 @@ def _dedupe(alts: list[Alternative]) -> tuple[Alternative, ...]:
         if key not in best or best[key].weight < alt.weight:
             best[key] = alt
     ordered = sorted(best.values(), key=lambda a: -a.weight)
-    typed = [a for a in ordered if a.via == "typed"]
-    rest = [a for a in ordered if a.via != "typed"]
+    typed = [a for a in ordered if a.via == "typed" or a.script == "concept"]
+    rest = [a for a in ordered if not (a.via == "typed" or a.script == "concept")]
     return tuple((typed + rest)[:MAX_ALTERNATIVES])
 
 

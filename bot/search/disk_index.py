@@ -31,14 +31,19 @@ import tantivy
 
 from bot.model import AGGREGATE_SLUG, Paper
 from bot.search.analyze import field_terms, latin_words
+from bot.search.glossary import digest
 from bot.search.normalize import fold
+from bot.search.tagging import Tagger
 from bot.store.codec import digests_data, paper_from, text_data
 
 #: Bumped whenever the schema or the analysis changes: an index of another format is rebuilt.
-FORMAT = 2
+FORMAT = 5
 
 #: Text fields, searched with BM25 (each its own statistics).
-TEXT_FIELDS = ("title", "title_ja", "summary", "remark", "comment", "authors", "topics")
+TEXT_FIELDS = ("title", "title_ja", "summary", "remark", "comment", "authors", "xlat", "topics")
+#: Every text field but the topic names together, for matching and counting (unscored).
+ANY = "any"
+FIELD_GAP = "|"
 WHITESPACE = "digest_terms"
 
 _NEW_ID_RE = re.compile(r"^(\d{4})\.(\d{4,5})$")
@@ -72,7 +77,7 @@ def recency(paper: Paper) -> int:
 
 def build_schema() -> tantivy.Schema:
     b = tantivy.SchemaBuilder()
-    for name in TEXT_FIELDS:
+    for name in (*TEXT_FIELDS, ANY):
         b.add_text_field(name, tokenizer_name=WHITESPACE, index_option="position")
     b.add_text_field("words", tokenizer_name=WHITESPACE, index_option="basic")
     b.add_text_field("topic", tokenizer_name="raw", index_option="basic")
@@ -98,18 +103,27 @@ def decode_paper(raw: bytes) -> Paper:
     return paper_from(data, topics=data.get("topics"), digests=data.get("digests"))
 
 
-def document(paper: Paper, topic_names: Mapping[str, str]) -> tantivy.Document:
+def document(paper: Paper, topic_names: Mapping[str, str], tagger: Tagger) -> tantivy.Document:
     """A paper's document: term streams, filter terms, numbers, and the paper itself."""
     slugs = sorted(({t.slug for t in paper.topics} | {d.slug for d in paper.digests}) - {AGGREGATE_SLUG})
     names = " ".join(n for s in slugs for n in (topic_names.get(s, ""), s))
     doc = tantivy.Document()
-    doc.add_text("title", field_terms(paper.title))
-    doc.add_text("title_ja", field_terms(paper.title_ja, hiragana=True))
-    doc.add_text("summary", field_terms("\n".join(paper.summary)))
-    doc.add_text("remark", field_terms(paper.remark))
-    doc.add_text("comment", field_terms(paper.comment))
-    doc.add_text("authors", field_terms(" ; ".join(paper.authors)))
-    doc.add_text("topics", field_terms(names))
+    tag = tagger.concepts
+    streams = {
+        "title": field_terms(paper.title, tag=tag),
+        "title_ja": field_terms(paper.title_ja, hiragana=True, tag=tag),
+        "summary": field_terms("\n".join(paper.summary), tag=tag),
+        "remark": field_terms(paper.remark, tag=tag),
+        "comment": field_terms(paper.comment, tag=tag),
+        "authors": field_terms(" ; ".join(paper.authors)),
+    }
+    streams["xlat"] = " ".join(tagger.english(fold(f"{paper.title_ja}\n" + "\n".join(paper.summary))))
+    for name, stream in streams.items():
+        doc.add_text(name, stream)
+    doc.add_text("topics", field_terms(names, tag=tag))
+    # Every field the paper itself says, one after another (a separator between them so no
+    # phrase spans two): what "does this paper hold the term" is asked of, in one posting list.
+    doc.add_text(ANY, f" {FIELD_GAP} ".join(streams.values()))
     doc.add_text("words", " ".join(surface_words(paper)))
     for slug in slugs:
         doc.add_text("topic", slug)
@@ -140,13 +154,15 @@ class IndexMeta:
     """What an index directory reflects; compared with the store before it is used."""
 
     format: int
+    glossary: str
     archive_id: str
     archive_root: str
     version: int
     built_at: float
 
     def matches(self, archive_id: str, archive_root: str) -> bool:
-        return self.format == FORMAT and self.archive_id == archive_id and self.archive_root == archive_root
+        return (self.format, self.glossary, self.archive_id, self.archive_root) == (
+            FORMAT, digest(), archive_id, archive_root)
 
 
 class DiskIndex:
@@ -193,6 +209,7 @@ class DiskIndex:
         changed: Iterable[Paper],
         removed_ids: Iterable[str],
         topic_names: Mapping[str, str],
+        tagger: Tagger,
         *,
         meta: IndexMeta,
         clear: bool = False,
@@ -214,7 +231,7 @@ class DiskIndex:
             for paper in changed:
                 if not clear:
                     writer.delete_documents_by_term("key", paper_key(paper.arxiv_id))
-                writer.add_document(document(paper, topic_names))
+                writer.add_document(document(paper, topic_names, tagger))
                 written += 1
             writer.commit()
             writer.wait_merging_threads()
@@ -229,5 +246,5 @@ class DiskIndex:
 
 
 def new_meta(archive_id: str, archive_root: str, version: int) -> IndexMeta:
-    return IndexMeta(FORMAT, archive_id, archive_root, version, time.time())
+    return IndexMeta(FORMAT, digest(), archive_id, archive_root, version, time.time())
 

@@ -15,12 +15,13 @@ newest papers that pass them.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 import tempfile
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,13 +45,15 @@ from bot.search.names import TopicNames, nearest_authors
 from bot.search.normalize import fold, tokens
 from bot.search.query import Query, parse_query
 from bot.search.results import Hit, SearchResponse
+from bot.search.tagging import Tagger
 from bot.search.translate import EMPTY, MAX_PAIRS, Translations, learn
 from bot.search.vocab import Vocabulary
 
 #: Largest page a caller may ask for.
 MAX_LIMIT = 200
-#: Candidates reranked by how many of the query's concepts they hold.
-RERANK = 100
+#: Extra candidates fetched so that equal scores at the page's edge are ordered newest first.
+TIE_WINDOW = 10
+MAX_TIES = 4000
 TRANSLATIONS_FILE = "translations.json"
 Occur = tantivy.Occur
 _FIELD_LABELS = {"title": "title", "title_ja": "title_ja", "summary": "summary", "remark": "remark",
@@ -98,6 +101,7 @@ class SearchEngine:
         self._options = options
         self._lock = threading.RLock()
         self._keep = keep  # a temporary directory that must live as long as the engine
+        self._tagger = Tagger(glossary(), translations)
         self._state = self._load_state()
 
     # Building and opening ---------------------------------------------------
@@ -124,17 +128,16 @@ class SearchEngine:
             path = Path(keep.name)
         topics = list(topics)
         disk = DiskIndex(path)
-        pairs: list[tuple[str, str]] = []
-
-        def stream() -> Iterator[Paper]:
-            for paper in papers:
-                if len(pairs) < MAX_PAIRS and paper.title_ja:
-                    pairs.append((paper.title, paper.title_ja))
-                yield paper
-
-        disk.write(stream(), (), _topic_names(topics), meta=meta or new_meta("", "", 0), clear=True, threads=threads)
-        translations = learn(pairs)
+        # Translations are learned from the newest papers' title pairs first (the store
+        # yields the newest first), so that the index can add them as it goes.
+        stream = iter(papers)
+        first = list(itertools.islice(stream, MAX_PAIRS))
+        translations = learn((p.title, p.title_ja) for p in first if p.title_ja)
         _write_json(path / TRANSLATIONS_FILE, translations.to_json())
+        disk.write(
+            itertools.chain(first, stream), (), _topic_names(topics), Tagger(glossary(), translations),
+            meta=meta or new_meta("", "", 0), clear=True, threads=threads,
+        )
         return cls(disk, topics, translations, options=options, keep=keep)
 
     @classmethod
@@ -168,7 +171,7 @@ class SearchEngine:
             if topics is not None:
                 self._topics = TopicNames(topics)
             current = meta or self._disk.meta() or new_meta("", "", 0)
-            self._disk.write(changed, removed_ids, _topic_names(self._topics.topics), meta=current)
+            self._disk.write(changed, removed_ids, _topic_names(self._topics.topics), self._tagger, meta=current)
             self._state = self._load_state()
 
     def reload(self) -> None:
@@ -309,7 +312,7 @@ class _Search:
         searcher, n = self.state.searcher, max(self.state.size, 1)
         out = []
         for concept in concepts:
-            df = _count(searcher.search(ranking.concept_query(self.schema, concept, scored=False), 1, count=True))
+            df = ranking.estimate_df(searcher, concept)
             out.append(ranking.Weighed(concept, df, ranking.idf(df, n)))
         return out
 
@@ -330,7 +333,7 @@ class _Search:
         if impossible:
             pass
         elif concepts:
-            hits, total = self._ranked(concepts, filters, need)
+            hits, total = self._ranked(weighed, filters, need)
         elif filters or not (q.arxiv_ids or q.has_text):
             query = _all(filters)
             result = searcher.search(query, max(need, 1), count=True, order_by_field="recency")
@@ -354,45 +357,32 @@ class _Search:
         )
 
     def _ranked(
-        self, concepts: Sequence[Concept], filters: Sequence[tantivy.Query], need: int
+        self, weighed: Sequence[ranking.Weighed], filters: Sequence[tantivy.Query], need: int
     ) -> tuple[list[tuple[float, Any]], int]:
-        searcher, schema, k = self.state.searcher, self.schema, len(concepts)
-        gate = ranking.needed(k)
-        window = max(need, RERANK)
-        result = searcher.search(ranking.text_query(schema, concepts, gate, filters), window, count=True)
-        if not result.hits:
-            return [], 0
-        hits = self._coordinated(concepts, result.hits) if k > 1 else list(result.hits)
-        hits = _newest_first_among_equals(searcher, hits)
-        total = _count(result)
-        full = ranking.strict(k)
-        if full > gate:
-            total = _count(searcher.search(ranking.count_query(schema, concepts, full, filters), 1, count=True))
-            if total == 0:
-                self.notices.append("no paper matches every part of the question; showing the closest")
-                total = _count(result)
-        return hits[:need], total
+        """The page's candidates, best first, and how many papers really match.
 
-    def _coordinated(self, concepts: Sequence[Concept], hits: Sequence[tuple[float, Any]]) -> list[tuple[float, Any]]:
-        """Rerank the top candidates: a paper holding more of the concepts comes first."""
+        Answers hold at least half of the concepts; when some do but fewer than a
+        page, papers holding fewer follow them (a question always gets a full page
+        once anything answers it). The count is of papers holding nearly all (`strict`).
+        """
         searcher, schema = self.state.searcher, self.schema
-        addresses = [a for _s, a in hits]
-        keys = searcher.fast_field_values("key", addresses)
-        by_key = {key: i for i, key in enumerate(keys)}
-        restrict = tantivy.Query.term_set_query(schema, "key", keys)
-        held = [0] * len(hits)
-        for concept in concepts:
-            q = tantivy.Query.boolean_query([
-                (Occur.Must, ranking.concept_query(schema, concept, scored=False)), (Occur.Must, restrict)])
-            found = [address for _score, address in searcher.search(q, len(hits), count=False).hits]
-            for key in searcher.fast_field_values("key", found) if found else ():
-                i = by_key.get(key)
-                if i is not None:
-                    held[i] += 1
-        k = len(concepts)
-        rescored = [(ranking.coordinated(score, held[i], k), address) for i, (score, address) in enumerate(hits)]
-        rescored.sort(key=lambda pair: -pair[0])
-        return rescored
+        decide = ranking.deciding(weighed, self.state.size)
+        concepts, k = [w.concept for w in decide], len(decide)
+        gate = ranking.needed(k)
+        query = ranking.text_query(schema, weighed, decide, gate, filters)
+        hits = _top(searcher, query, need)
+        if not hits:
+            return [], 0
+        full = ranking.strict(k)
+        total = _count(searcher.search(ranking.count_query(schema, concepts, full, filters), 1, count=True))
+        if total == 0:
+            self.notices.append("no paper matches every part of the question; showing the closest")
+            total = _count(searcher.search(ranking.count_query(schema, concepts, gate, filters), 1, count=True))
+        if len(hits) < need and gate > 1:
+            more = _top(searcher, ranking.text_query(schema, weighed, decide, 1, filters), need)
+            seen = {(a.segment_ord, a.doc) for _s, a in hits}
+            hits += [(s, a) for s, a in more if (a.segment_ord, a.doc) not in seen]
+        return hits[:need], total
 
     # arXiv ids --------------------------------------------------------------
 
@@ -557,13 +547,31 @@ def _count(result: tantivy.SearchResult) -> int:
     return int(result.count)  # type: ignore[attr-defined]
 
 
-def _newest_first_among_equals(searcher: tantivy.Searcher, hits: Sequence[tuple[float, Any]]) -> list[tuple[float, Any]]:
-    """Equal scores (to float noise) are ordered newest first, not by index position."""
+def _top(searcher: tantivy.Searcher, query: tantivy.Query, need: int) -> list[tuple[float, Any]]:
+    """The best `need` hits, equal scores ordered newest first.
+
+    tantivy breaks ties by index position, and a page boundary may fall inside a
+    run of equal scores: the window grows until it holds the whole run (up to
+    MAX_TIES), so every page cuts the same ordering and pages never overlap.
+    """
+    window = need + TIE_WINDOW
+    while True:
+        hits = searcher.search(query, window, count=False).hits
+        if len(hits) < window or need == 0 or window >= MAX_TIES:
+            break
+        if _tie(hits[-1][0], hits[min(need, len(hits)) - 1][0]):
+            window *= 4
+            continue
+        break
     if len(hits) < 2:
         return list(hits)
     recency = searcher.fast_field_values("recency", [a for _s, a in hits])
     order = sorted(range(len(hits)), key=lambda i: (-round(hits[i][0], 4), -(recency[i] or 0)))
-    return [hits[i] for i in order]
+    return [hits[i] for i in order][:need]
+
+
+def _tie(a: float, b: float) -> bool:
+    return round(a, 4) == round(b, 4)
 
 
 def _week_of(weeks: Sequence[dt.date], day: dt.date) -> dt.date | None:

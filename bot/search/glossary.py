@@ -15,11 +15,13 @@ are learned from its English/Japanese title pairs (`bot.search.translate`).
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from functools import cache
 
 from bot.search.analyze import phrase_terms
-from bot.search.normalize import fold
+from bot.search.normalize import fold, is_cjk
 
 _GLOSSARY = """
 federated learning, federated training | FL | 連合学習, 連合型学習, フェデレーテッドラーニング, フェデレーテッド学習, 連邦学習
@@ -61,6 +63,14 @@ identity wallet, digital wallet, wallet | | ウォレット
 selective disclosure | | 選択的開示
 privacy enhancing technology, privacy-enhancing technology, privacy enhancing technologies, privacy-enhancing technologies | PET, PETs | プライバシー強化技術, プライバシー保護技術, プライバシー向上技術
 privacy-preserving machine learning | PPML | プライバシー保護機械学習
+machine learning | ML | 機械学習
+deep learning | DL | 深層学習, ディープラーニング
+neural network | NN, DNN | ニューラルネットワーク, ニューラルネット
+convolutional neural network | CNN | 畳み込みニューラルネットワーク
+graph neural network | GNN | グラフニューラルネットワーク
+reinforcement learning | RL | 強化学習
+computer vision | CV | コンピュータビジョン
+natural language processing | NLP | 自然言語処理
 synthetic data, data synthesis | | 合成データ, データ合成
 tabular data, table data | | 表形式データ, 表データ, テーブルデータ, 表形式
 synthetic image | | 合成画像
@@ -146,6 +156,7 @@ class Concept:
     """One concept's names: English phrases and abbreviations (as term tuples), Japanese terms."""
 
     key: str  # the first English name, for notices
+    token: str  # the term the index adds wherever a paper names the concept (`§federated_learning`)
     english: tuple[tuple[str, ...], ...]  # each phrase as its index terms (stems)
     abbreviations: tuple[str, ...]  # folded
     japanese: tuple[str, ...]  # folded Japanese (or mixed) names
@@ -158,6 +169,7 @@ class Glossary:
     by_japanese: dict[str, int]  # folded Japanese name -> concept index
     case_sensitive: frozenset[str]
     longest: int  # most terms in an English name
+    japanese_names: frozenset[str]  # every folded Japanese name, to find inside a query's runs
 
     def concept_for_japanese(self, text: str) -> Concept | None:
         found = self.by_japanese.get(fold(text))
@@ -180,8 +192,10 @@ def glossary() -> Glossary:
         abbreviations = [a.strip() for a in abbr_part.split(",") if a.strip()]
         japanese = [j.strip() for j in ja_part.split(",") if j.strip()]
         phrase_terms = tuple(dict.fromkeys(t for t in (_phrase_terms(e) for e in english) if t))
+        key = english[0] if english else abbreviations[0]
         concept = Concept(
-            key=english[0] if english else abbreviations[0],
+            key=key,
+            token="§" + re.sub(r"\W+", "_", fold(key)).strip("_"),
             english=phrase_terms,
             abbreviations=tuple(dict.fromkeys(fold(a) for a in abbreviations)),
             japanese=tuple(dict.fromkeys(fold(j) for j in japanese)),
@@ -195,4 +209,13 @@ def glossary() -> Glossary:
         for name in concept.japanese:
             by_japanese.setdefault(name, index)
     longest = max((len(p) for p in by_phrase), default=1)
-    return Glossary(tuple(concepts), by_phrase, by_japanese, _CASE_SENSITIVE, longest)
+    names = frozenset(n for n in by_japanese if any(is_cjk(c) for c in n))
+    tokens = [c.token for c in concepts]
+    assert len(set(tokens)) == len(tokens), "two glossary concepts share a key"
+    return Glossary(tuple(concepts), by_phrase, by_japanese, _CASE_SENSITIVE, longest, names)
+
+
+@cache
+def digest() -> str:
+    """A fingerprint of the glossary: an index tagged with another glossary is rebuilt."""
+    return hashlib.blake2b(_GLOSSARY.encode("utf-8"), digest_size=8).hexdigest()

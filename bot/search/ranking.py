@@ -24,11 +24,21 @@ from dataclasses import dataclass
 import tantivy
 
 from bot.search.concepts import Alternative, Concept
+from bot.search.disk_index import ANY
 
 #: Field weights for Latin terms and for Japanese terms.
-LATIN_FIELDS = {"title": 3.0, "title_ja": 2.0, "summary": 1.0, "topics": 0.7, "authors": 1.5, "comment": 0.3, "remark": 0.3}
+ENGLISH_FIELDS = {"title": 3.0, "title_ja": 2.0, "summary": 1.0, "topics": 0.7, "authors": 1.5, "comment": 0.3, "remark": 0.3}
+#: With the English learned for the paper's Japanese text (`tagging`).
+LATIN_FIELDS = {**ENGLISH_FIELDS, "xlat": 0.8}
 JA_FIELDS = {"title_ja": 3.0, "summary": 1.0, "topics": 0.7, "title": 1.0, "remark": 0.3}
+#: A glossary concept's term stands in every field the paper names things in.
+CONCEPT_FIELDS = {"title": 3.0, "title_ja": 3.0, "summary": 1.0, "topics": 0.7, "comment": 0.3, "remark": 0.3}
+#: Most of a long Japanese compound's bigrams: looked for in the Japanese text only.
+BAG_FIELDS = {"title_ja": 3.0, "summary": 1.0}
+_FIELDS = {"latin": LATIN_FIELDS, "english": ENGLISH_FIELDS, "ja": JA_FIELDS, "concept": CONCEPT_FIELDS}
 TIE_BREAKER = 0.2
+#: What holding a concept at all adds to a paper's score (BM25 units).
+COORDINATION = 200.0
 
 Occur = tantivy.Occur
 
@@ -52,32 +62,50 @@ def _field_query(schema: tantivy.Schema, name: str, alt: Alternative) -> tantivy
     return tantivy.Query.phrase_query(schema, name, list(alt.terms))
 
 
-#: Fields that rank but do not make a paper an answer: the names of the paper's topics
-#: say what its digest is about, not what the paper says.
-RANK_ONLY = frozenset({"topics"})
-
-
-def alternative_query(schema: tantivy.Schema, alt: Alternative, *, scored: bool = True) -> tantivy.Query:
-    """Unscored, the alternative's match (no rank-only fields); scored, its BM25 over every field."""
-    fields = LATIN_FIELDS if alt.script == "latin" else JA_FIELDS
-    clauses = []
-    for name, boost in fields.items():
-        if not scored and name in RANK_ONLY:
-            continue
-        q = _field_query(schema, name, alt)
-        if scored:
-            q = tantivy.Query.boost_query(q, boost * alt.weight)
-        clauses.append((Occur.Should, q))
+def alternative_query(schema: tantivy.Schema, alt: Alternative) -> tantivy.Query:
+    """The alternative's BM25 in every field it may stand in, fields weighted."""
+    fields = BAG_FIELDS if alt.bag else _FIELDS[alt.script]
+    clauses = [
+        (Occur.Should, tantivy.Query.boost_query(_field_query(schema, name, alt), boost * alt.weight))
+        for name, boost in fields.items()
+        if name != "authors" or alt.via == "typed"  # a name is typed, never a synonym of one
+    ]
     return tantivy.Query.boolean_query(clauses)
 
 
-def concept_query(schema: tantivy.Schema, concept: Concept, *, scored: bool = True) -> tantivy.Query:
-    alts = [alternative_query(schema, a, scored=scored) for a in concept.alternatives]
-    if len(alts) == 1:
-        return alts[0]
-    if not scored:
-        return tantivy.Query.boolean_query([(Occur.Should, q) for q in alts])
-    return tantivy.Query.disjunction_max_query(alts, TIE_BREAKER)
+def match_query(schema: tantivy.Schema, concept: Concept) -> tantivy.Query:
+    """Unscored: papers holding any alternative of the concept in their own text (the
+    `any` field: not the topic names, which say what a digest is about, not the paper)."""
+    alts = [_field_query(schema, ANY, a) for a in concept.alternatives]
+    return alts[0] if len(alts) == 1 else tantivy.Query.boolean_query([(Occur.Should, q) for q in alts])
+
+
+def concept_query(schema: tantivy.Schema, concept: Concept, importance: float = 1.0) -> tantivy.Query:
+    """Scored: a bonus for holding the concept at all (coordination: a paper answering more
+    of the question ranks higher), plus the best alternative's BM25 (disjunction-max)."""
+    alts = [alternative_query(schema, a) for a in concept.alternatives]
+    best = alts[0] if len(alts) == 1 else tantivy.Query.disjunction_max_query(alts, TIE_BREAKER)
+    if not importance:
+        return best
+    bonus = tantivy.Query.const_score_query(match_query(schema, concept), COORDINATION * importance)
+    clauses = [(Occur.Should, bonus), (Occur.Should, best)]
+    if TITLE_COORDINATION:
+        in_title = tantivy.Query.boolean_query(
+            [(Occur.Should, _field_query(schema, f, a)) for a in concept.alternatives for f in ("title", "title_ja")]
+        )
+        clauses.append((Occur.Should, tantivy.Query.const_score_query(in_title, TITLE_COORDINATION * importance)))
+    return tantivy.Query.boolean_query(clauses)
+
+
+def estimate_df(searcher: tantivy.Searcher, concept: Concept) -> int:
+    """Papers holding the concept, from document frequencies alone (an upper bound of
+    the exact count that costs no traversal): for notices and explanations."""
+    best = 0
+    for alt in concept.alternatives:
+        dfs = sorted(searcher.doc_freq(ANY, t) for t in dict.fromkeys(alt.terms))
+        need = max(1, math.ceil(len(dfs) * 0.7)) if alt.bag else len(dfs)
+        best = max(best, dfs[len(dfs) - need] if dfs else 0)
+    return best
 
 
 def idf(df: int, n: int) -> float:
@@ -97,19 +125,49 @@ def strict(concepts: int) -> int:
 
 def gate(schema: tantivy.Schema, concepts: Sequence[Concept], need: int) -> tantivy.Query:
     """Papers holding at least `need` of the concepts (unscored)."""
-    queries = [concept_query(schema, c, scored=False) for c in concepts]
+    queries = [match_query(schema, c) for c in concepts]
     if need >= len(queries):
         return tantivy.Query.boolean_query([(Occur.Must, q) for q in queries])
     return tantivy.Query.boolean_query([(Occur.Should, q) for q in queries], need)
 
 
+def importance(weighed: Sequence[Weighed]) -> list[float]:
+    """Each concept's share of the coordination bonus: its idf against the rarest's, raised
+    to IMPORTANCE (0: every concept counts the same)."""
+    top = max((w.idf for w in weighed), default=1.0) or 1.0
+    return [(w.idf / top) ** IMPORTANCE for w in weighed]
+
+
+IMPORTANCE = 0.0
+GENERIC_SHARE = 0.5
+GENERIC_FROM = 200
+#: What holding a concept in a title adds (a paper about it, not one mentioning it).
+TITLE_COORDINATION = 0.0
+
+
+def deciding(weighed: Sequence[Weighed], papers: int) -> list[Weighed]:
+    """The concepts that decide which papers answer: all but the generic ones, held by
+    more than GENERIC_SHARE of the papers (`models`, `data`, or `federated learning`
+    in an archive that is half about it). Generic concepts still rank."""
+    if papers < GENERIC_FROM:  # a handful of papers says nothing about what is common
+        return list(weighed)
+    specific = [w for w in weighed if w.df <= GENERIC_SHARE * papers]
+    return specific or list(weighed)
+
+
 def text_query(
-    schema: tantivy.Schema, concepts: Sequence[Concept], need: int, filters: Sequence[tantivy.Query] = ()
+    schema: tantivy.Schema,
+    weighed: Sequence[Weighed],
+    deciding: Sequence[Weighed],
+    need: int,
+    filters: Sequence[tantivy.Query] = (),
 ) -> tantivy.Query:
     """The scored query: the gate and the filters decide who, the concepts how well."""
-    clauses = [(Occur.Must, tantivy.Query.const_score_query(gate(schema, concepts, need), 0.0))]
+    decide = [w.concept for w in deciding]
+    clauses = [(Occur.Must, tantivy.Query.const_score_query(gate(schema, decide, need), 0.0))]
     clauses += [(Occur.Must, tantivy.Query.const_score_query(f, 0.0)) for f in filters]
-    clauses += [(Occur.Should, concept_query(schema, c)) for c in concepts]
+    shares = dict(zip((id(w) for w in deciding), importance(deciding), strict=True))
+    clauses += [(Occur.Should, concept_query(schema, w.concept, shares.get(id(w), 0.0))) for w in weighed]
     return tantivy.Query.boolean_query(clauses)
 
 
@@ -121,10 +179,3 @@ def count_query(
     return tantivy.Query.boolean_query(clauses)
 
 
-#: How much holding every concept beats holding some: score x (held / all) ** COORDINATION.
-COORDINATION = 2.0
-
-
-def coordinated(score: float, held: int, concepts: int) -> float:
-    """A candidate's score with the coordination factor (OR semantics, not a gate)."""
-    return score * (held / concepts) ** COORDINATION if concepts else score
