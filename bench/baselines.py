@@ -28,6 +28,7 @@ import tempfile
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from bot.model import Paper
@@ -81,12 +82,18 @@ class BigramBM25:
 
 
 class Fts5Trigram:
-    """SQLite FTS5, trigram tokenizer, bm25() with titles weighted 5x."""
+    """SQLite FTS5, trigram tokenizer, bm25() with titles weighted 5x (in a file when given a folder)."""
 
     name = "fts5"
 
+    def __init__(self, folder: Path | None = None) -> None:
+        self.path = str(folder / "fts5.sqlite3") if folder is not None else ":memory:"
+
+    def open(self) -> None:
+        self.db = sqlite3.connect(self.path, check_same_thread=False)
+
     def build(self, papers: Sequence[Paper], topics: Sequence[Any] = ()) -> None:
-        self.db = sqlite3.connect(":memory:", check_same_thread=False)
+        self.db = sqlite3.connect(self.path, check_same_thread=False)
         self.db.execute(
             "CREATE VIRTUAL TABLE docs USING fts5("
             "arxiv_id UNINDEXED, title, title_ja, summary, authors, tokenize='trigram')"
@@ -115,11 +122,14 @@ class Fts5Trigram:
 
 
 class TantivyBaseline:
-    """tantivy with its stock analysers and query parser (lenient), titles boosted."""
+    """tantivy with its stock analysers, query terms OR-ed, titles boosted (in a folder)."""
 
     name = "tantivy"
 
-    def build(self, papers: Sequence[Paper], topics: Sequence[Any] = ()) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder
+
+    def _schema(self) -> Any:
         import tantivy
 
         self.tantivy = tantivy
@@ -137,9 +147,20 @@ class TantivyBaseline:
         schema.add_text_field("title_ja", tokenizer_name="bigram")
         schema.add_text_field("summary", tokenizer_name="bigram")
         schema.add_text_field("authors", tokenizer_name="en_stem")
-        self._dir = tempfile.TemporaryDirectory(prefix="tantivy-baseline-")
-        self.index = tantivy.Index(schema.build(), path=self._dir.name)
+        if self.folder is None:
+            self._dir = tempfile.TemporaryDirectory(prefix="tantivy-baseline-")
+            self.folder = Path(self._dir.name)
+        self.index = tantivy.Index(schema.build(), path=str(self.folder))
         self.index.register_tokenizer("bigram", bigram)
+        return tantivy
+
+    def open(self) -> None:
+        self._schema()
+        self.searcher = self.index.searcher()
+        self.schema = self.index.schema
+
+    def build(self, papers: Sequence[Paper], topics: Sequence[Any] = ()) -> None:
+        tantivy = self._schema()
         writer = self.index.writer(heap_size=200_000_000, num_threads=1)
         for p in papers:
             writer.add_document(tantivy.Document(

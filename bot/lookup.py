@@ -35,7 +35,7 @@ from bot.render import (
 )
 from bot.render.blocks import Message, context
 from bot.render.hot import Discussed, hot_papers
-from bot.search import LiveSearch, SearchResponse
+from bot.search import LiveSearch
 from bot.store import Catalog, WeekStats
 
 log = logging.getLogger(__name__)
@@ -269,12 +269,9 @@ class Lookup:
         return paper_detail(found, lang=self.lang, thread=discussion.thread_for(self.engine, arxiv_id))
 
     def _related(self, paper: Paper) -> Message:
-        """Papers like this one: its title words, in its topics, itself left out."""
-        engine = self.search_index.engine()
-        query = " ".join(_content_words(paper.title)[:8]) or paper.title_ja[:40]
-        response = engine.search(query, limit=self.page_size + 1)
-        hits = tuple(h for h in response.hits if h.paper.arxiv_id != paper.arxiv_id)[: self.page_size]
-        related = SearchResponse(query=query, hits=hits, total=len(hits))
+        """Papers like this one: the terms of its own text that tell it apart, both languages."""
+        related = self.search_index.engine().related(paper.arxiv_id, limit=self.page_size)
+        hits = related.hits
         return search_results(related, lang=self.lang, threads=self._threads(h.paper for h in hits), page_size=self.page_size)
 
     def _threads(self, papers: Iterable[Paper]) -> dict[str, ThreadInfo]:
@@ -289,9 +286,6 @@ def _suggested(labels: Sequence[str], topics: Sequence[Topic]) -> list[Topic]:
     return [by_slug[s] for s in slugs if s in by_slug]
 
 
-_STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "by", "for", "from", "in", "into", "is", "of", "on", "or", "the", "to", "via", "with", "using", "towards", "toward", "its", "their"]
-)
 _COMMENT_WORDS = ("comment", "コメント", "venue", "accepted", "pages", "採択")
 _RELATED_WORDS = ("related", "similar", "関連", "似た", "類似")
 _PAPER_WORDS = ("card", "summary", "details", "this paper", "要約", "詳細", "この論文", "カード")
@@ -307,11 +301,6 @@ def _intent(question: str) -> Literal["card", "comment", "related", "search"]:
     if any(w in text for w in _COMMENT_WORDS):
         return "comment"
     return "search"
-
-
-def _content_words(title: str) -> list[str]:
-    words = re.findall(r"[A-Za-z][A-Za-z0-9\-]+", title)
-    return [w for w in words if w.casefold() not in _STOPWORDS and len(w) > 2]
 
 
 def _with_comment(message: Message, paper: Paper, lang: str) -> Message:

@@ -37,11 +37,12 @@ from bot.search.tagging import Tagger
 from bot.store.codec import digests_data, paper_from, text_data
 
 #: Bumped whenever the schema or the analysis changes: an index of another format is rebuilt.
-FORMAT = 5
+FORMAT = 6
 
 #: Text fields, searched with BM25 (each its own statistics).
 TEXT_FIELDS = ("title", "title_ja", "summary", "remark", "comment", "authors", "xlat", "topics")
-#: Every text field but the topic names together, for matching and counting (unscored).
+#: The paper's own text fields together (not the topic names, not the learned English), for
+#: matching and counting (unscored).
 ANY = "any"
 FIELD_GAP = "|"
 WHITESPACE = "digest_terms"
@@ -123,7 +124,7 @@ def document(paper: Paper, topic_names: Mapping[str, str], tagger: Tagger) -> ta
     doc.add_text("topics", field_terms(names, tag=tag))
     # Every field the paper itself says, one after another (a separator between them so no
     # phrase spans two): what "does this paper hold the term" is asked of, in one posting list.
-    doc.add_text(ANY, f" {FIELD_GAP} ".join(streams.values()))
+    doc.add_text(ANY, f" {FIELD_GAP} ".join(v for k, v in streams.items() if k != "xlat"))
     doc.add_text("words", " ".join(surface_words(paper)))
     for slug in slugs:
         doc.add_text("topic", slug)

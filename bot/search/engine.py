@@ -457,8 +457,7 @@ class _Search:
         names = _names_with(state, words, typos=True, read_as=read)
         if not names:
             self.notices.append(f"no author in the archive is called `{text}`")
-            close = nearest_authors(text, state.author_names, 3, cutoff=70)
-            self.suggestions += [f'author:"{name}"' for name in close]
+            self.suggestions += [f'author:"{name}"' for name in _similar_names(state, words)]
             return set()
         if read:
             self.notices.append(f"author `{text}` read as {', '.join(read)}")
@@ -527,6 +526,17 @@ def _names_with(state: _State, words: Sequence[str], *, typos: bool, read_as: li
         if not found:
             return set()
     return found or set()
+
+
+def _similar_names(state: _State, words: Sequence[str], limit: int = 3) -> list[str]:
+    """Names whose words are a typo or two from the typed ones: "did you mean" only."""
+    scored: dict[str, float] = {}
+    for word in words:
+        for other, quality in state.author_words.near(word, 2) if len(word) >= 4 else ():
+            for name in state.names_by_word.get(other, ()):
+                scored[name] = max(scored.get(name, 0.0), quality)
+    found = sorted(scored, key=lambda n: (-scored[n], n))[:limit]
+    return found or nearest_authors(" ".join(words), state.author_names, limit, cutoff=70)
 
 
 def _author_variants(state: _State, word: str, *, typos: bool) -> list[str]:

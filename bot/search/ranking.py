@@ -75,8 +75,10 @@ def alternative_query(schema: tantivy.Schema, alt: Alternative) -> tantivy.Query
 
 def match_query(schema: tantivy.Schema, concept: Concept) -> tantivy.Query:
     """Unscored: papers holding any alternative of the concept in their own text (the
-    `any` field: not the topic names, which say what a digest is about, not the paper)."""
+    `any` field: not the topic names, which say what a digest is about, not the paper),
+    or an English word in the English learned for their Japanese text (`xlat`)."""
     alts = [_field_query(schema, ANY, a) for a in concept.alternatives]
+    alts += [_field_query(schema, "xlat", a) for a in concept.alternatives if a.script == "latin" and len(a.terms) == 1]
     return alts[0] if len(alts) == 1 else tantivy.Query.boolean_query([(Occur.Should, q) for q in alts])
 
 

@@ -16,7 +16,7 @@ is gone by the time text is folded.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from bot.search.glossary import Glossary
 from bot.search.normalize import fold
@@ -32,9 +32,11 @@ class Tagger:
         self._by_stems = {
             key: g.concepts[i].token for key, i in g.by_phrase.items() if not (len(key) == 1 and key[0] in lowered)
         }
-        self._longest = max((len(k) for k in self._by_stems), default=1)
-        self._concepts = _starts((name, g.concepts[g.by_japanese[name]].token) for name in g.japanese_names)
-        self._english = _starts(
+        self._longest: dict[str, int] = {}  # a name's first term -> its longest name's length
+        for key in self._by_stems:
+            self._longest[key[0]] = max(self._longest.get(key[0], 0), len(key))
+        self._concepts = _Names((name, g.concepts[g.by_japanese[name]].token) for name in g.japanese_names)
+        self._english = _Names(
             (ja, en) for en, (ja, dice) in translations.en_ja.items() if dice >= MIN_EXPANSION_DICE and len(ja) >= 2
         )
 
@@ -42,37 +44,44 @@ class Tagger:
         """The concept tokens of a field: `folded` its text, `stems` its terms in order."""
         found: list[str] = []
         by_stems, longest = self._by_stems, self._longest
-        for i in range(len(stems)):
-            for n in range(1, min(longest, len(stems) - i) + 1):
+        for i, first in enumerate(stems):
+            most = longest.get(first)
+            if most is None:
+                continue
+            for n in range(1, min(most, len(stems) - i) + 1):
                 token = by_stems.get(tuple(stems[i : i + n]))
                 if token is not None:
                     found.append(token)
-        return found + _find(self._concepts, folded)
+        return found + self._concepts.find(folded)
 
     def english(self, folded: str) -> list[str]:
         """The learned English stems of a field's Japanese text (one per occurrence)."""
-        return _find(self._english, folded)
+        return self._english.find(folded)
 
 
-def _starts(names: object) -> dict[str, list[tuple[str, str]]]:
-    """name -> what it adds, indexed by the name's first two characters (longest first)."""
-    starts: dict[str, list[tuple[str, str]]] = {}
-    for name, value in names:  # type: ignore[attr-defined]
-        starts.setdefault(name[:2], []).append((name, value))
-    for found in starts.values():
-        found.sort(key=lambda nv: -len(nv[0]))
-    return starts
+class _Names:
+    """Strings to find in text, each with what it adds, by their first two characters."""
 
+    def __init__(self, names: Iterable[tuple[str, str]]) -> None:
+        self.starts: dict[str, list[tuple[str, str]]] = {}
+        for name, value in names:
+            self.starts.setdefault(name[:2], []).append((name, value))
+        for found in self.starts.values():
+            found.sort(key=lambda nv: -len(nv[0]))
+        self.firsts = frozenset(key[0] for key in self.starts)
 
-def _find(starts: dict[str, list[tuple[str, str]]], folded: str) -> list[str]:
-    if not starts or folded.isascii():
-        return []
-    found = []
-    get = starts.get
-    for i in range(len(folded) - 1):
-        candidates = get(folded[i : i + 2])
-        if candidates:
-            for name, value in candidates:
-                if folded.startswith(name, i):
-                    found.append(value)
-    return found
+    def find(self, folded: str) -> list[str]:
+        """What every occurrence of every name adds, in text order (nested ones too)."""
+        if not self.starts or folded.isascii():
+            return []
+        found = []
+        get, firsts = self.starts.get, self.firsts
+        for i, char in enumerate(folded):
+            if char not in firsts:
+                continue
+            candidates = get(folded[i : i + 2])
+            if candidates:
+                for name, value in candidates:
+                    if folded.startswith(name, i):
+                        found.append(value)
+        return found
