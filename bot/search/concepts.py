@@ -59,6 +59,8 @@ STOPWORDS = frozenset((
 ))
 #: Typo corrections are tried only for words the archive holds at most this often.
 RARE = 2
+#: ... or by one paper in this many (a big archive repeats its typos).
+RARE_PER = 100_000
 #: A correction of a rare (but known) word must be this many times commoner.
 COMMONER = 5
 #: Most alternatives a concept keeps.
@@ -69,6 +71,7 @@ BAG_SHARE = 0.7
 
 _HIRAGANA_ONLY = re.compile("^[\u3040-\u309f]+$")
 _KANJI = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_SCRIPT_RUN = re.compile("[\u3005-\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[\u30a0-\u30ff\u31f0-\u31ff]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,7 @@ class Alternative:
     via: Via
     text: str  # what it stands for, readable (for notices)
     bag: bool = False  # match most of the terms anywhere, not the phrase
+    parts: tuple[tuple[str, ...], ...] = ()  # or each of these phrases somewhere in one field
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +108,12 @@ class Resources:
     translations: Translations
     use_glossary: bool = True
     use_translations: bool = True
+    papers: int = 0  # how many papers the index holds
+
+    @property
+    def rare(self) -> int:
+        """A word held by at most this many papers is rare enough to be a typo itself."""
+        return max(RARE, self.papers // RARE_PER)
 
 
 @dataclass(slots=True)
@@ -124,9 +134,11 @@ def plan(query: Query, res: Resources) -> list[Concept]:
     pieces = _pieces(query.words, res.glossary.japanese_names if res.use_glossary else frozenset())
     content = [p for p in pieces if not (p.latin and p.folded in STOPWORDS) and not _function_kana(p)]
     for piece in content:
-        if piece.latin and not piece.compound and max(res.df(piece.stems[0]), res.vocab.df.get(piece.folded, 0)) == 0:
-            corrections = _corrections(piece.folded, 0, res.vocab)
-            piece.corrected = stem(corrections[0][0]) if corrections else ""
+        if piece.latin and not piece.compound:
+            df = max(res.df(piece.stems[0]), res.vocab.df.get(piece.folded, 0))
+            if df <= res.rare:
+                corrections = _corrections(piece.folded, df, res.vocab)
+                piece.corrected = stem(corrections[0][0]) if corrections else ""
     if not content:
         content = pieces
     concepts: list[Concept] = []
@@ -159,34 +171,50 @@ def _pieces(words: Sequence[str], names: frozenset[str]) -> list[_Piece]:
             parts = tokens(folded_word)
             out.append(_Piece(word, True, "".join(parts), tuple(stem(t) for t in parts), compound=True))
             continue
-        for tok in tokens(folded_word):
-            if is_cjk(tok):
-                out += _japanese_pieces(tok, names)
-            else:
-                out.append(_Piece(_typed_span(word, tok), True, tok, (stem(tok),)))
+        for text, name in _cut_at_names(folded_word, names):
+            if name:
+                out.append(_Piece(text, False, text, glossary_name=text))
+                continue
+            for tok in tokens(text):
+                if is_cjk(tok):
+                    out += [_Piece(seg, False, seg) for seg in segments(tok)]
+                else:
+                    out.append(_Piece(_typed_span(word, tok), True, tok, (stem(tok),)))
     return out
 
 
-def _japanese_pieces(run: str, names: frozenset[str]) -> list[_Piece]:
-    """A Japanese run cut at the glossary names it holds (longest first, even across kana:
-    `信頼できる実行環境への攻撃` holds 信頼できる実行環境), the rest cut at particles."""
-    out: list[_Piece] = []
-    longest = max((len(n) for n in names), default=0)
-    rest_start = 0
-    i = 0
-    while i < len(run):
-        name = next((run[i : i + n] for n in range(min(longest, len(run) - i), 1, -1) if run[i : i + n] in names), "")
+def _cut_at_names(text: str, names: frozenset[str]) -> list[tuple[str, bool]]:
+    """Text cut at the glossary's Japanese names it holds, longest first, even across kana
+    or Latin letters (`信頼できる実行環境への攻撃`, `非iidデータ`): (piece, is a name)."""
+    if not names or text.isascii():
+        return [(text, False)]
+    longest = max(len(n) for n in names)
+    out: list[tuple[str, bool]] = []
+    rest = i = 0
+    while i < len(text):
+        name = next((text[i : i + n] for n in range(min(longest, len(text) - i), 1, -1) if text[i : i + n] in names), "")
         if not name:
             i += 1
             continue
-        if rest_start < i:
-            out += [_Piece(seg, False, seg) for seg in segments(run[rest_start:i])]
-        out.append(_Piece(name, False, name, glossary_name=name))
+        if rest < i:
+            out.append((text[rest:i], False))
+        out.append((name, True))
         i += len(name)
-        rest_start = i
-    if rest_start < len(run):
-        out += [_Piece(seg, False, seg) for seg in segments(run[rest_start:])]
+        rest = i
+    if rest < len(text):
+        out.append((text[rest:], False))
     return out
+
+
+def _script_parts(seg: str) -> list[str]:
+    """A Japanese compound cut where kanji turns to katakana or back (合成|ベンチマーク|データ),
+    when every part is a word of two characters or more."""
+    parts: list[str] = []
+    for m in _SCRIPT_RUN.finditer(seg):
+        parts.append(m.group())
+    if len(parts) < 2 or any(len(p) < 2 for p in parts) or "".join(parts) != seg:
+        return [seg]
+    return parts
 
 
 def _typed_span(word: str, tok: str) -> str:
@@ -260,7 +288,7 @@ def _latin(piece: _Piece, res: Resources) -> Concept:
     if len(typed_stems) == 1:
         word = piece.folded
         df = max(res.df(typed_stems[0]), res.vocab.df.get(word, 0))
-        if df <= RARE:
+        if df <= res.rare:
             corrections = _corrections(word, df, res.vocab)
             for other, quality, via in corrections:
                 alts.append(Alternative((stem(other),), script, quality, via, other))
@@ -299,7 +327,11 @@ def _japanese(piece: _Piece, res: Resources) -> Concept:
     seg = piece.folded
     grams = tuple(bigrams(seg))
     alts = [Alternative(grams, "ja", 1.0, "typed", piece.text)]
-    if len(seg) >= BAG_FROM and len(grams) > 2 and _KANJI.search(seg):  # compounds, not one katakana word
+    parts = _script_parts(seg)
+    if len(parts) > 1:  # 合成ベンチマークデータ: its words, each somewhere in the field
+        alts.append(Alternative(grams, "ja", 0.75, "typed", piece.text,
+                                parts=tuple(tuple(bigrams(p)) for p in parts)))
+    elif len(seg) >= BAG_FROM and len(grams) > 2 and _KANJI.search(seg):  # a kanji compound: most bigrams
         alts.append(Alternative(grams, "ja", 0.75, "typed", piece.text, bag=True))
     if res.use_translations:
         for english, dice in res.translations.english(seg)[:2]:
@@ -332,11 +364,11 @@ def _phrase(phrase: str, res: Resources) -> Concept | None:
 
 
 def _dedupe(alts: list[Alternative]) -> tuple[Alternative, ...]:
-    best: dict[tuple[tuple[str, ...], Script, bool], Alternative] = {}
+    best: dict[tuple[tuple[str, ...], Script, bool, bool], Alternative] = {}
     for alt in alts:
         if not alt.terms:
             continue
-        key = (alt.terms, alt.script, alt.bag)
+        key = (alt.terms, alt.script, alt.bag, bool(alt.parts))
         if key not in best or best[key].weight < alt.weight:
             best[key] = alt
     ordered = sorted(best.values(), key=lambda a: -a.weight)

@@ -303,7 +303,8 @@ class _Search:
 
         options = self.engine._options
         return Resources(self.state.vocab, df, glossary(), self.engine._translations,
-                         use_glossary=options.glossary, use_translations=options.translations)
+                         use_glossary=options.glossary, use_translations=options.translations,
+                         papers=self.state.size)
 
     def concepts(self) -> list[Concept]:
         return plan(self.q, self.resources())
@@ -369,8 +370,14 @@ class _Search:
         decide = ranking.deciding(weighed, self.state.size)
         concepts, k = [w.concept for w in decide], len(decide)
         gate = ranking.needed(k)
-        query = ranking.text_query(schema, weighed, decide, gate, filters)
-        hits = _top(searcher, query, need)
+        # Papers holding more concepts always rank above those holding fewer, so the
+        # page is found by asking for all of them first and fewer only while it is short:
+        # an intersection is cheap where a union of common concepts is not.
+        hits: list[tuple[float, Any]] = []
+        for held in range(k, gate - 1, -1):
+            hits = _top(searcher, ranking.text_query(schema, weighed, decide, held, filters), need)
+            if len(hits) >= need:
+                break
         if not hits:
             return [], 0
         full = ranking.strict(k)

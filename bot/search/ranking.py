@@ -33,8 +33,9 @@ LATIN_FIELDS = {**ENGLISH_FIELDS, "xlat": 0.8}
 JA_FIELDS = {"title_ja": 3.0, "summary": 1.0, "topics": 0.7, "title": 1.0, "remark": 0.3}
 #: A glossary concept's term stands in every field the paper names things in.
 CONCEPT_FIELDS = {"title": 3.0, "title_ja": 3.0, "summary": 1.0, "topics": 0.7, "comment": 0.3, "remark": 0.3}
-#: Most of a long Japanese compound's bigrams: looked for in the Japanese text only.
-BAG_FIELDS = {"title_ja": 3.0, "summary": 1.0}
+#: Most of a long Japanese compound's bigrams, or each of its words: looked for in the Japanese
+#: title only (in summaries, common bigrams make it the slowest clause of all, for little).
+BAG_FIELDS = {"title_ja": 3.0}
 _FIELDS = {"latin": LATIN_FIELDS, "english": ENGLISH_FIELDS, "ja": JA_FIELDS, "concept": CONCEPT_FIELDS}
 TIE_BREAKER = 0.2
 #: What holding a concept at all adds to a paper's score (BM25 units).
@@ -53,6 +54,8 @@ class Weighed:
 
 
 def _field_query(schema: tantivy.Schema, name: str, alt: Alternative) -> tantivy.Query:
+    if alt.parts:
+        return tantivy.Query.boolean_query([(Occur.Must, _phrase(schema, name, p)) for p in alt.parts])
     if len(alt.terms) == 1:
         return tantivy.Query.term_query(schema, name, alt.terms[0])
     if alt.bag:
@@ -62,9 +65,15 @@ def _field_query(schema: tantivy.Schema, name: str, alt: Alternative) -> tantivy
     return tantivy.Query.phrase_query(schema, name, list(alt.terms))
 
 
+def _phrase(schema: tantivy.Schema, name: str, terms: tuple[str, ...]) -> tantivy.Query:
+    if len(terms) == 1:
+        return tantivy.Query.term_query(schema, name, terms[0])
+    return tantivy.Query.phrase_query(schema, name, list(terms))
+
+
 def alternative_query(schema: tantivy.Schema, alt: Alternative) -> tantivy.Query:
     """The alternative's BM25 in every field it may stand in, fields weighted."""
-    fields = BAG_FIELDS if alt.bag else _FIELDS[alt.script]
+    fields = BAG_FIELDS if alt.bag or alt.parts else _FIELDS[alt.script]
     clauses = [
         (Occur.Should, tantivy.Query.boost_query(_field_query(schema, name, alt), boost * alt.weight))
         for name, boost in fields.items()
@@ -104,7 +113,8 @@ def estimate_df(searcher: tantivy.Searcher, concept: Concept) -> int:
     the exact count that costs no traversal): for notices and explanations."""
     best = 0
     for alt in concept.alternatives:
-        dfs = sorted(searcher.doc_freq(ANY, t) for t in dict.fromkeys(alt.terms))
+        terms = [t for part in alt.parts for t in part] if alt.parts else alt.terms
+        dfs = sorted(searcher.doc_freq(ANY, t) for t in dict.fromkeys(terms))
         need = max(1, math.ceil(len(dfs) * 0.7)) if alt.bag else len(dfs)
         best = max(best, dfs[len(dfs) - need] if dfs else 0)
     return best
@@ -143,6 +153,8 @@ def importance(weighed: Sequence[Weighed]) -> list[float]:
 IMPORTANCE = 0.0
 GENERIC_SHARE = 0.5
 GENERIC_FROM = 200
+#: Generic concepts are left out of the score too (they barely move it and cost most).
+DROP_GENERIC = True
 #: What holding a concept in a title adds (a paper about it, not one mentioning it).
 TITLE_COORDINATION = 0.0
 
@@ -168,8 +180,10 @@ def text_query(
     decide = [w.concept for w in deciding]
     clauses = [(Occur.Must, tantivy.Query.const_score_query(gate(schema, decide, need), 0.0))]
     clauses += [(Occur.Must, tantivy.Query.const_score_query(f, 0.0)) for f in filters]
-    shares = dict(zip((id(w) for w in deciding), importance(deciding), strict=True))
-    clauses += [(Occur.Should, concept_query(schema, w.concept, shares.get(id(w), 0.0))) for w in weighed]
+    shares = importance(deciding)
+    scored = deciding if DROP_GENERIC else weighed
+    by_id = dict(zip((id(w) for w in deciding), shares, strict=True))
+    clauses += [(Occur.Should, concept_query(schema, w.concept, by_id.get(id(w), 0.0))) for w in scored]
     return tantivy.Query.boolean_query(clauses)
 
 

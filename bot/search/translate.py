@@ -92,21 +92,26 @@ def _japanese(title_ja: str) -> set[str]:
 
 def learn(pairs: Iterable[tuple[str, str]]) -> Translations:
     """Mine the translation table from (English title, Japanese title) pairs, newest first."""
-    together: Counter[tuple[str, str]] = Counter()
+    sides: list[tuple[set[str], set[str]]] = []
     df_en: Counter[str] = Counter()
     df_ja: Counter[str] = Counter()
-    docs = 0
     for title, title_ja in pairs:
-        if docs >= MAX_PAIRS:
+        if len(sides) >= MAX_PAIRS:
             break
         english = _english(title)
         japanese = _japanese(title_ja)
         if not english or not japanese:
             continue
-        docs += 1
+        sides.append((english, japanese))
         df_en.update(english)
         df_ja.update(japanese)
-        together.update((e, j) for e in english for j in japanese)
+    # Only strings and stems frequent enough to make a pair are paired (a second pass):
+    # counting every pair of every title first would hold tens of millions of them.
+    together: Counter[tuple[str, str]] = Counter()
+    for english, japanese in sides:
+        common_en = [e for e in english if df_en[e] >= MIN_PAIRS]
+        common_ja = [j for j in japanese if df_ja[j] >= MIN_PAIRS]
+        together.update((e, j) for e in common_en for j in common_ja)
     candidates: dict[str, list[tuple[float, str]]] = {}
     best_ja: dict[str, tuple[str, float]] = {}
     for (e, j), count in together.items():

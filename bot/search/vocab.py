@@ -129,6 +129,8 @@ class Vocabulary:
         near = self.near(word, typos) if len(word) > 2 else []
         if near:
             return near[0][0]
-        nearby = [w for n in range(len(word) - 3, len(word) + 4) for w in self.by_length.get(n, ())]
+        if not word:
+            return None
+        nearby = [w for n in range(len(word) - 3, len(word) + 4) for w in self._by_first.get((n, word[0]), ())]
         best = process.extractOne(word, nearby, scorer=fuzz.ratio, score_cutoff=cutoff)
         return best[0] if best else None
