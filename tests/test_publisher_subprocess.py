@@ -151,10 +151,10 @@ def test_dry_run_needs_no_token_and_prints_the_block_kit_messages(
     tmp_path: Path, example_archive: Path
 ) -> None:
     result = invoke(
-        tmp_path, "post", "--dry-run", "--archive", str(example_archive), DIGEST_CHANNEL="C0SD"
+        tmp_path, "post", "--dry-run", "--json", "--archive", str(example_archive), DIGEST_CHANNEL="C0SD"
     )
     assert result.exit_code == 0, result.output
-    messages = json.loads(result.stdout)
+    messages = json.loads(result.stdout)["messages"]
     assert [m["kind"] for m in messages] == ["header"] + ["paper"] * 4 + ["header"] + ["paper"] * 3
     assert all(m["message"]["blocks"] and m["message"]["text"] for m in messages)
     status = invoke(tmp_path, "status", "--json")

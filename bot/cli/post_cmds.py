@@ -46,9 +46,14 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Print the exact messages (Block Kit JSON); no Slack, no store writes.",
+    help="Show the messages as Slack would (with --json: the exact Block Kit); no Slack, no store writes.",
 )
-@json_option
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the run's report as JSON (with --dry-run, its `messages` are the exact Block Kit).",
+)
 @click.option(
     "--interval",
     type=float,
@@ -112,16 +117,18 @@ def post(
     if as_json:
         print_json(report.as_dict())
     elif dry_run:
-        print_json([p.as_dict() for p in report.previews])
-        _print_summary(cli, report, err=True)
+        from bot.preview import print_messages
+
+        print_messages(cli.out, report.previews)
+        _print_summary(cli, report)
     else:
         _print_summary(cli, report)
     if not report.ok:
         raise SystemExit(1)
 
 
-def _print_summary(cli: CliContext, report: PublishReport, *, err: bool = False) -> None:
-    out = cli.err if err else cli.out
+def _print_summary(cli: CliContext, report: PublishReport) -> None:
+    out = cli.out
     verb = "would post" if report.dry_run else "posted"
     if not report.channels:
         out.print("Nothing is due.")

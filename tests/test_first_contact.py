@@ -1,0 +1,96 @@
+"""A new user's first steps, through the real CLI in a subprocess (issue 11's items).
+
+Each test runs `python -m bot` as a person would run `digest-bot`, in a
+folder of its own, with only the settings that test gives it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_ARCHIVE, PROJECT
+from tests.support.fake_slack import FakeSlack
+from tests.support.team_archive import write_team_archive
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as running:
+        yield running
+
+
+def digest_bot(cwd: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    """`digest-bot ARGS` in `cwd`, with no settings but `env` (and never a terminal)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SLACK_"))}
+    base.update(PYTHONPATH=str(PROJECT), COLUMNS="160", **env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def store_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+
+
+# ---- 4. post --dry-run is readable; --json is the exact Block Kit --------------------------------
+
+
+def test_dry_run_shows_readable_messages_and_json_gives_the_exact_block_kit(tmp_path: Path) -> None:
+    env = {"DIGEST_DB_URL": store_url(tmp_path), "DIGEST_CHANNEL": "C0SD", "DIGEST_ARCHIVE": str(EXAMPLE_ARCHIVE)}
+    shown = digest_bot(tmp_path, "post", "--dry-run", **env)
+
+    assert shown.returncode == 0, shown.stderr
+    out = shown.stdout
+    assert '"blocks"' not in out and '"type": "section"' not in out
+    assert len(out.splitlines()) < 200  # 9 messages, not thousands of lines of JSON
+    assert out.count("── C0SD · dp 2025-01-17 · header ──") == 1
+    assert out.count("── C0SD · fl 2025-01-17 · paper ──") == 3
+    assert "Opacus: User-Friendly Differential Privacy Library in PyTorch" in out
+    assert "C0SD: would post 9 (dp 2025-01-17, fl 2025-01-17)" in out
+
+    exact = digest_bot(tmp_path, "post", "--dry-run", "--json", **env)
+    assert exact.returncode == 0, exact.stderr
+    report = json.loads(exact.stdout)
+    assert report["dry_run"] is True and report["posted"] == 9
+    kinds = [m["kind"] for m in report["messages"]]
+    assert kinds == ["header"] + ["paper"] * 4 + ["header"] + ["paper"] * 3
+    assert all(m["message"]["blocks"] and m["message"]["text"] for m in report["messages"])
+
+
+# ---- 8. preview: no placeholder link; "… and N more" right below its own topic ------------------
+
+
+def test_preview_links_nothing_fake_and_says_what_is_left_of_each_topic_below_it(tmp_path: Path) -> None:
+    preview = digest_bot(tmp_path, "run", DIGEST_DB_URL=store_url(tmp_path))
+
+    assert preview.returncode == 0, preview.stderr
+    out = preview.stdout
+    assert "PREVIEW MODE" in out
+    assert "https://slack.com/archives/#preview" not in out and "archives/#" not in out
+    # dp shows 3 of its 4 papers; the line about the 4th comes before fl's header.
+    more = out.index("… and 1 more paper message(s) for dp 2025-01-17 in #preview")
+    assert out.index("── #preview · dp 2025-01-17 · header ──") < more
+    assert more < out.index("── #preview · fl 2025-01-17 · header ──")
+    # The paper fl shares with dp is linked to its message above, not to a made-up URL.
+    assert "(its message above; linked once posted)" in out
+
+
+def test_the_team_archive_fixture_reads_cleanly(tmp_path: Path) -> None:
+    root = write_team_archive(tmp_path / "team")
+    index = digest_bot(tmp_path, "index", "--json", "--archive", str(root), DIGEST_DB_URL=store_url(tmp_path))
+    report = json.loads(index.stdout)
+    assert report["skipped"] == [] and report["warnings"] == []
+    assert report["papers"] == 22 and report["digests"] == 18
