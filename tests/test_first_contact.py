@@ -6,6 +6,7 @@ folder of its own, with only the settings that test gives it.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -15,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.render.limits import violations
 from tests.conftest import EXAMPLE_ARCHIVE, PROJECT
+from tests.support.bot_server import running_bot
 from tests.support.fake_slack import FakeSlack
 from tests.support.team_archive import write_team_archive
 
@@ -94,3 +97,31 @@ def test_the_team_archive_fixture_reads_cleanly(tmp_path: Path) -> None:
     report = json.loads(index.stdout)
     assert report["skipped"] == [] and report["warnings"] == []
     assert report["papers"] == 22 and report["digests"] == 18
+
+
+# ---- 5. /papers week last | this when the calendar ran ahead of the archive ---------------------
+
+
+@pytest.mark.parametrize("word", ["last", "this", "先週"])
+def test_week_last_and_this_answer_the_newest_week_there_is_and_say_so(
+    tmp_path: Path, fake: FakeSlack, word: str
+) -> None:
+    tuesday = dt.datetime(2026, 11, 24, 9, tzinfo=dt.UTC)  # long after the archive's newest week
+    with running_bot(fake, EXAMPLE_ARCHIVE, tmp_path, now=lambda: tuesday) as bot:
+        status, response_url = bot.command(f"week {word}")
+        assert status == 200
+        [answer] = bot.answer(response_url)
+
+    shown = json.dumps(answer, ensure_ascii=False)
+    assert "2025-01-17" in answer["text"]  # the newest week of the example archive
+    asked = (tuesday.date() - dt.timedelta(days=0 if word == "this" else 7)).isoformat()
+    assert f"There is no digest for the week of {asked} (yet): this is the newest week there is." in shown
+    assert "Opacus" in shown  # the week's papers, not an error
+    assert violations(answer) == []
+
+
+def test_a_date_with_no_digest_is_still_an_honest_no(tmp_path: Path, fake: FakeSlack) -> None:
+    with running_bot(fake, EXAMPLE_ARCHIVE, tmp_path) as bot:
+        _, response_url = bot.command("week 2024-06-01")
+        [answer] = bot.answer(response_url)
+    assert "There is no digest for the week of 2024-06-01." in answer["text"]
