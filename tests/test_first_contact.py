@@ -19,8 +19,8 @@ import pytest
 from bot.render.limits import violations
 from tests.conftest import EXAMPLE_ARCHIVE, PROJECT
 from tests.support.bot_server import running_bot
-from tests.support.fake_slack import FakeSlack
-from tests.support.team_archive import write_team_archive
+from tests.support.fake_slack import BOT_TOKEN, FakeSlack
+from tests.support.team_archive import newest_week_ids, write_team_archive
 
 
 @pytest.fixture
@@ -125,3 +125,53 @@ def test_a_date_with_no_digest_is_still_an_honest_no(tmp_path: Path, fake: FakeS
         _, response_url = bot.command("week 2024-06-01")
         [answer] = bot.answer(response_url)
     assert "There is no digest for the week of 2024-06-01." in answer["text"]
+
+
+# ---- 2. a first start posts the archive's newest week only, and says so beforehand --------------
+
+
+def posted_ids(fake: FakeSlack, channel: str) -> list[str]:
+    return [
+        m["metadata"]["event_payload"].get("arxiv_id", "header")
+        for m in fake.messages(channel)
+        if m.get("metadata")
+    ]
+
+
+def test_a_first_start_posts_only_the_archives_newest_week_and_says_so_first(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
+    archive = write_team_archive(tmp_path / "team")
+    env = {
+        "DIGEST_DB_URL": store_url(tmp_path),
+        "DIGEST_ARCHIVE": str(archive),
+        "DIGEST_CHANNEL": "C0SD",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": fake.api_url,
+    }
+    assert digest_bot(tmp_path, "index", **env).returncode == 0
+    status = digest_bot(tmp_path, "status", **env)
+    assert (
+        "it would post: 2 digest(s) to post (C0SD: rl 2025-03-14, sd 2025-03-14): "
+        "6 message(s), about 6 s at Slack's pace"
+    ) in status.stdout
+    assert "leaves 9 older week(s) unposted (the archive's newest week is 2025-03-14)" in status.stdout
+    coming = json.loads(digest_bot(tmp_path, "status", "--json", **env).stdout)["next_run_posts"]
+    assert coming["digests"] == {"C0SD": ["rl 2025-03-14", "sd 2025-03-14"]} and coming["messages"] == 6
+
+    post = digest_bot(tmp_path, "post", "--interval", "0.01", **env)
+
+    assert post.returncode == 0, post.stderr
+    assert "About to post: 2 digest(s) to post (C0SD: rl 2025-03-14, sd 2025-03-14): 6 message(s)" in post.stderr
+    assert "C0SD: posted 6 (rl 2025-03-14, sd 2025-03-14)" in post.stdout
+    assert "left 9 older week(s) unposted" in post.stdout
+    papers = [i for i in posted_ids(fake, "C0SD") if i != "header"]
+    assert sorted(papers) == sorted(newest_week_ids())  # the stale topic (mpc) posts nothing old
+    assert "nothing to post" in digest_bot(tmp_path, "status", **env).stdout
+
+    # Older weeks only when asked for.
+    backfill = digest_bot(
+        tmp_path, "post", "--topic", "mpc", "--backfill", "2025-01-31", "--interval", "0.01", **env
+    )
+    assert backfill.returncode == 0, backfill.stderr
+    assert "C0SD: posted 3 (mpc 2025-01-31)" in backfill.stdout

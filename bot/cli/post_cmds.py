@@ -15,10 +15,12 @@ from typing import Any
 import click
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import Engine
 
 from bot.cli.archive_cmds import archive_option, json_option
 from bot.cli.context import CliContext, fail, pass_cli, print_json
-from bot.publisher import MIN_INTERVAL, PublishReport, publish_due
+from bot.config import Settings
+from bot.publisher import MIN_INTERVAL, Outlook, PublishReport, outlook, plan_run, publish_due
 from bot.publisher.leases import claimed_channels
 from bot.scheduler import next_run_time
 from bot.slack.client import posting_client
@@ -102,6 +104,11 @@ def post(
         known = ", ".join(t.topic.slug for t in catalog.topics())
         fail(f"topic {topic!r} is not in the archive (topics: {known})")
     client = None if dry_run else posting_client(settings.slack_bot_token, settings.slack_api_url)
+
+    def announce(expected: Outlook) -> None:
+        if not dry_run and not as_json and not expected.empty:
+            cli.err.print(f"About to post: {escape(expected.describe())}")
+
     report = publish_due(
         cli.engine,
         client,
@@ -113,6 +120,7 @@ def post(
         dry_run=dry_run,
         min_interval=interval,
         trigger="cli",
+        announce=announce,
     )
     if as_json:
         print_json(report.as_dict())
@@ -176,10 +184,20 @@ def status(cli: CliContext, as_json: bool) -> None:
     if settings.channel:
         channels.add(settings.channel)
     claims = sorted(claimed_channels(engine, channels).items())
+    coming = _next_run_outlook(engine, settings, upcoming)
     data: dict[str, Any] = {
         "schedule": settings.schedule,
         "timezone": settings.timezone,
         "next_run": upcoming.isoformat() if upcoming else None,
+        "next_run_posts": None
+        if coming is None
+        else {
+            "digests": coming.digests,
+            "messages": coming.messages,
+            "seconds": coming.seconds,
+            "skipped_weeks": coming.skipped_weeks,
+            "newest_week": coming.newest_week.isoformat() if coming.newest_week else None,
+        },
         "last_run": None,
         "posts": store.post_counts(engine),
         "digests": store.mark_counts(engine),
@@ -233,6 +251,8 @@ def status(cli: CliContext, as_json: bool) -> None:
         upcoming.astimezone(settings.tz).strftime("%a %Y-%m-%d %H:%M %Z") if upcoming else "never"
     )
     out.print(f"[bold]Next run[/] {local} (schedule '{settings.schedule}', {settings.timezone})")
+    if coming is not None:
+        out.print(f"  it would post: {escape(coming.describe())}")
     if last is None:
         out.print("[bold]Last run[/] none yet")
     else:
@@ -277,3 +297,10 @@ def status(cli: CliContext, as_json: bool) -> None:
             f"[bold]Channel claimed[/] {escape(channel)} by database session {claim.pid}"
             f"{where}{since}"
         )
+
+
+def _next_run_outlook(engine: Engine, settings: Settings, when: dt.datetime | None) -> Outlook | None:
+    """What the next scheduled run would post, from the store as it is (None: no channel)."""
+    if when is None or not (settings.channel or settings.channels):
+        return None
+    return outlook(engine, plan_run(engine, settings, when), min_interval=MIN_INTERVAL)
