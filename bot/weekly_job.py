@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.progress import ProgressLines
 from bot.publisher import PublishReport, publish_due
 from bot.store.sync import ArchiveMismatch, SyncReport, sync_archive
 
@@ -98,6 +99,7 @@ def run_weekly(
                 len(report.sync.skipped),
                 archive_path,
             )
+        publish_options.setdefault("progress", ProgressLines(log.info, "posting", "messages"))
         report.publish = publish_due(
             engine, client, settings=settings, now=now, trigger="schedule", **publish_options
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -175,3 +176,79 @@ def test_a_first_start_posts_only_the_archives_newest_week_and_says_so_first(
     )
     assert backfill.returncode == 0, backfill.stderr
     assert "C0SD: posted 3 (mpc 2025-01-31)" in backfill.stdout
+
+
+# ---- 3. progress: a bar on a terminal, periodic lines elsewhere ---------------------------------
+
+
+def live_env(tmp_path: Path, fake: FakeSlack, archive: Path, **more: str) -> dict[str, str]:
+    return {
+        "DIGEST_DB_URL": store_url(tmp_path),
+        "DIGEST_ARCHIVE": str(archive),
+        "DIGEST_CHANNEL": "C0SD",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": fake.api_url,
+        **more,
+    }
+
+
+def test_post_and_index_write_progress_lines_when_not_on_a_terminal(tmp_path: Path, fake: FakeSlack) -> None:
+    env = live_env(tmp_path, fake, EXAMPLE_ARCHIVE)
+    index = digest_bot(tmp_path, "index", **env)
+    assert index.returncode == 0, index.stderr
+    assert "indexing: 1/9 files (11%)" in index.stderr and "indexing: 9/9 files (100%)" in index.stderr
+    assert "left (_dp/2025-01-03.md)" in index.stderr
+
+    post = digest_bot(tmp_path, "post", "--interval", "0.05", **env)
+
+    assert post.returncode == 0, post.stderr
+    lines = [line for line in post.stderr.splitlines() if line.startswith("posting: ")]
+    assert lines[0].startswith("posting: 1/9 messages (11%), 0 s elapsed, about ") and lines[0].endswith(
+        " left (dp 2025-01-17)"
+    )
+    assert lines[-1].startswith("posting: 9/9 messages (100%)")
+    assert len(lines) == 9  # a line at every tenth of the way: here, every message
+
+
+def on_a_terminal(cwd: Path, *args: str, **env: str) -> str:
+    """Run digest-bot with stdin, stdout and stderr on a pseudo-terminal; what it drew."""
+    import pty
+    import select
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SLACK_"))}
+    base.update(PYTHONPATH=str(PROJECT), TERM="xterm-256color", COLUMNS="120", LINES="40", **env)
+    base.pop("NO_COLOR", None)
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", *args], cwd=cwd, env=base, stdin=slave, stdout=slave, stderr=slave
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        if not ready:
+            process.kill()
+            break
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=30)
+    os.close(master)
+    assert process.returncode == 0, b"".join(chunks).decode(errors="replace")
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_post_shows_a_progress_bar_with_count_and_time_left_on_a_terminal(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
+    drawn = on_a_terminal(tmp_path, "post", "--interval", "0.3", **live_env(tmp_path, fake, EXAMPLE_ARCHIVE))
+
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn)
+    assert "━" in text  # rich's bar
+    assert re.search(r"posting ━+ [1-9]/9 messages 0:00:0\d · 0:00:0\d left", text), text
+    assert "posting: 1/9" not in drawn  # no log lines on a terminal
+    assert len(fake.messages("C0SD")) == 9

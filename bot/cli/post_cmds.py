@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from bot.cli.archive_cmds import archive_option, json_option
 from bot.cli.context import CliContext, fail, pass_cli, print_json
+from bot.cli.progress import progress
 from bot.config import Settings
 from bot.publisher import MIN_INTERVAL, Outlook, PublishReport, outlook, plan_run, publish_due
 from bot.publisher.leases import claimed_channels
@@ -109,19 +110,21 @@ def post(
         if not dry_run and not as_json and not expected.empty:
             cli.err.print(f"About to post: {escape(expected.describe())}")
 
-    report = publish_due(
-        cli.engine,
-        client,
-        settings=settings,
-        now=dt.datetime.now(dt.UTC),
-        week=week.date() if week else None,
-        topic=topic,
-        backfill_since=backfill.date() if backfill else None,
-        dry_run=dry_run,
-        min_interval=interval,
-        trigger="cli",
-        announce=announce,
-    )
+    with progress(cli.err, "posting", "messages") as shown:
+        report = publish_due(
+            cli.engine,
+            client,
+            settings=settings,
+            now=dt.datetime.now(dt.UTC),
+            week=week.date() if week else None,
+            topic=topic,
+            backfill_since=backfill.date() if backfill else None,
+            dry_run=dry_run,
+            min_interval=interval,
+            trigger="cli",
+            announce=announce,
+            progress=None if dry_run or as_json else shown,
+        )
     if as_json:
         print_json(report.as_dict())
     elif dry_run:

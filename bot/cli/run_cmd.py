@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.cli.archive_cmds import archive_option
 from bot.cli.context import CliContext, fail, pass_cli
+from bot.cli.progress import progress
 from bot.preview import missing_settings, print_banner, print_next_run, repl
 from bot.scheduler import JOB_ID
 from bot.service import Bot, assemble, background_jobs, lookup_client, slack_app
@@ -42,7 +43,8 @@ def run(cli: CliContext, archive: Path | None, preview: bool) -> None:
     """
     settings = cli.settings
     logging.getLogger().setLevel(settings.log_level)
-    report = cli.sync(archive)
+    with progress(cli.err, "indexing", "files") as shown:
+        report = cli.sync(archive, progress=shown)
     out = cli.out
     out.print(
         f"Archive [bold]{escape(report.root)}[/]: {report.digests} digests, {report.papers} papers"

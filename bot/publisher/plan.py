@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.model import AGGREGATE_SLUG
+from bot.progress import duration
 from bot.scheduler import is_due
 from bot.store import posts as store
 from bot.store.catalog import Catalog
@@ -84,15 +85,6 @@ class Outlook:
                 "post them with --backfill SINCE"
             )
         return line
-
-
-def duration(seconds: float) -> str:
-    """'45 s', '3 min', '1 h 5 min': how long a person should expect to wait."""
-    seconds = max(0, round(seconds))
-    if seconds < 90:
-        return f"{seconds} s"
-    minutes = round(seconds / 60)
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def outlook(engine: Engine, plan: Plan, *, min_interval: float) -> Outlook:
