@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     @classmethod
     def _channel(cls, value: str | None) -> str | None:
         if value is not None and not _CHANNEL_RE.match(value.strip()):
-            raise ValueError(f"{value!r} is not a channel id such as C0123ABCD")
+            raise ValueError(f"{value!r} is not a channel id such as C0123ABCD or a name such as #general")
         return value.strip() if value else value
 
     @field_validator("channels", mode="before")
@@ -124,7 +124,7 @@ class Settings(BaseSettings):
         for part in filter(None, (p.strip() for p in value.split(","))):
             slug, sep, channel = (s.strip() for s in part.partition("="))
             if not sep or not _SLUG_RE.match(slug) or not _CHANNEL_RE.match(channel):
-                raise ValueError(f"{part!r} is not 'topic=CHANNEL_ID' (e.g. 'sd=C0123,fl=C0456')")
+                raise ValueError(f"{part!r} is not 'topic=CHANNEL' (e.g. 'sd=C0123,fl=#federated')")
             result[slug] = channel
         return result
 

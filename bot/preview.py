@@ -29,7 +29,7 @@ HOW_TO_GET = {
         "or Basic Information → App Credentials → Signing Secret"
     ),
     "DIGEST_CHANNEL or DIGEST_CHANNELS": (
-        "the channel's id: open the channel → its name → the id at the bottom (C…); "
+        "the channel: #name, or its id (open the channel → its name → the id at the bottom, C…); "
         "then /invite @digest-bot there"
     ),
 }

@@ -252,3 +252,69 @@ def test_post_shows_a_progress_bar_with_count_and_time_left_on_a_terminal(
     assert re.search(r"posting ━+ [1-9]/9 messages 0:00:0\d · 0:00:0\d left", text), text
     assert "posting: 1/9" not in drawn  # no log lines on a terminal
     assert len(fake.messages("C0SD")) == 9
+
+
+# ---- 6. channels: #name or an id, resolved and checked at start --------------------------------
+
+
+@pytest.mark.parametrize("given", ["general", "#general", "CGENERAL"])
+def test_a_channel_by_name_or_id_is_resolved_and_posted_to_by_its_id(
+    tmp_path: Path, fake: FakeSlack, given: str
+) -> None:
+    env = live_env(tmp_path, fake, EXAMPLE_ARCHIVE, DIGEST_CHANNEL=given)
+    post = digest_bot(tmp_path, "post", "--interval", "0.01", "--json", **env)
+
+    assert post.returncode == 0, post.stderr
+    assert [c["channel"] for c in json.loads(post.stdout)["channels"]] == ["CGENERAL"]
+    assert len(fake.messages("CGENERAL")) == 9
+    assert {c.params["channel"] for c in fake.calls("chat.postMessage")} == {"CGENERAL"}
+    status = json.loads(digest_bot(tmp_path, "status", "--json", **env).stdout)
+    assert status["posts"]["posted"] == 9
+
+
+@pytest.mark.parametrize(
+    ("given", "line"),
+    [
+        ("nowhere", "DIGEST_CHANNEL: no channel named #nowhere that the bot can see"),
+        ("C0NOPE", "DIGEST_CHANNEL: there is no channel C0NOPE in this workspace"),
+        ("#quiet", "DIGEST_CHANNEL: the bot is not in #quiet (C0QUIET); in Slack, type /invite @digest-bot in #quiet"),
+        ("#old", "DIGEST_CHANNEL: #old (C0OLD) is archived; unarchive it or choose another channel"),
+        ("#secret", "DIGEST_CHANNEL: no channel named #secret that the bot can see"),
+    ],
+)
+def test_a_channel_that_cannot_be_posted_to_stops_post_and_run_at_start_with_the_fix(
+    tmp_path: Path, fake: FakeSlack, given: str, line: str
+) -> None:
+    fake.add_channel("C0QUIET", "quiet", member=False)
+    fake.add_channel("C0OLD", "old", archived=True)
+    fake.add_channel("C0SECRET", "secret", member=False, private=True)
+    env = live_env(tmp_path, fake, EXAMPLE_ARCHIVE, DIGEST_CHANNEL=given, SLACK_SIGNING_SECRET="s", PORT="9")
+    for command in ("post", "run") if given == "#quiet" else ("post",):  # both check the same way
+        result = digest_bot(tmp_path, command, **env)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert f"digest-bot: {line}" in result.stderr and "Traceback" not in result.stderr
+    assert fake.calls("chat.postMessage") == []
+
+
+def test_every_channel_setting_is_checked_and_each_problem_named(tmp_path: Path, fake: FakeSlack) -> None:
+    fake.not_member.add("C0FL")
+    env = live_env(tmp_path, fake, EXAMPLE_ARCHIVE, DIGEST_CHANNEL="", DIGEST_CHANNELS="dp=#sd,fl=C0FL,sd=#nope")
+    result = digest_bot(tmp_path, "post", **env)
+    assert result.returncode == 2
+    problems = [line for line in result.stderr.splitlines() if line.startswith("digest-bot: ")]
+    assert problems == [
+        "digest-bot: DIGEST_CHANNELS fl=C0FL: the bot is not in #fl (C0FL); in Slack, type /invite @digest-bot in #fl",
+        (
+            "digest-bot: DIGEST_CHANNELS sd=#nope: no channel named #nope that the bot can see; check the "
+            "name, or use the channel's id (its details → About, at the bottom); a private channel needs "
+            "/invite @digest-bot first"
+        ),
+    ]
+
+
+def test_missing_read_scopes_are_named_with_the_way_to_add_them(tmp_path: Path) -> None:
+    with FakeSlack(scopes={"chat:write", "commands"}) as fake:
+        result = digest_bot(tmp_path, "post", **live_env(tmp_path, fake, EXAMPLE_ARCHIVE, DIGEST_CHANNEL="#sd"))
+    assert result.returncode == 2
+    assert "missing_scope channels:read" in result.stderr
+    assert "channels:read and groups:read" in result.stderr and "reinstall the app" in result.stderr

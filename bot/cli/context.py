@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 import click
 from rich.console import Console
+from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.config import ConfigError, Settings, load_settings
@@ -110,3 +111,17 @@ def print_json(data: Any) -> None:
 
 
 pass_cli = click.make_pass_decorator(CliContext, ensure=True)
+
+
+def checked_channels(cli: CliContext, client: WebClient, settings: Settings, bot_name: str) -> Settings:
+    """Every configured channel resolved to its id and checked, or stop with the lines to fix."""
+    from bot.slack.channels import ChannelsNotReady, resolve_channels
+
+    try:
+        resolved = resolve_channels(client, settings, bot_name=bot_name)
+    except ChannelsNotReady as error:
+        for line in error.problems[:-1]:
+            click.echo(f"digest-bot: {line}", err=True)
+        fail(error.problems[-1])
+    cli._settings = resolved
+    return resolved

@@ -18,7 +18,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from bot.cli.archive_cmds import archive_option, json_option
-from bot.cli.context import CliContext, fail, pass_cli, print_json
+from bot.cli.context import CliContext, checked_channels, fail, pass_cli, print_json
 from bot.cli.progress import progress
 from bot.config import Settings
 from bot.publisher import MIN_INTERVAL, Outlook, PublishReport, outlook, plan_run, publish_due
@@ -100,11 +100,13 @@ def post(
         fail(
             "no channel to post to: set DIGEST_CHANNEL (every topic) or DIGEST_CHANNELS (e.g. sd=C0123,fl=C0456)"
         )
+    client = None if dry_run else posting_client(settings.slack_bot_token, settings.slack_api_url)
+    if client is not None:  # before anything else: a wrong channel is one line, now
+        settings = checked_channels(cli, client, settings, "digest-bot")
     catalog = cli.catalog(archive)
     if topic is not None and catalog.topic(topic) is None:
         known = ", ".join(t.topic.slug for t in catalog.topics())
         fail(f"topic {topic!r} is not in the archive (topics: {known})")
-    client = None if dry_run else posting_client(settings.slack_bot_token, settings.slack_api_url)
 
     def announce(expected: Outlook) -> None:
         if not dry_run and not as_json and not expected.empty:

@@ -14,7 +14,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
 from bot.cli.archive_cmds import archive_option
-from bot.cli.context import CliContext, fail, pass_cli
+from bot.cli.context import CliContext, checked_channels, fail, pass_cli
 from bot.cli.progress import progress
 from bot.preview import missing_settings, print_banner, print_next_run, repl
 from bot.scheduler import JOB_ID
@@ -75,6 +75,8 @@ def _live(cli: CliContext, bot: Bot, archive: Path) -> None:
     except OSError as err:  # network: say where we tried (URLError is an OSError)
         fail(f"cannot reach Slack at {settings.slack_api_url}: {err}")
     bot_user_id = identity.get("user_id")
+    if settings.channel or settings.channels:
+        bot.settings = settings = checked_channels(cli, client, settings, str(identity.get("user") or "digest-bot"))
     app = slack_app(bot, client, bot_user_id=bot_user_id)
     scheduler = background_jobs(bot, archive)
     scheduler.start()
