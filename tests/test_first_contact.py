@@ -318,3 +318,79 @@ def test_missing_read_scopes_are_named_with_the_way_to_add_them(tmp_path: Path) 
     assert result.returncode == 2
     assert "missing_scope channels:read" in result.stderr
     assert "channels:read and groups:read" in result.stderr and "reinstall the app" in result.stderr
+
+
+# ---- 1. the bundled examples never reach a real channel; the store follows the archive --------
+
+
+def example_ids() -> set[str]:
+    from bot.archive import load_archive
+
+    return set(load_archive(EXAMPLE_ARCHIVE).papers)
+
+
+def test_after_try_it_a_configured_archive_is_posted_and_never_the_examples(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
+    """The issue's path: try it (the store indexes the examples), configure, `post`."""
+    url = store_url(tmp_path)
+    try_it = digest_bot(tmp_path, "run", DIGEST_DB_URL=url)
+    assert try_it.returncode == 0 and "examples/archive" in try_it.stdout
+    archive = write_team_archive(tmp_path / "team")
+
+    post = digest_bot(tmp_path, "post", "--interval", "0.01", **live_env(tmp_path, fake, archive))
+
+    assert post.returncode == 0, post.stderr
+    assert "not re-reading the archive" not in post.stderr
+    assert f"it now indexes {archive.resolve()}" in post.stderr
+    posted = {i for i in posted_ids(fake, "C0SD") if i != "header"}
+    assert posted == set(newest_week_ids()) and not posted & example_ids()
+
+
+def test_the_examples_are_posted_only_when_named(tmp_path: Path, fake: FakeSlack) -> None:
+    unnamed = live_env(tmp_path, fake, EXAMPLE_ARCHIVE)
+    del unnamed["DIGEST_ARCHIVE"]
+    for command in ("post", "run"):
+        result = digest_bot(tmp_path, command, **unnamed, SLACK_SIGNING_SECRET="s", PORT="9")
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "not posting the bundled example archive to Slack: set DIGEST_ARCHIVE" in result.stderr
+        assert "DIGEST_ARCHIVE=examples/archive" in result.stderr
+    assert fake.calls("chat.postMessage") == []
+    assert digest_bot(tmp_path, "post", "--dry-run", **unnamed).returncode == 0  # showing is fine
+
+    named = digest_bot(tmp_path, "post", "--interval", "0.01", **live_env(tmp_path, fake, EXAMPLE_ARCHIVE))
+    assert named.returncode == 0, named.stderr
+    assert len(fake.messages("C0SD")) == 9
+
+
+@pytest.mark.backends("postgresql")
+def test_a_shared_store_is_not_posted_from_another_archive_and_the_fix_is_printed(
+    tmp_path: Path, fake: FakeSlack, db_url: str, backend: str
+) -> None:
+    first = write_team_archive(tmp_path / "first")
+    second = write_team_archive(tmp_path / "second")
+    env = live_env(tmp_path, fake, second, DIGEST_DB_URL=db_url, SLACK_SIGNING_SECRET="s", PORT="9")
+    assert digest_bot(tmp_path, "index", "--archive", str(first), **env).returncode == 0
+
+    for command in ("post", "run"):
+        refused = digest_bot(tmp_path, command, **env)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert f"the store indexes the archive at {first.resolve()}, not {second.resolve()}" in refused.stderr
+        assert refused.stderr.rstrip().endswith("run: digest-bot index")
+    assert fake.calls("chat.postMessage") == []
+
+    assert digest_bot(tmp_path, "index", **env).returncode == 0  # the one command printed
+    post = digest_bot(tmp_path, "post", "--interval", "0.01", **env)
+    assert post.returncode == 0, post.stderr
+    assert {i for i in posted_ids(fake, "C0SD") if i != "header"} == set(newest_week_ids())
+
+
+@pytest.mark.backends("postgresql")
+def test_a_shared_store_that_held_the_examples_follows_the_configured_archive(
+    tmp_path: Path, fake: FakeSlack, db_url: str, backend: str
+) -> None:
+    assert digest_bot(tmp_path, "run", DIGEST_DB_URL=db_url).returncode == 0  # try-it, on PostgreSQL
+    archive = write_team_archive(tmp_path / "team")
+    post = digest_bot(tmp_path, "post", "--interval", "0.01", **live_env(tmp_path, fake, archive, DIGEST_DB_URL=db_url))
+    assert post.returncode == 0, post.stderr
+    assert not {i for i in posted_ids(fake, "C0SD")} & example_ids()

@@ -39,10 +39,10 @@ def index(cli: CliContext, archive: Path | None, as_json: bool) -> None:
     folder (the only command that does; posts and thread counts are kept).
     """
     if as_json:  # for programs: the JSON on stdout and nothing else
-        report = cli.sync(archive, retarget=True)
+        report = cli.sync(archive, retarget=True, fetch=True)
     else:
         with progress(cli.err, "indexing", "files") as shown:
-            report = cli.sync(archive, progress=shown, retarget=True)
+            report = cli.sync(archive, progress=shown, retarget=True, fetch=True)
     if as_json:
         print_json(report.as_dict())
         return

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
 
+from bot.archive_source import stored_root
 from bot.cli.archive_cmds import archive_option, json_option
 from bot.cli.context import CliContext, checked_channels, fail, pass_cli, print_json
 from bot.cli.progress import progress
@@ -26,6 +27,7 @@ from bot.publisher.leases import claimed_channels
 from bot.scheduler import next_run_time
 from bot.slack.client import posting_client
 from bot.store import posts as store
+from bot.store.source_state import GitState, git_state
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -103,7 +105,9 @@ def post(
     client = None if dry_run else posting_client(settings.slack_bot_token, settings.slack_api_url)
     if client is not None:  # before anything else: a wrong channel is one line, now
         settings = checked_channels(cli, client, settings, "digest-bot")
-    catalog = cli.catalog(archive)
+    catalog = cli.catalog(archive, fetch=True, posting=not dry_run)
+    if not dry_run:
+        cli.refuse_to_post(archive)
     if topic is not None and catalog.topic(topic) is None:
         known = ", ".join(t.topic.slug for t in catalog.topics())
         fail(f"topic {topic!r} is not in the archive (topics: {known})")
@@ -190,7 +194,10 @@ def status(cli: CliContext, as_json: bool) -> None:
         channels.add(settings.channel)
     claims = sorted(claimed_channels(engine, channels).items())
     coming = _next_run_outlook(engine, settings, upcoming)
+    root = stored_root(engine)
+    git = git_state(engine)
     data: dict[str, Any] = {
+        "archive": {"root": root, "git": git.as_dict() if git else None},
         "schedule": settings.schedule,
         "timezone": settings.timezone,
         "next_run": upcoming.isoformat() if upcoming else None,
@@ -255,6 +262,10 @@ def status(cli: CliContext, as_json: bool) -> None:
     local = (
         upcoming.astimezone(settings.tz).strftime("%a %Y-%m-%d %H:%M %Z") if upcoming else "never"
     )
+    if git is not None:
+        _print_git(cli, git)
+    elif root is not None:
+        out.print(f"[bold]Archive[/] {escape(root)}")
     out.print(f"[bold]Next run[/] {local} (schedule '{settings.schedule}', {settings.timezone})")
     if coming is not None:
         out.print(f"  it would post: {escape(coming.describe())}")
@@ -309,3 +320,19 @@ def _next_run_outlook(engine: Engine, settings: Settings, when: dt.datetime | No
     if when is None or not (settings.channel or settings.channels):
         return None
     return outlook(engine, plan_run(engine, settings, when), min_interval=MIN_INTERVAL)
+
+
+def _print_git(cli: CliContext, git: GitState) -> None:
+    """The git archive: the commit indexed and when, and the last fetch (its failure, if so)."""
+    out = cli.out
+    commit = (git.commit or "none yet")[:12]
+    subject = f" “{escape(git.subject)}”" if git.subject else ""
+    when = f", indexed {git.indexed_at:%Y-%m-%d %H:%M} UTC" if git.indexed_at else ""
+    out.print(f"[bold]Archive[/] git {escape(git.url or '')}: commit {commit}{subject}{when}")
+    if git.error and git.error_at:
+        out.print(
+            f"  [red]last fetch failed {git.error_at:%Y-%m-%d %H:%M} UTC: {escape(git.error)}[/] "
+            f"(serving {commit}, the last good checkout)"
+        )
+    if git.fetched_at:
+        out.print(f"  last good fetch {git.fetched_at:%Y-%m-%d %H:%M} UTC")

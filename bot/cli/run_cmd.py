@@ -13,6 +13,7 @@ from rich.markup import escape
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
+from bot.archive_source import ArchiveSource
 from bot.cli.archive_cmds import archive_option
 from bot.cli.context import CliContext, checked_channels, fail, pass_cli
 from bot.cli.progress import progress
@@ -43,8 +44,12 @@ def run(cli: CliContext, archive: Path | None, preview: bool) -> None:
     """
     settings = cli.settings
     logging.getLogger().setLevel(settings.log_level)
+    live = not preview and not settings.missing_for_live()
+    posting = live and bool(settings.channel or settings.channels)
     with progress(cli.err, "indexing", "files") as shown:
-        report = cli.sync(archive, progress=shown)
+        report = cli.sync(archive, progress=shown, fetch=True, posting=posting)
+    if posting:
+        cli.refuse_to_post(archive)
     out = cli.out
     out.print(
         f"Archive [bold]{escape(report.root)}[/]: {report.digests} digests, {report.papers} papers"
@@ -53,7 +58,7 @@ def run(cli: CliContext, archive: Path | None, preview: bool) -> None:
     bot = assemble(settings, cli.engine)
     bot.search.engine()  # build the search index now, not on the first request
     missing = missing_settings(bot)
-    if preview or settings.missing_for_live():
+    if not live:
         print_banner(out, missing)
         print_next_run(out, bot, dt.datetime.now(dt.UTC))
         if sys.stdin.isatty() and sys.stdout.isatty():
@@ -61,10 +66,10 @@ def run(cli: CliContext, archive: Path | None, preview: bool) -> None:
         else:
             out.print("No interactive terminal: preview done. Run it in a terminal to try /papers here.")
         return
-    _live(cli, bot, cli.archive(archive))
+    _live(cli, bot, cli.source(archive))
 
 
-def _live(cli: CliContext, bot: Bot, archive: Path) -> None:
+def _live(cli: CliContext, bot: Bot, archive: ArchiveSource) -> None:
     """Connect to Slack (Socket Mode or HTTP) and start the posting schedule."""
     settings = bot.settings
     client = lookup_client(settings)
