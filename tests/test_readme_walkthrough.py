@@ -155,3 +155,13 @@ def test_the_readme_set_up_from_a_fresh_clone_posts_exactly_the_newest_week(tmp_
         "6 message(s), about 6 s at Slack's pace"
     ) in output
     assert "posting: 6/6 messages (100%)" in output and "Traceback" not in output
+
+
+def test_every_setting_is_in_env_example_and_the_readme_configuration_table() -> None:
+    from bot.config import _ENV_NAMES
+
+    example = (PROJECT / ".env.example").read_text(encoding="utf-8")
+    readme = README.read_text(encoding="utf-8")
+    for name in _ENV_NAMES.values():
+        assert re.search(rf"^{name}=", example, flags=re.MULTILINE), f"{name} missing from .env.example"
+        assert f"| `{name}` |" in readme, f"{name} missing from the README's configuration table"
