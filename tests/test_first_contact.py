@@ -270,6 +270,8 @@ def test_a_channel_by_name_or_id_is_resolved_and_posted_to_by_its_id(
     assert {c.params["channel"] for c in fake.calls("chat.postMessage")} == {"CGENERAL"}
     status = json.loads(digest_bot(tmp_path, "status", "--json", **env).stdout)
     assert status["posts"]["posted"] == 9
+    # status asks no Slack: it plans for the id the name resolved to, where the posts are.
+    assert status["next_run_posts"]["digests"] == {} and status["next_run_posts"]["skipped_weeks"] == 0
 
 
 @pytest.mark.parametrize(

@@ -25,8 +25,10 @@ from bot.config import Settings
 from bot.publisher import MIN_INTERVAL, Outlook, PublishReport, outlook, plan_run, publish_due
 from bot.publisher.leases import claimed_channels
 from bot.scheduler import next_run_time
+from bot.slack.channels import with_ids
 from bot.slack.client import posting_client
 from bot.store import posts as store
+from bot.store.channel_names import channel_ids
 from bot.store.source_state import GitState, git_state
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -316,9 +318,14 @@ def status(cli: CliContext, as_json: bool) -> None:
 
 
 def _next_run_outlook(engine: Engine, settings: Settings, when: dt.datetime | None) -> Outlook | None:
-    """What the next scheduled run would post, from the store as it is (None: no channel)."""
+    """What the next scheduled run would post, from the store as it is (None: no channel).
+
+    Channel names are planned as the ids they resolved to when the bot last
+    checked them (`run`, `post`): the posts are recorded under the ids.
+    """
     if when is None or not (settings.channel or settings.channels):
         return None
+    settings = with_ids(settings, channel_ids(engine))
     return outlook(engine, plan_run(engine, settings, when), min_interval=MIN_INTERVAL)
 
 

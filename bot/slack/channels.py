@@ -12,7 +12,7 @@ recorded under the channel's id, whatever the setting spelled.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,12 +101,24 @@ def resolve_channels(client: WebClient, settings: Settings, *, bot_name: str = "
             resolved[ref.given] = str(channel["id"])
     if problems:
         raise ChannelsNotReady(problems)
+    return with_ids(settings, resolved)
+
+
+def with_ids(settings: Settings, ids: Mapping[str, str]) -> Settings:
+    """The settings with each channel replaced by its id where `ids` knows it."""
     return settings.model_copy(
         update={
-            "channel": resolved.get(settings.channel) if settings.channel else None,
-            "channels": {slug: resolved[c] for slug, c in settings.channels.items()},
+            "channel": ids.get(settings.channel, settings.channel) if settings.channel else None,
+            "channels": {slug: ids.get(c, c) for slug, c in settings.channels.items()},
         }
     )
+
+
+def resolved_ids(before: Settings, after: Settings) -> dict[str, str]:
+    """What each configured channel resolved to (`resolve_channels`' before and after)."""
+    pairs = {before.channel: after.channel} if before.channel and after.channel else {}
+    pairs.update((before.channels[slug], cid) for slug, cid in after.channels.items() if slug in before.channels)
+    return {str(k): str(v) for k, v in pairs.items()}
 
 
 class _Refused(Exception):
