@@ -396,3 +396,11 @@ def test_a_shared_store_that_held_the_examples_follows_the_configured_archive(
     post = digest_bot(tmp_path, "post", "--interval", "0.01", **live_env(tmp_path, fake, archive, DIGEST_DB_URL=db_url))
     assert post.returncode == 0, post.stderr
     assert not {i for i in posted_ids(fake, "C0SD")} & example_ids()
+
+
+def test_preview_after_posting_to_a_channel_name_knows_it_is_posted(tmp_path: Path, fake: FakeSlack) -> None:
+    env = live_env(tmp_path, fake, EXAMPLE_ARCHIVE, DIGEST_CHANNEL="#general")
+    assert digest_bot(tmp_path, "post", "--interval", "0.01", **env).returncode == 0
+    preview = digest_bot(tmp_path, "run", "--preview", **env)
+    assert preview.returncode == 0, preview.stderr
+    assert "Nothing would be posted: every due digest is already posted." in preview.stdout
