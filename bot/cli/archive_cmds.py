@@ -34,9 +34,11 @@ def index(cli: CliContext, archive: Path | None, as_json: bool) -> None:
 
     Prints what was read and every file or entry that was skipped, with its
     line and the reason. Exits 0 even when some entries were skipped: a bad
-    file never stops the rest of the archive from loading. Given another
-    folder than the one the store indexes, it re-indexes the store from that
-    folder (the only command that does; posts and thread counts are kept).
+    file never stops the rest of the archive from loading. A DIGEST_ARCHIVE_GIT
+    archive is fetched first (a failed fetch is said; the last good checkout
+    is read). Given another folder than the one the store indexes, it
+    re-indexes the store from that folder (on a shared store, the only
+    command that does; posts and thread counts are kept).
     """
     if as_json:  # for programs: the JSON on stdout and nothing else
         report = cli.sync(archive, retarget=True, fetch=True)

@@ -9,6 +9,7 @@ when the next run is, what is left pending or failed, and who is posting now
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -81,11 +82,16 @@ def post(
 ) -> None:
     """Post what is due now: each new week's header, then one message per paper.
 
-    Runs exactly what the scheduler runs: reads the archive again, posts due
-    digests (a paper already in the channel is linked, not posted twice),
-    updates edited papers, and posts papers added to a posted week. Safe to
-    run at any time and to interrupt: nothing is ever posted twice. Exits 1
-    when a channel could not be posted to (the reason is printed).
+    Runs exactly what the scheduler runs: checks the channels, fetches a
+    DIGEST_ARCHIVE_GIT archive and reads the archive again, says what it is
+    about to post and how long that takes, then posts due digests (a paper
+    already in the channel is linked, not posted twice), updates edited
+    papers, and posts papers added to a posted week. A first start posts the
+    archive's newest week only (older ones with --backfill). Safe to run at
+    any time and to interrupt: nothing is ever posted twice. Exits 2 before
+    posting anything when a channel cannot be posted to, or the archive is
+    the unnamed bundled examples or not the one the store indexes (the line
+    that fixes it is printed); exits 1 when a channel stopped mid-run.
     """
     settings = cli.settings
     if week is not None and backfill is not None:
@@ -118,7 +124,8 @@ def post(
         if not dry_run and not as_json and not expected.empty:
             cli.err.print(f"About to post: {escape(expected.describe())}")
 
-    with progress(cli.err, "posting", "messages") as shown:
+    shows_progress = not dry_run and not as_json
+    with progress(cli.err, "posting", "messages") if shows_progress else nullcontext(None) as shown:
         report = publish_due(
             cli.engine,
             client,
@@ -131,7 +138,7 @@ def post(
             min_interval=interval,
             trigger="cli",
             announce=announce,
-            progress=None if dry_run or as_json else shown,
+            progress=shown,
         )
     if as_json:
         print_json(report.as_dict())

@@ -41,6 +41,12 @@ def run(cli: CliContext, archive: Path | None, preview: bool) -> None:
     (POST /slack/events, GET /healthz). Without Slack tokens it runs in
     preview mode: it lists what is missing, shows what the next scheduled run
     would post, and answers /papers typed on an interactive terminal.
+
+    A DIGEST_ARCHIVE_GIT archive is cloned on first start and fetched before
+    every re-read and posting run. Before connecting it checks every
+    configured channel, and refuses to post the bundled examples unless
+    named, or from a shared store that indexes another archive: exit 2 with
+    the line that fixes it.
     """
     settings = cli.settings
     logging.getLogger().setLevel(settings.log_level)
