@@ -88,6 +88,13 @@ def test_unknown_filter_is_searched_as_words_with_a_notice() -> None:
     assert any("not a filter" in n for n in q.notices)
 
 
+def test_an_unknown_filters_value_reads_as_if_typed_alone() -> None:
+    assert parse_query("a:あ:0").words == parse_query("a あ:0").words == ("a", "あ", "0")
+    q = parse_query("note:topic:sd")
+    assert (q.words, q.topics) == (("note",), ("sd",))
+    assert parse_query('note:"secure aggregation"').phrases == ("secure aggregation",)
+
+
 def test_bad_dates_are_dropped_with_a_notice() -> None:
     q = parse_query("since:2024-13-01 until:soon week:yesterday")
     assert (q.since, q.until, q.week) == (None, None, None)
@@ -151,6 +158,11 @@ _ALPHABET = st.sampled_from(list('ab xyz:"<>&@!#-_.0129/\\\x00\u3000Ａあアｱ
 @settings(max_examples=400, deadline=None)
 @given(st.text(_ALPHABET, max_size=80) | st.text(max_size=200))
 @example("あ:あ:")  # an unknown key's value kept its colon, which the canonical text then dropped
+@example("a:あ:0")  # an unknown key's value "あ:0" was one word; its canonical text reads it as あ, 0
+@example("x" + ":y" * 600)  # read again without recursion: no stack to exhaust
+@example('"a:0"')  # a quoted word with a colon: its canonical text must quote it again
+@example('a:"xあ:0"')  # a quoted value reads as the same quotes alone would (a phrase)
+@example('0:""')  # a whole token kept as a word, quotes and all: canonical as it is
 def test_never_raises_and_round_trips(text: str) -> None:
     q = parse_query(text)
     canonical = q.to_text()
