@@ -198,6 +198,7 @@ class Lookup:
         word = arg.strip().casefold()
         if not word:
             return self.week_page(weeks[0].week_start, 0)
+        relative = word in ("this", "今週", "last", "先週")
         if word in ("this", "今週"):
             day = self.today()
         elif word in ("last", "先週"):
@@ -208,18 +209,31 @@ class Lookup:
                 return error_message("bad_week", lang=self.lang, text=arg)
             day = parsed
         found = _week_containing(weeks, day)
+        if found is None and relative:
+            # The calendar ran ahead of the archive (its editors are late, or it
+            # stopped): the newest week up to that day, saying so, not a dead end.
+            found = next((w for w in weeks if w.week_start <= day), None)
+            if found is not None:
+                notice = t(self.lang, "week_newest_instead", date=day.isoformat())
+                return self.week_page(found.week_start, 0, notice=notice)
         if found is None:
             return error_message("week_not_found", lang=self.lang, date=day.isoformat())
         return self.week_page(found.week_start, 0)
 
-    def week_page(self, week_start: dt.date, offset: int) -> Message:
+    def week_page(self, week_start: dt.date, offset: int, *, notice: str | None = None) -> Message:
         stats = next((w for w in self.catalog.weeks() if w.week_start == week_start), None)
         if stats is None:
             return error_message("week_not_found", lang=self.lang, date=week_start.isoformat())
         digests = self.catalog.digests(week=week_start, with_papers=True)
         threads = self._threads(p for d in digests for p in d.papers)
         return week_overview(
-            stats, digests, lang=self.lang, threads=threads, page_size=self.page_size, offset=offset
+            stats,
+            digests,
+            lang=self.lang,
+            threads=threads,
+            page_size=self.page_size,
+            offset=offset,
+            notice=notice,
         )
 
     def paper(self, text: str) -> Message:

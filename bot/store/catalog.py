@@ -186,6 +186,16 @@ class Catalog:
                 for r in conn.execute(query)
             ]
 
+    def week_spans(self) -> list[tuple[dt.date, dt.date]]:
+        """Every digest week's (first day, last day), newest first; no paper counts, so cheap."""
+        query = (
+            select(digests.c.week_start, func.max(digests.c.week_end))
+            .group_by(digests.c.week_start)
+            .order_by(digests.c.week_start.desc())
+        )
+        with self.engine.connect() as conn:
+            return [(r[0], r[1]) for r in conn.execute(query)]
+
     def digests(
         self, *, slug: str | None = None, week: dt.date | None = None, with_papers: bool = False
     ) -> list[Digest]:
