@@ -98,6 +98,18 @@ def test_counts_are_of_papers_that_really_match() -> None:
     assert {h.paper.arxiv_id for h in response.hits[:2]} == {"2401.00001", "2401.00002"}
 
 
+def test_strict_search_keeps_only_papers_that_really_match() -> None:
+    engine = build(
+        paper("2401.00001", "Backdoor attacks on federated learning"),
+        *fillers(10, "Federated learning for hospitals"),
+        *fillers(10, "Backdoor attacks on image classifiers", start=200),
+    )
+    loose = engine.search("federated learning backdoor")
+    strict = engine.search("federated learning backdoor", strict=True)
+    assert len(loose.hits) == 10 and [h.paper.arxiv_id for h in strict.hits] == ["2401.00001"]
+    assert strict.total == loose.total == 1
+
+
 def test_japanese_grammar_is_not_a_required_word() -> None:
     engine = build(paper("2401.00001", "A", title_ja="連合学習の高速化"), *fillers(3, "Other"))
     assert ids(engine, "連合学習せずに") == ["2401.00001"]

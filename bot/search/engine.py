@@ -232,12 +232,18 @@ class SearchEngine:
 
     # Search -----------------------------------------------------------------
 
-    def search(self, query: str | Query, *, limit: int = 10, offset: int = 0) -> SearchResponse:
-        """Rank papers for a query; never raises on what a person may type."""
+    def search(
+        self, query: str | Query, *, limit: int = 10, offset: int = 0, strict: bool = False
+    ) -> SearchResponse:
+        """Rank papers for a query; never raises on what a person may type.
+
+        `strict` keeps only papers that really match (the ones `total` counts: nearly
+        every concept of the question), for uses where a weak match is noise (follows).
+        """
         q = query if isinstance(query, Query) else parse_query(query)
         limit = max(0, min(int(limit), MAX_LIMIT))
         offset = max(0, int(offset))
-        return _Search(self, self._state, q, limit, offset).run()
+        return _Search(self, self._state, q, limit, offset, strict=strict).run()
 
     def explain(self, query: str | Query) -> list[dict[str, Any]]:
         """How a query is read: its concepts, their alternatives, and the papers answering each."""
@@ -285,8 +291,11 @@ class SearchEngine:
 class _Search:
     """One query against one state of the index."""
 
-    def __init__(self, engine: SearchEngine, state: _State, query: Query, limit: int, offset: int) -> None:
+    def __init__(
+        self, engine: SearchEngine, state: _State, query: Query, limit: int, offset: int, *, strict: bool = False
+    ) -> None:
         self.engine = engine
+        self.strict = strict
         self.state = state
         self.schema = engine._disk.schema
         self.q = query
@@ -374,18 +383,18 @@ class _Search:
         # page is found by asking for all of them first and fewer only while it is short:
         # an intersection is cheap where a union of common concepts is not.
         hits: list[tuple[float, Any]] = []
-        for held in range(k, gate - 1, -1):
+        full = ranking.strict(k)
+        for held in range(k, (full if self.strict else gate) - 1, -1):
             hits = _top(searcher, ranking.text_query(schema, weighed, decide, held, filters), need)
             if len(hits) >= need:
                 break
         if not hits:
             return [], 0
-        full = ranking.strict(k)
         total = _count(searcher.search(ranking.count_query(schema, concepts, full, filters), 1, count=True))
         if total == 0:
             self.notices.append("no paper matches every part of the question; showing the closest")
             total = _count(searcher.search(ranking.count_query(schema, concepts, gate, filters), 1, count=True))
-        if len(hits) < need and gate > 1:
+        if len(hits) < need and gate > 1 and not self.strict:
             more = _top(searcher, ranking.text_query(schema, weighed, decide, 1, filters), need)
             seen = {(a.segment_ord, a.doc) for _s, a in hits}
             hits += [(s, a) for s, a in more if (a.segment_ord, a.doc) not in seen]
