@@ -48,8 +48,10 @@ FIELD_GAP = "|"
 WHITESPACE = "digest_terms"
 
 _NEW_ID_RE = re.compile(r"^(\d{4})\.(\d{4,5})$")
-#: Writer memory (tantivy splits it between its threads; at least 15 MB per thread).
-WRITER_HEAP = 64_000_000
+#: Writer memory (tantivy splits it between its threads; at least 15 MB per thread): a full
+#: build gets more, so a million papers make few segments to merge; an update needs little.
+WRITER_HEAP = 32_000_000
+BUILD_HEAP = 256_000_000
 
 
 def paper_key(arxiv_id: str) -> int:
@@ -222,7 +224,8 @@ class DiskIndex:
         same directory in between (tantivy allows one writer at a time and
         says so with an error, which the caller may retry).
         """
-        writer = self.index.writer(heap_size=max(WRITER_HEAP, 16_000_000 * threads), num_threads=threads)
+        heap = BUILD_HEAP if clear else WRITER_HEAP
+        writer = self.index.writer(heap_size=max(heap, 16_000_000 * threads), num_threads=threads)
         written = 0
         try:
             if clear:

@@ -348,7 +348,7 @@ class _Search:
             query = _all(filters)
             result = searcher.search(query, max(need, 1), count=True, order_by_field="recency")
             hits, total = [(100.0, a) for _k, a in result.hits], _count(result)
-        papers_hits = _hits(searcher, hits, concepts)
+        papers_hits = _hits(searcher, hits, concepts, self.engine._tagger)
         if pinned:
             pinned_ids = {p.arxiv_id for p in pinned}
             rest = [h for h in papers_hits if h.paper.arxiv_id not in pinned_ids]
@@ -615,17 +615,21 @@ def _all(filters: Sequence[tantivy.Query]) -> tantivy.Query:
     return tantivy.Query.boolean_query([(Occur.Must, f) for f in filters])
 
 
-def _hits(searcher: tantivy.Searcher, found: Sequence[tuple[float, Any]], concepts: Sequence[Concept]) -> list[Hit]:
+def _hits(
+    searcher: tantivy.Searcher, found: Sequence[tuple[float, Any]], concepts: Sequence[Concept],
+    tagger: Tagger | None = None,
+) -> list[Hit]:
     top = max((s for s, _a in found), default=0.0) or 1.0
     hits = []
     for score, address in found:
         paper = decode_paper(searcher.doc(address)["paper"][0])
-        hits.append(Hit(paper, round(100 * score / top, 1), matched_fields(paper, concepts)))
+        hits.append(Hit(paper, round(100 * score / top, 1), matched_fields(paper, concepts, tagger)))
     return hits
 
 
-def matched_fields(paper: Paper, concepts: Sequence[Concept]) -> tuple[str, ...]:
-    """Which of the paper's fields hold some alternative of some concept (for "matched in")."""
+def matched_fields(paper: Paper, concepts: Sequence[Concept], tagger: Tagger | None = None) -> tuple[str, ...]:
+    """Which of the paper's fields hold some alternative of some concept (for "matched in"),
+    as the index reads them (with the glossary's concept tokens when a tagger is given)."""
     if not concepts:
         return ()
     fields = {
@@ -636,7 +640,10 @@ def matched_fields(paper: Paper, concepts: Sequence[Concept]) -> tuple[str, ...]
     for name, text in fields.items():
         if not text:
             continue
-        stream = phrase_terms(fold(text), hiragana=name == "title_ja")
+        folded = fold(text)
+        stream = phrase_terms(folded, hiragana=name == "title_ja")
+        if tagger is not None and name != "authors":
+            stream += tagger.concepts(folded, stream)
         joined = f" {' '.join(stream)} "
         if any(_holds(joined, a) for c in concepts for a in c.alternatives):
             out.append(name)
@@ -644,6 +651,8 @@ def matched_fields(paper: Paper, concepts: Sequence[Concept]) -> tuple[str, ...]
 
 
 def _holds(joined: str, alt: Alternative) -> bool:
+    if alt.parts:
+        return all(f" {' '.join(p)} " in joined for p in alt.parts)
     if alt.bag:
         return sum(1 for t in alt.terms if f" {t} " in joined) >= math.ceil(0.7 * len(alt.terms))
     return f" {' '.join(alt.terms)} " in joined

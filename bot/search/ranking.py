@@ -114,7 +114,8 @@ def estimate_df(searcher: tantivy.Searcher, concept: Concept) -> int:
     best = 0
     for alt in concept.alternatives:
         terms = [t for part in alt.parts for t in part] if alt.parts else alt.terms
-        dfs = sorted(searcher.doc_freq(ANY, t) for t in dict.fromkeys(terms))
+        fields = (ANY, "xlat") if alt.script == "latin" and len(terms) == 1 else (ANY,)
+        dfs = sorted(sum(searcher.doc_freq(f, t) for f in fields) for t in dict.fromkeys(terms))
         need = max(1, math.ceil(len(dfs) * 0.7)) if alt.bag else len(dfs)
         best = max(best, dfs[len(dfs) - need] if dfs else 0)
     return best
