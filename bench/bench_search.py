@@ -1,28 +1,32 @@
 #!/usr/bin/env python3
-"""Benchmark the search engine against two baselines, quality and speed, in one run.
+"""Benchmark the search engine against baselines, quality and speed, in one run.
 
-    python bench/bench_search.py [--archive ../shared/archive] [--big DIR | --papers 100000]
+    python bench/bench_search.py                                  # quality + a 100,000-paper archive
+    python bench/bench_search.py --big /tmp/archive-100k --big /tmp/archive-1m --json out.json
+    python bench/bench_search.py --sizes 100000,1000000           # archives made in a temp folder
+    python bench/bench_search.py --quality-only
 
-Systems:
-  engine   bot.search.SearchEngine (inverted index + rapidfuzz rerank)
-  naive    rapidfuzz.process.extract(query, titles, scorer=WRatio, processor=default_process)
-           over every paper's "title + Japanese title"
-  fts5     SQLite FTS5, trigram tokenizer, over title, Japanese title, summary, authors;
-           the query's whitespace-separated terms (3+ characters) OR-ed, ranked by bm25
-           with titles weighted 5x
+Systems (bench/baselines.py describes the baselines):
+  engine            bot.search: concepts (glossary, learned translations, corrections),
+                    BM25 over weighted fields in tantivy, OR with coordination, on disk
+  engine-noglossary the same without the glossary (what learning from the archive alone gives)
+  engine-notrans    the same without the learned translations
+  bm25              character-bigram BM25 (pure Python, in memory)
+  fts5              SQLite FTS5 trigram, bm25() ranking (a file, reopened on restart)
+  tantivy           tantivy with its own analysers, terms OR-ed (a folder, reopened on restart)
 
-Quality (hit@1, hit@5, MRR) is measured on the real archive with the labelled
-query set (tests/search_queries.yaml). The baselines get the query string as
-typed: they know no filters, ids or URLs, so such queries mostly count as
-misses for them (nothing is applied post-hoc); they cannot offer "did you
-mean", so the nomatch category scores 0 for them. The table also gives the
-figures without that category.
+Quality on the real archive: the known-item set (tests/search_queries.yaml: hit@1,
+hit@5, MRR; the baselines cannot suggest, so its `nomatch` queries score 0 for them)
+and the topical set (tests/topical_queries.yaml: nDCG@10, P@5, success@3, over all
+questions and per split and language; how it was judged is at the top of that file).
 
-Speed (p50/p95 latency of the same queries, index build time, peak RSS) is
-measured on a big synthetic archive (made by ../shared/tools/make_archive.py in
-a temporary folder unless --big is given), each system in its own child process
-pinned to one core, so RSS figures are not mixed. Loading the papers from the
-store is timed apart from the build.
+Speed on each big archive, every system in child processes pinned to one core: a
+build (time, peak RSS), then a restart: a fresh process that opens what the build
+left (the engine's index folder, fts5's file, tantivy's folder; bm25 must rebuild)
+and answers a first query (seconds since the process started, imports included),
+then every query of both sets (p50 / p95 / max latency) and its peak RSS. RSS is
+given twice: the kernel's peak (ru_maxrss, which counts the pages of mapped index
+files too) and, in brackets, the peak of the process's own (anonymous) memory.
 """
 
 from __future__ import annotations
@@ -32,100 +36,87 @@ import json
 import os
 import resource
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+STARTED = time.perf_counter()
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(HERE))
 
-from bot.model import Paper
-from bot.search.evaluate import Answer, LabelledQuery, Metrics, evaluate, load_queries
-
-SYSTEMS = ("engine", "naive", "fts5")
-DEFAULT_QUERIES = PROJECT / "tests" / "search_queries.yaml"
+KNOWN = PROJECT / "tests" / "search_queries.yaml"
+TOPICAL = PROJECT / "tests" / "topical_queries.yaml"
 MAKE_ARCHIVE = PROJECT.parent / "shared" / "tools" / "make_archive.py"
 DEFAULT_ARCHIVE = PROJECT.parent / "shared" / "archive"
+SYSTEMS = ("engine", "engine-noglossary", "engine-notrans", "bm25", "fts5", "tantivy")
+SPEED_SYSTEMS = ("engine", "bm25", "fts5", "tantivy")
 
 
 # Systems ------------------------------------------------------------------------
 
 
-class System:
-    """A search system: built once from papers, then asked queries."""
+class Runner:
+    """One system over one store: build into a folder, or open what a build left there."""
 
-    name = ""
+    def __init__(self, name: str, store: Path, work: Path) -> None:
+        self.name, self.store, self.work = name, store, work
 
-    def build(self, papers: Sequence[Paper], topics: Sequence[Any]) -> None:
-        raise NotImplementedError
+    def catalog(self) -> Any:
+        from bot.store import Catalog, open_engine
 
-    def search(self, query: str, limit: int = 10) -> Answer:
-        raise NotImplementedError
+        return Catalog(open_engine(f"sqlite:///{self.store}"))
 
+    def build(self) -> None:
+        if self.name.startswith("engine"):
+            self._live().engine()
+        else:
+            self._baseline(rebuild=True)
 
-class EngineSystem(System):
-    name = "engine"
+    def open(self) -> Callable[[str], tuple[list[str], bool]]:
+        if self.name.startswith("engine"):
+            engine = self._live().engine()
 
-    def build(self, papers: Sequence[Paper], topics: Sequence[Any]) -> None:
-        from bot.search import SearchEngine
+            def run(text: str) -> tuple[list[str], bool]:
+                response = engine.search(text, limit=10)
+                return [h.paper.arxiv_id for h in response.hits], bool(response.suggestions)
 
-        self.engine = SearchEngine.build(papers, topics)
+            return run
+        system = self._baseline(rebuild=self.name == "bm25")
+        return lambda text: (system.ranked(text, 10), False)
 
-    def search(self, query: str, limit: int = 10) -> Answer:
-        response = self.engine.search(query, limit=limit)
-        return Answer(tuple(h.paper.arxiv_id for h in response.hits), bool(response.suggestions))
+    def _live(self) -> Any:
+        from bot.search import LiveSearch
+        from bot.search.engine import Options
 
+        options = Options(glossary=self.name != "engine-noglossary", translations=self.name != "engine-notrans")
+        return LiveSearch(self.catalog(), index_dir=self.work / self.name, options=options)
 
-class NaiveSystem(System):
-    name = "naive"
+    def _baseline(self, *, rebuild: bool) -> Any:
+        import baselines
 
-    def build(self, papers: Sequence[Paper], topics: Sequence[Any]) -> None:
-        self.ids = [p.arxiv_id for p in papers]
-        self.texts = [f"{p.title} {p.title_ja}" for p in papers]
-
-    def search(self, query: str, limit: int = 10) -> Answer:
-        from rapidfuzz import fuzz, process, utils
-
-        found = process.extract(query, self.texts, scorer=fuzz.WRatio, processor=utils.default_process, limit=limit)
-        return Answer(tuple(self.ids[i] for _text, _score, i in found))
-
-
-class Fts5System(System):
-    name = "fts5"
-
-    def build(self, papers: Sequence[Paper], topics: Sequence[Any]) -> None:
-        self.db = sqlite3.connect(":memory:")
-        self.db.execute(
-            "CREATE VIRTUAL TABLE docs USING fts5("
-            "arxiv_id UNINDEXED, title, title_ja, summary, authors, tokenize='trigram')"
-        )
-        self.db.executemany(
-            "INSERT INTO docs VALUES (?, ?, ?, ?, ?)",
-            ((p.arxiv_id, p.title, p.title_ja, "\n".join(p.summary), ", ".join(p.authors)) for p in papers),
-        )
-        self.db.commit()
-
-    def search(self, query: str, limit: int = 10) -> Answer:
-        terms = [t for t in query.split() if len(t) >= 3]
-        if not terms:
-            return Answer(())
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        rows = self.db.execute(
-            "SELECT arxiv_id FROM docs WHERE docs MATCH ? ORDER BY bm25(docs, 0.0, 5.0, 5.0, 1.0, 2.0) LIMIT ?",
-            (match, limit),
-        ).fetchall()
-        return Answer(tuple(r[0] for r in rows))
-
-
-def make_system(name: str) -> System:
-    return {"engine": EngineSystem, "naive": NaiveSystem, "fts5": Fts5System}[name]()
+        if self.name == "bm25":
+            system = baselines.BigramBM25()
+            catalog = self.catalog()
+            system.build(list(catalog.iter_papers()))
+            return system
+        folder = self.work / self.name
+        if rebuild:
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            system = baselines.BASELINES[self.name](folder)
+            system.build(list(self.catalog().iter_papers()))
+            return system
+        system = baselines.BASELINES[self.name](folder)
+        system.open()
+        return system
 
 
 # Helpers --------------------------------------------------------------------------
@@ -133,7 +124,7 @@ def make_system(name: str) -> System:
 
 def pin_one_core() -> str:
     if hasattr(os, "sched_setaffinity"):
-        cpu = min(os.sched_getaffinity(0))
+        cpu = max(os.sched_getaffinity(0))
         os.sched_setaffinity(0, {cpu})
         return f"cpu {cpu}"
     return "not pinned"
@@ -143,19 +134,15 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def current_rss_mb() -> float:
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except OSError:
-        return float("nan")
+def percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-def load_store(db_path: Path) -> tuple[list[Paper], list[Any]]:
-    from bot.store import Catalog, open_engine
+def all_queries() -> list[str]:
+    from bot.search.evaluate import load_judged, load_queries
 
-    catalog = Catalog(open_engine(f"sqlite:///{db_path}"))
-    return list(catalog.iter_papers()), [s.topic for s in catalog.topics()]
+    return [q.query for q in load_queries(KNOWN)] + [q.query for q in load_judged(TOPICAL)]
 
 
 def index_store(archive: Path, db_path: Path) -> float:
@@ -168,79 +155,105 @@ def index_store(archive: Path, db_path: Path) -> float:
     return time.perf_counter() - started
 
 
-def percentile(values: Sequence[float], share: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+# Children -------------------------------------------------------------------------
 
 
-# Child: one system's speed on the big store -------------------------------------------
+class AnonPeak:
+    """The largest anonymous RSS seen (sampled): memory of the process itself, without the
+    pages of index files it has mapped, which ru_maxrss also counts."""
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak = max(self.peak, anon_rss_mb())
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return max(self.peak, anon_rss_mb())
 
 
-def child(system_name: str, db_path: Path, queries_path: Path, repeat: int) -> dict[str, Any]:
+def anon_rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def child_build(name: str, store: Path, work: Path) -> dict[str, Any]:
     pinned = pin_one_core()
-    base = current_rss_mb()
+    anon = AnonPeak()
     started = time.perf_counter()
-    papers, topics = load_store(db_path)
-    load_seconds = time.perf_counter() - started
-    loaded = current_rss_mb()
-    system = make_system(system_name)
-    started = time.perf_counter()
-    system.build(papers, topics)
-    build_seconds = time.perf_counter() - started
-    after_build = current_rss_mb()
-    peak_build = peak_rss_mb()
-    queries = [q.query for q in load_queries(queries_path)]
-    system.search("warm up the interpreter")
+    Runner(name, store, work).build()
+    return {"pinned": pinned, "build_s": time.perf_counter() - started, "build_peak_rss_mb": peak_rss_mb(),
+            "build_peak_anon_mb": anon.stop()}
+
+
+def child_serve(name: str, store: Path, work: Path, repeat: int) -> dict[str, Any]:
+    pin_one_core()
+    anon = AnonPeak()
+    run = Runner(name, store, work).open()
+    run("federated learning backdoor attacks")
+    first = time.perf_counter() - STARTED
+    queries = all_queries()
     latencies: list[float] = []
     for _ in range(repeat):
         for query in queries:
             t = time.perf_counter()
-            system.search(query)
+            run(query)
             latencies.append((time.perf_counter() - t) * 1000)
     return {
-        "system": system_name,
-        "papers": len(papers),
-        "pinned": pinned,
-        "load_s": load_seconds,
-        "build_s": build_seconds,
-        "rss_base_mb": base,
-        "rss_loaded_mb": loaded,
-        "rss_after_build_mb": after_build,
-        "rss_peak_mb": peak_rss_mb(),
-        "rss_peak_build_mb": peak_build,
+        "first_answer_s": first,
         "p50_ms": statistics.median(latencies),
         "p95_ms": percentile(latencies, 0.95),
         "max_ms": max(latencies),
+        "queries": len(latencies),
+        "serve_peak_rss_mb": peak_rss_mb(),
+        "serve_peak_anon_mb": anon.stop(),
     }
 
 
-def run_child(system: str, db_path: Path, queries: Path, repeat: int) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", system, "--store", str(db_path), "--queries", str(queries),
-         "--repeat", str(repeat)],
-        check=True, capture_output=True, text=True,
-    )
+def run_child(*args: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 # Quality on the real archive ------------------------------------------------------
 
 
-def quality(archive: Path, queries: list[LabelledQuery], work: Path) -> dict[str, tuple[Metrics, Metrics]]:
-    db_path = work / "real.sqlite3"
-    index_store(archive, db_path)
-    papers, topics = load_store(db_path)
-    results: dict[str, tuple[Metrics, Metrics]] = {}
-    matchable = [q for q in queries if not q.nomatch]
-    for name in SYSTEMS:
-        system = make_system(name)
-        system.build(papers, topics)
-        run: Callable[[str], Answer] = system.search
-        overall, _per = evaluate(queries, run)
-        without, _ = evaluate(matchable, run)
-        results[name] = (overall, without)
+def quality(archive: Path, systems: Sequence[str], work: Path) -> dict[str, dict[str, Any]]:
+    from bot.search.evaluate import Answer, evaluate, evaluate_graded, load_judged, load_queries
+
+    store = work / "real.sqlite3"
+    index_store(archive, store)
+    known, topical = load_queries(KNOWN), load_judged(TOPICAL)
+    matchable = [q for q in known if not q.nomatch]
+    results: dict[str, dict[str, Any]] = {}
+    for name in systems:
+        runner = Runner(name, store, work / "real")
+        runner.build()
+        run = runner.open()
+
+        def answer(text: str, run: Callable[[str], tuple[list[str], bool]] = run) -> Answer:
+            ids, suggested = run(text)
+            return Answer(tuple(ids), suggested)
+
+        overall, _per = evaluate(known, answer)
+        without, _ = evaluate(matchable, answer)
+        graded = evaluate_graded(topical, lambda text, run=run: run(text)[0])
+        results[name] = {
+            "known": overall.row(),
+            "known_without_nomatch": without.row(),
+            "topical": {key: g.row() for key, g in graded.items()},
+        }
     return results
 
 
@@ -250,71 +263,105 @@ def quality(archive: Path, queries: list[LabelledQuery], work: Path) -> dict[str
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE, help="the real archive (quality)")
-    ap.add_argument("--big", type=Path, help="a big archive folder (speed); made in a temp folder if absent")
-    ap.add_argument("--papers", type=int, default=100_000, help="papers in the generated big archive")
-    ap.add_argument("--queries", type=Path, default=DEFAULT_QUERIES)
-    ap.add_argument("--repeat", type=int, default=1, help="passes over the query set when timing")
+    ap.add_argument("--big", type=Path, action="append", default=[], help="a big archive folder (speed); repeatable")
+    ap.add_argument("--sizes", default="100000", help="papers of archives to make when no --big is given")
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset of " + ",".join(SYSTEMS))
+    ap.add_argument("--speed-systems", default=",".join(SPEED_SYSTEMS))
+    ap.add_argument("--skip-at", default="bm25:500000", help="SYSTEM:PAPERS: do not time SYSTEM from that size on")
+    ap.add_argument("--repeat", type=int, default=3, help="passes over the queries when timing")
+    ap.add_argument("--quality-only", action="store_true")
+    ap.add_argument("--work", type=Path, help="keep stores and indexes here (default: a temp folder, removed)")
     ap.add_argument("--json", type=Path, help="also write the figures here as JSON")
-    ap.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
-    ap.add_argument("--store", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.child:
-        print(json.dumps(child(args.child, args.store, args.queries, args.repeat)))
+        mode, name, store, work, *rest = args.child
+        if mode == "build":
+            print(json.dumps(child_build(name, Path(store), Path(work))))
+        else:
+            print(json.dumps(child_serve(name, Path(store), Path(work), int(rest[0]))))
         return 0
 
     systems = [s for s in args.systems.split(",") if s in SYSTEMS]
-    queries = load_queries(args.queries)
-    work = Path(tempfile.mkdtemp(prefix="bench-search-"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-search-"))
+    work.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {"quality": {}, "speed": {}}
     try:
-        print(f"quality: {len(queries)} queries over {args.archive}", file=sys.stderr)
-        scores = quality(args.archive, queries, work)
-        big = args.big
-        if big is None:
-            big = work / "archive-big"
-            print(f"making a {args.papers}-paper archive in {big}", file=sys.stderr)
-            subprocess.run(
-                [sys.executable, str(MAKE_ARCHIVE), "--papers", str(args.papers), "--out", str(big)],
-                check=True, stdout=subprocess.DEVNULL,
-            )
-        store = work / "big.sqlite3"
-        print(f"indexing {big} into a temp store", file=sys.stderr)
-        sync_seconds = index_store(big, store)
-        speed = {}
-        for name in systems:
-            print(f"timing {name} (child process, one core)", file=sys.stderr)
-            speed[name] = run_child(name, store, args.queries, args.repeat)
+        print(f"quality over {args.archive}", file=sys.stderr)
+        report["quality"] = quality(args.archive, systems, work)
+        print_quality(report["quality"])
+        if not args.quality_only:
+            bigs = list(args.big)
+            if not bigs:
+                for size in (int(s) for s in args.sizes.split(",")):
+                    folder = work / f"archive-{size}"
+                    if not folder.exists():
+                        print(f"making a {size:,}-paper archive in {folder}", file=sys.stderr)
+                        subprocess.run([sys.executable, str(MAKE_ARCHIVE), "--papers", str(size), "--out", str(folder)],
+                                       check=True, stdout=subprocess.DEVNULL)
+                    bigs.append(folder)
+            skip_name, _, skip_from = args.skip_at.partition(":")
+            for big in bigs:
+                store = work / f"{big.name}.sqlite3"
+                if not store.exists():
+                    print(f"indexing {big} into {store}", file=sys.stderr)
+                    index_store(big, store)
+                papers = _count(store)
+                speed: dict[str, Any] = {}
+                for name in [s for s in args.speed_systems.split(",") if s]:
+                    if name == skip_name and skip_from and papers >= int(skip_from):
+                        speed[name] = {"skipped": f"not timed from {int(skip_from):,} papers on (--skip-at)"}
+                        continue
+                    folder = work / f"speed-{big.name}"
+                    print(f"{papers:,} papers: building {name}", file=sys.stderr)
+                    built = run_child("build", name, str(store), str(folder))
+                    print(f"{papers:,} papers: restarting {name}", file=sys.stderr)
+                    served = run_child("serve", name, str(store), str(folder), str(args.repeat))
+                    speed[name] = {**built, **served}
+                report["speed"][str(papers)] = speed
+                print_speed(papers, speed)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-    print_table(systems, scores, speed, sync_seconds)
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
     if args.json:
-        args.json.write_text(json.dumps({
-            "quality": {n: {"all": scores[n][0].row(), "without_nomatch": scores[n][1].row()} for n in systems},
-            "speed": speed,
-            "store_sync_s": sync_seconds,
-        }, indent=2))
+        args.json.write_text(json.dumps(report, indent=2))
     return 0
 
 
-def print_table(
-    systems: Sequence[str], scores: dict[str, tuple[Metrics, Metrics]], speed: dict[str, dict[str, Any]], sync_s: float
-) -> None:
-    papers = next(iter(speed.values()))["papers"] if speed else 0
-    print(f"\nQuality: real archive, {scores[systems[0]][0].n} queries "
-          f"(in brackets: without the {scores[systems[0]][0].n - scores[systems[0]][1].n} nomatch queries)")
-    print(f"Speed: {papers:,} papers, one core; store sync (not part of any build) {sync_s:.1f} s\n")
-    print("| system | hit@1 | hit@5 | MRR | p50 ms | p95 ms | load s | build s | RSS before build MB | peak RSS MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for name in systems:
-        overall, without = scores[name]
-        s = speed[name]
-        print(
-            f"| {name} | {overall.hit_at_1:.3f} ({without.hit_at_1:.3f}) | {overall.hit_at_5:.3f} ({without.hit_at_5:.3f}) "
-            f"| {overall.mrr:.3f} ({without.mrr:.3f}) | {s['p50_ms']:.2f} | {s['p95_ms']:.2f} | {s['load_s']:.1f} "
-            f"| {s['build_s']:.1f} | {s['rss_loaded_mb']:.0f} (base {s['rss_base_mb']:.0f}) | {s['rss_peak_mb']:.0f} |"
-        )
+def _count(store: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(store) as db:
+        return int(db.execute("SELECT count(*) FROM papers").fetchone()[0])
+
+
+def print_quality(results: dict[str, dict[str, Any]]) -> None:
+    print("\nQuality on the real archive (known-item: hit@1 / hit@5 / MRR, in brackets without the nomatch "
+          "queries; topical: nDCG@10 / P@5 / success@3)\n")
+    print("| system | hit@1 | hit@5 | MRR | nDCG@10 | P@5 | success@3 | nDCG@10 en | ja | mixed | typo | dev | heldout | empty |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        k, w, t = r["known"], r["known_without_nomatch"], r["topical"]
+        a = t["all"]
+        cells = [f"{t.get(key, {}).get('ndcg@10', float('nan')):.3f}" for key in ("en", "ja", "mixed", "typo", "dev", "heldout")]
+        print(f"| {name} | {k['hit@1']:.3f} ({w['hit@1']:.3f}) | {k['hit@5']:.3f} ({w['hit@5']:.3f}) | "
+              f"{k['mrr']:.3f} ({w['mrr']:.3f}) | {a['ndcg@10']:.3f} | {a['p@5']:.3f} | {a['success@3']:.3f} | "
+              + " | ".join(cells) + f" | {len(a['empty'])} |")
+
+
+def print_speed(papers: int, speed: dict[str, Any]) -> None:
+    print(f"\nSpeed at {papers:,} papers, one core\n")
+    print("| system | build s | build peak RSS MB (anon) | first answer after restart s | p50 ms | p95 ms | max ms "
+          "| serving peak RSS MB (anon) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, s in speed.items():
+        if "skipped" in s:
+            print(f"| {name} | {s['skipped']} |||||||")
+            continue
+        print(f"| {name} | {s['build_s']:.1f} | {s['build_peak_rss_mb']:.0f} ({s['build_peak_anon_mb']:.0f}) | "
+              f"{s['first_answer_s']:.2f} | {s['p50_ms']:.2f} | {s['p95_ms']:.2f} | {s['max_ms']:.1f} | "
+              f"{s['serve_peak_rss_mb']:.0f} ({s['serve_peak_anon_mb']:.0f}) |")
 
 
 if __name__ == "__main__":

@@ -14,13 +14,24 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.store.database import DEFAULT_DB_URL
 
+
+def make_url_or_none(url: str) -> URL | None:
+    try:
+        return make_url(url)
+    except ArgumentError:
+        return None
+
 #: The example archive shipped with the project: the default when none is configured.
 EXAMPLE_ARCHIVE = Path(__file__).resolve().parent.parent / "examples" / "archive"
+#: The bot's own files (the DIGEST_ARCHIVE_GIT checkout), next to the default SQLite store.
+DEFAULT_DATA_DIR = "data"
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_SCHEDULE = "0 9 * * FRI"
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -42,6 +53,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     archive: Path | None = Field(None, validation_alias=_env("DIGEST_ARCHIVE"))
+    archive_git: str | None = Field(None, validation_alias=_env("DIGEST_ARCHIVE_GIT"))
+    data_dir: Path = Field(Path(DEFAULT_DATA_DIR), validation_alias=_env("DIGEST_DATA_DIR"))
     db_url: str = Field(DEFAULT_DB_URL, validation_alias=_env("DIGEST_DB_URL"))
     lang: Literal["en", "ja"] = Field("en", validation_alias=_env("DIGEST_LANG"))
     timezone: str = Field("UTC", validation_alias=_env("DIGEST_TIMEZONE"))
@@ -60,12 +73,40 @@ class Settings(BaseSettings):
     questions_per_minute: int = Field(6, ge=0, le=1000, validation_alias=_env("DIGEST_QUESTIONS_PER_MINUTE"))
     max_papers_per_digest: int = Field(300, ge=1, le=10_000, validation_alias=_env("DIGEST_MAX_PAPERS_PER_DIGEST"))
     sync_minutes: int = Field(15, ge=0, le=24 * 60, validation_alias=_env("DIGEST_SYNC_MINUTES"))
+    index_dir: Path | None = Field(None, validation_alias=_env("DIGEST_INDEX_DIR"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", validation_alias=_env("DIGEST_LOG_LEVEL"))
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "channel", "archive", mode="before")
+    @field_validator(
+        "slack_bot_token", "slack_signing_secret", "slack_app_token", "channel", "archive", "archive_git",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("archive_git")
+    @classmethod
+    def _archive_git(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from bot.git_archive import GitRemote
+
+        GitRemote.parse(value)  # the very reading the bot will use
+        return value.strip()
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir(cls, value: object) -> object:
+        return DEFAULT_DATA_DIR if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _one_archive(self) -> Settings:
+        if self.archive is not None and self.archive_git is not None:
+            raise ValueError(
+                "DIGEST_ARCHIVE and DIGEST_ARCHIVE_GIT are both set: set DIGEST_ARCHIVE for a folder "
+                "you keep up to date, or DIGEST_ARCHIVE_GIT for a repository the bot clones and fetches"
+            )
+        return self
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -134,7 +175,7 @@ class Settings(BaseSettings):
     @classmethod
     def _channel(cls, value: str | None) -> str | None:
         if value is not None and not _CHANNEL_RE.match(value.strip()):
-            raise ValueError(f"{value!r} is not a channel id such as C0123ABCD")
+            raise ValueError(f"{value!r} is not a channel id such as C0123ABCD or a name such as #general")
         return value.strip() if value else value
 
     @field_validator("channels", mode="before")
@@ -146,7 +187,7 @@ class Settings(BaseSettings):
         for part in filter(None, (p.strip() for p in value.split(","))):
             slug, sep, channel = (s.strip() for s in part.partition("="))
             if not sep or not _SLUG_RE.match(slug) or not _CHANNEL_RE.match(channel):
-                raise ValueError(f"{part!r} is not 'topic=CHANNEL_ID' (e.g. 'sd=C0123,fl=C0456')")
+                raise ValueError(f"{part!r} is not 'topic=CHANNEL' (e.g. 'sd=C0123,fl=#federated')")
             result[slug] = channel
         return result
 
@@ -163,8 +204,25 @@ class Settings(BaseSettings):
 
     @property
     def archive_path(self) -> Path:
-        """The archive to read: DIGEST_ARCHIVE, else the example archive."""
-        return self.archive if self.archive is not None else EXAMPLE_ARCHIVE
+        """The archive to read: DIGEST_ARCHIVE, the DIGEST_ARCHIVE_GIT checkout, else the examples."""
+        if self.archive is not None:
+            return self.archive
+        if self.archive_git is not None:
+            from bot.git_archive import GitArchive, GitRemote
+
+            return GitArchive(GitRemote.parse(self.archive_git), self.data_dir).path
+        return EXAMPLE_ARCHIVE
+
+    @property
+    def search_index_dir(self) -> Path:
+        """Where the search index lives: DIGEST_INDEX_DIR, else `search-index/` beside an
+        SQLite store's file, else `search-index/` in DIGEST_DATA_DIR (each replica keeps its own)."""
+        if self.index_dir is not None:
+            return self.index_dir
+        url = make_url_or_none(self.db_url)
+        if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(url.database).expanduser().parent / "search-index"
+        return self.data_dir / "search-index"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -191,10 +249,12 @@ def load_settings(env_file: str | os.PathLike[str] | None = ".env", **overrides:
     except ValidationError as err:
         lines = []
         for error in err.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            name = _ENV_NAMES.get(field, field)
             message = str(error["msg"]).removeprefix("Value error, ")
-            lines.append(f"{name}: {message}")
+            if not error["loc"]:  # a rule about several settings names them itself
+                lines.append(message)
+                continue
+            field = str(error["loc"][0])
+            lines.append(f"{_ENV_NAMES.get(field, field)}: {message}")
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
 
 

@@ -180,6 +180,10 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
         "en": "There is no digest for the week of {date}.",
         "ja": "{date} の週のまとめはありません。",
     },
+    "week_newest_instead": {
+        "en": "There is no digest for the week of {date} (yet): this is the newest week there is.",
+        "ja": "{date} の週のまとめは(まだ)ありません。いちばん新しい週を表示します。",
+    },
     "error_no_digest": {
         "en": "There is no digest for {topic} yet.",
         "ja": "{topic} のまとめはまだありません。",

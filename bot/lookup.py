@@ -35,7 +35,7 @@ from bot.render import (
 )
 from bot.render.blocks import Message, context
 from bot.render.hot import Discussed, hot_papers
-from bot.search import LiveSearch, SearchResponse
+from bot.search import LiveSearch
 from bot.store import Catalog, WeekStats
 
 log = logging.getLogger(__name__)
@@ -198,6 +198,7 @@ class Lookup:
         word = arg.strip().casefold()
         if not word:
             return self.week_page(weeks[0].week_start, 0)
+        relative = word in ("this", "今週", "last", "先週")
         if word in ("this", "今週"):
             day = self.today()
         elif word in ("last", "先週"):
@@ -208,18 +209,31 @@ class Lookup:
                 return error_message("bad_week", lang=self.lang, text=arg)
             day = parsed
         found = _week_containing(weeks, day)
+        if found is None and relative:
+            # The calendar ran ahead of the archive (its editors are late, or it
+            # stopped): the newest week up to that day, saying so, not a dead end.
+            found = next((w for w in weeks if w.week_start <= day), None)
+            if found is not None:
+                notice = t(self.lang, "week_newest_instead", date=day.isoformat())
+                return self.week_page(found.week_start, 0, notice=notice)
         if found is None:
             return error_message("week_not_found", lang=self.lang, date=day.isoformat())
         return self.week_page(found.week_start, 0)
 
-    def week_page(self, week_start: dt.date, offset: int) -> Message:
+    def week_page(self, week_start: dt.date, offset: int, *, notice: str | None = None) -> Message:
         stats = next((w for w in self.catalog.weeks() if w.week_start == week_start), None)
         if stats is None:
             return error_message("week_not_found", lang=self.lang, date=week_start.isoformat())
         digests = self.catalog.digests(week=week_start, with_papers=True)
         threads = self._threads(p for d in digests for p in d.papers)
         return week_overview(
-            stats, digests, lang=self.lang, threads=threads, page_size=self.page_size, offset=offset
+            stats,
+            digests,
+            lang=self.lang,
+            threads=threads,
+            page_size=self.page_size,
+            offset=offset,
+            notice=notice,
         )
 
     def paper(self, text: str) -> Message:
@@ -269,12 +283,9 @@ class Lookup:
         return paper_detail(found, lang=self.lang, thread=discussion.thread_for(self.engine, arxiv_id))
 
     def _related(self, paper: Paper) -> Message:
-        """Papers like this one: its title words, in its topics, itself left out."""
-        engine = self.search_index.engine()
-        query = " ".join(_content_words(paper.title)[:8]) or paper.title_ja[:40]
-        response = engine.search(query, limit=self.page_size + 1)
-        hits = tuple(h for h in response.hits if h.paper.arxiv_id != paper.arxiv_id)[: self.page_size]
-        related = SearchResponse(query=query, hits=hits, total=len(hits))
+        """Papers like this one: the terms of its own text that tell it apart, both languages."""
+        related = self.search_index.engine().related(paper.arxiv_id, limit=self.page_size)
+        hits = related.hits
         return search_results(related, lang=self.lang, threads=self._threads(h.paper for h in hits), page_size=self.page_size)
 
     def _threads(self, papers: Iterable[Paper]) -> dict[str, ThreadInfo]:
@@ -289,9 +300,6 @@ def _suggested(labels: Sequence[str], topics: Sequence[Topic]) -> list[Topic]:
     return [by_slug[s] for s in slugs if s in by_slug]
 
 
-_STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "by", "for", "from", "in", "into", "is", "of", "on", "or", "the", "to", "via", "with", "using", "towards", "toward", "its", "their"]
-)
 _COMMENT_WORDS = ("comment", "コメント", "venue", "accepted", "pages", "採択")
 _RELATED_WORDS = ("related", "similar", "関連", "似た", "類似")
 _PAPER_WORDS = ("card", "summary", "details", "this paper", "要約", "詳細", "この論文", "カード")
@@ -307,11 +315,6 @@ def _intent(question: str) -> Literal["card", "comment", "related", "search"]:
     if any(w in text for w in _COMMENT_WORDS):
         return "comment"
     return "search"
-
-
-def _content_words(title: str) -> list[str]:
-    words = re.findall(r"[A-Za-z][A-Za-z0-9\-]+", title)
-    return [w for w in words if w.casefold() not in _STOPWORDS and len(w) > 2]
 
 
 def _with_comment(message: Message, paper: Paper, lang: str) -> Message:

@@ -8,16 +8,20 @@ interactive terminal, answers `/papers …` lines exactly as Slack would.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Sequence
 
 from rich.console import Console
 from rich.markup import escape
 
 from bot.lookup import Lookup, parse_command
-from bot.publisher import publish_due
+from bot.publisher import Preview, publish_due
+from bot.publisher.dry_run import PLACEHOLDER_LINK_RE, PLACEHOLDER_TEXT
 from bot.render import message_to_text
 from bot.scheduler import next_run_time
 from bot.service import Bot
+from bot.slack.channels import with_ids
+from bot.store.channel_names import channel_ids
 
 #: Where each missing setting comes from, in the words of Slack's app pages.
 HOW_TO_GET = {
@@ -27,7 +31,7 @@ HOW_TO_GET = {
         "or Basic Information → App Credentials → Signing Secret"
     ),
     "DIGEST_CHANNEL or DIGEST_CHANNELS": (
-        "the channel's id: open the channel → its name → the id at the bottom (C…); "
+        "the channel: #name, or its id (open the channel → its name → the id at the bottom, C…); "
         "then /invite @digest-bot there"
     ),
 }
@@ -60,6 +64,7 @@ def print_next_run(out: Console, bot: Bot, now: dt.datetime) -> None:
         return
     if not settings.channel and not settings.channels:
         settings = settings.model_copy(update={"channel": PREVIEW_CHANNEL})
+    settings = with_ids(settings, channel_ids(bot.engine))  # names as the bot last resolved them
     report = publish_due(bot.engine, None, settings=settings, now=when, dry_run=True)
     out.rule(f"Next scheduled run: {when:%Y-%m-%d %H:%M %Z} ({escape(settings.schedule)})")
     if not report.previews:
@@ -67,20 +72,40 @@ def print_next_run(out: Console, bot: Bot, now: dt.datetime) -> None:
         return
     headers = [p for p in report.previews if p.kind == "header"]
     out.print(f"It would post {len(headers)} digest(s), {len(report.previews) - len(headers)} paper message(s):\n")
-    shown: dict[tuple[str, str], int] = {}
-    for preview in report.previews:
-        key = (preview.channel, preview.slug)
-        if preview.kind == "paper":
-            shown[key] = shown.get(key, 0) + 1
-            if shown[key] > MAX_PREVIEW_PAPERS:
-                continue
-        out.print(f"[dim]── {escape(preview.channel)} · {preview.kind} ──[/]")
-        out.print(escape(message_to_text(preview.message)), soft_wrap=True)
-        out.print()
-    for (channel, slug), count in shown.items():
-        if count > MAX_PREVIEW_PAPERS:
-            out.print(f"[dim]… and {count - MAX_PREVIEW_PAPERS} more paper message(s) for {slug} in {channel}[/]")
+    print_messages(out, report.previews, max_papers=MAX_PREVIEW_PAPERS)
     out.print()
+
+
+def print_messages(out: Console, previews: Sequence[Preview], *, max_papers: int | None = None) -> None:
+    """A dry run's messages as Slack would show them, digest by digest.
+
+    With `max_papers`, each digest shows that many paper messages and then,
+    right below them, how many more it holds. A paper linked from a header
+    before it is posted has no permalink yet: the text says where it is.
+    """
+    for (channel, slug, week), group in itertools.groupby(previews, key=_digest):
+        hidden = 0
+        papers = 0
+        for preview in group:
+            if preview.kind == "paper":
+                papers += 1
+                if max_papers is not None and papers > max_papers:
+                    hidden += 1
+                    continue
+            what = preview.kind if preview.action == "post" else f"{preview.kind}, updated"
+            out.print(f"[dim]── {escape(channel)} · {escape(slug)} {week.isoformat()} · {what} ──[/]")
+            text = PLACEHOLDER_LINK_RE.sub(PLACEHOLDER_TEXT, message_to_text(preview.message))
+            out.print(escape(text), soft_wrap=True)
+            out.print()
+        if hidden:
+            out.print(
+                f"[dim]… and {hidden} more paper message(s) for {escape(slug)} {week.isoformat()} "
+                f"in {escape(channel)}[/]\n"
+            )
+
+
+def _digest(preview: Preview) -> tuple[str, str, dt.date]:
+    return (preview.channel, preview.slug, preview.week_start)
 
 
 def repl(out: Console, lookup: Lookup, read: Callable[[str], str]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from bot.archive_source import ArchiveSource
 from bot.config import Settings
 from bot.lookup import Lookup
 from bot.scheduler import RETRY_DELAY, add_archive_sync, build_scheduler, schedule_retry
@@ -58,7 +60,7 @@ def assemble(
     process changed the archive index.
     """
     catalog = Catalog(engine)
-    search = LiveSearch(catalog, min_interval=search_refresh)
+    search = LiveSearch(catalog, index_dir=settings.search_index_dir, min_interval=search_refresh)
     tz = settings.tz
     lookup = Lookup(
         catalog,
@@ -121,12 +123,23 @@ def lookup_client(settings: Settings) -> WebClient:
     return web_client(settings.slack_bot_token, settings.slack_api_url)
 
 
-def background_jobs(bot: Bot, archive: Path) -> BackgroundScheduler:
-    """The posting schedule (when a channel is configured) and the periodic archive re-read."""
+def background_jobs(
+    bot: Bot,
+    archive: Path | ArchiveSource,
+    *,
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    sleep: Callable[[float], None] = time.sleep,
+) -> BackgroundScheduler:
+    """The posting schedule (when a channel is configured) and the periodic archive re-read.
+
+    Both fetch a git archive first (`bot.archive_source`). `clock` is the
+    weekly job's "now" and `sleep` its pacing between posts (tests call the
+    jobs' functions directly, with a fixed clock and no waiting).
+    """
     settings = bot.settings
     if settings.channel or settings.channels:
         client = posting_client(settings.slack_bot_token, settings.slack_api_url)
-        weekly = make_weekly_job(bot.engine, archive, client, settings)
+        weekly = make_weekly_job(bot.engine, archive, client, settings, clock=clock, sleep=sleep)
 
         def job() -> JobReport:
             # A channel another replica held (it may have died), or Slack out of

@@ -1,4 +1,4 @@
-"""The scheduled job: read the archive again (incrementally), then post what is due.
+"""The scheduled job: fetch and read the archive again (incrementally), then post what is due.
 
 A plain function of (store, archive, Slack client, now, settings), so tests run
 it with a fixed clock; `make_weekly_job` binds it to the real clock for the
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +20,13 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from bot.archive_source import ArchiveSource, as_source, posting_refusal, sync_source
 from bot.config import Settings
+from bot.progress import ProgressLines
 from bot.publisher import PublishReport, publish_due
 from bot.store.database import StoreError
 from bot.store.health import describe
-from bot.store.sync import ArchiveMismatch, SyncReport, sync_archive
+from bot.store.sync import ArchiveMismatch, SyncReport
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +41,11 @@ class JobReport:
     sync: SyncReport | None = None
     publish: PublishReport | None = None
     error: str | None = None
+    refused: str | None = None  # why nothing was posted (the wrong archive): not retried
 
     @property
     def ok(self) -> bool:
-        return self.error is None and (self.publish is None or self.publish.ok)
+        return self.error is None and self.refused is None and (self.publish is None or self.publish.ok)
 
     @property
     def worth_retrying(self) -> bool:
@@ -59,20 +63,23 @@ class JobReport:
         return {
             "ok": self.ok,
             "error": self.error,
+            "refused": self.refused,
             "sync": self.sync.as_dict() if self.sync else None,
             "publish": self.publish.as_dict() if self.publish else None,
         }
 
 
-def resync(engine: Engine, archive_path: Path) -> SyncReport | None:
-    """Re-read the archive into the store, as every replica does on its schedule.
+def resync(engine: Engine, archive: Path | ArchiveSource) -> SyncReport | None:
+    """Fetch a git archive, then re-read the archive into the store, as every replica does.
 
-    A replica whose DIGEST_ARCHIVE is not the store's archive must not sync
-    (that would re-target the index every replica serves): it logs why, once
-    per attempt and without a traceback, and None says the stored index stays.
+    A single store follows the configured archive; a replica of a shared
+    store whose archive is not the store's must not sync (that would
+    re-target the index every replica serves): it logs why, once per attempt
+    and without a traceback, and None says the stored index stays. A failed
+    fetch is logged (`bot.archive_source`) and the last good checkout read.
     """
     try:
-        return sync_archive(engine, archive_path)
+        return sync_source(engine, as_source(archive), fetch=True).report
     except ArchiveMismatch as err:
         log.error("not re-reading the archive: %s", err)
         return None
@@ -80,27 +87,33 @@ def resync(engine: Engine, archive_path: Path) -> SyncReport | None:
 
 def run_weekly(
     engine: Engine,
-    archive_path: Path,
+    archive: Path | ArchiveSource,
     client: WebClient,
     now: dt.datetime,
     settings: Settings,
     **publish_options: Any,
 ) -> JobReport:
-    """Sync the archive into the store, then publish what is due at `now`.
+    """Fetch and sync the archive into the store, then publish what is due at `now`.
 
-    A replica whose DIGEST_ARCHIVE is not the store's archive does not sync
-    (it would re-target the shared index): it says so and posts from the
-    index the store holds.
+    Nothing is posted from an index that is not the configured archive's
+    (a replica of a shared store configured with another archive, or the
+    bundled examples nobody asked for): the job says why and posts nothing.
     """
     report = JobReport()
+    source = as_source(archive)
     try:
-        report.sync = resync(engine, archive_path)
+        report.sync = resync(engine, source)
         if report.sync is not None and report.sync.skipped:
             log.warning(
                 "%d archive problem(s) skipped while reading %s; run `digest-bot index` to see them",
                 len(report.sync.skipped),
-                archive_path,
+                source.path,
             )
+        report.refused = posting_refusal(engine, source)
+        if report.refused is not None:
+            log.error("the weekly posting job posts nothing: %s", report.refused)
+            return report
+        publish_options.setdefault("progress", ProgressLines(log.info, "posting", "messages"))
         report.publish = publish_due(
             engine, client, settings=settings, now=now, trigger="schedule", **publish_options
         )
@@ -125,15 +138,16 @@ def run_weekly(
 
 def make_weekly_job(
     engine: Engine,
-    archive_path: Path,
+    archive: Path | ArchiveSource,
     client: WebClient,
     settings: Settings,
     *,
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Callable[[], JobReport]:
     """The no-argument callable `bot.scheduler.build_scheduler` runs."""
 
     def weekly_job() -> JobReport:
-        return run_weekly(engine, archive_path, client, clock(), settings)
+        return run_weekly(engine, archive, client, clock(), settings, sleep=sleep)
 
     return weekly_job

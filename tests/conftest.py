@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL
 
@@ -46,6 +48,22 @@ def schema_problems(blocks: list[dict[str, object]], *, exact: bool = False) -> 
     from bot.render.limits import validate_blocks
 
     return validate_blocks(blocks, schema_path=BLOCK_KIT_SCHEMA, exact=exact)
+#: Property tests in CI draw the same examples on every run (`derandomize`: the seed
+#: comes from each test's code) and keep no example database, so a CI result never
+#: depends on an earlier run's failures. `.ci/run` sets CI; HYPOTHESIS_PROFILE picks
+#: a profile by name. Locally the default profile explores new examples each run.
+hypothesis_settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else None)
+if _PROFILE:
+    hypothesis_settings.load_profile(_PROFILE)
+
 #: Read once, before any test's environment is cleaned.
 PG_ADMIN_URL = os.environ.get("DIGEST_TEST_PG_URL", "").strip()
 BACKENDS = ("sqlite", "postgresql")

@@ -133,6 +133,42 @@ def test_unknown_channel_and_membership_can_change_at_run_time(
     assert client.chat_postMessage(channel="C0FL", text="x")["ok"]
 
 
+def test_conversations_list_pages_channels_and_hides_private_ones_the_bot_is_not_in(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    fake.add_channel("C0OLD", "old", archived=True)
+    fake.add_channel("G0MINE", "mine", private=True)
+    fake.add_channel("G0THEIRS", "theirs", private=True, member=False)
+    names: list[str] = []
+    cursor = ""
+    while True:
+        page = client.conversations_list(types="public_channel,private_channel", limit=2, cursor=cursor or None)
+        assert len(page["channels"]) <= 2
+        names += [c["name"] for c in page["channels"]]
+        cursor = page["response_metadata"]["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(names) == ["all", "fl", "general", "mine", "old", "sd"]
+    public = client.conversations_list(exclude_archived=True)["channels"]
+    assert {c["name"] for c in public} == {"all", "fl", "general", "sd"}
+    mine = client.conversations_info(channel="G0MINE")["channel"]
+    assert mine["is_private"] and mine["is_member"]
+    # Like Slack: conversations.info takes ids only, and a private channel is hidden from non-members.
+    for ref in ("#sd", "G0THEIRS"):
+        assert api_error(lambda ref=ref: client.conversations_info(channel=ref)).response["error"] == "channel_not_found"
+
+
+def test_reading_channels_needs_the_read_scopes() -> None:
+    with FakeSlack(scopes={"chat:write"}) as fake:
+        scoped = WebClient(token=BOT_TOKEN, base_url=fake.api_url)
+        error = api_error(lambda: scoped.conversations_list()).response
+        assert (error["error"], error["needed"]) == ("missing_scope", "channels:read")
+        fake.scopes = {"chat:write", "channels:read"}
+        assert scoped.conversations_info(channel="C0SD")["ok"]
+        error = api_error(lambda: scoped.conversations_list(types="private_channel")).response
+        assert error["needed"] == "groups:read"
+
+
 # ---- faults --------------------------------------------------------------------------------
 
 

@@ -51,5 +51,7 @@ def test_scopes_and_events_are_exactly_what_the_bot_uses(manifest: dict[str, Any
         "channels:history",  # message.channels (thread replies) + conversations.history (crash recovery)
         "groups:history",  # the same in private channels
         "im:history",  # message.im (questions by direct message)
+        "channels:read",  # conversations.list / .info: DIGEST_CHANNEL(S) checked at start
+        "groups:read",  # the same for private channels
     }
     assert events == {"app_mention", "message.channels", "message.groups", "message.im"}

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.model import AGGREGATE_SLUG
 from bot.publisher import EVENT_TYPE, publish_due
 from bot.render.limits import validate_blocks, violations
@@ -73,16 +74,29 @@ def check_channel(fake: FakeSlack, channel: str) -> list[dict[str, object]]:
     return [m["metadata"]["event_payload"] for m in messages]  # type: ignore[index]
 
 
+def post_each_topics_newest_week(engine: Engine, client: WebClient, settings: Settings) -> None:
+    """Every topic's newest digest, asked for by week: topics end at different weeks,
+    and a first start on its own posts only the archive's newest week."""
+    for slug, week in newest_weeks(engine).items():
+        report = publish_due(
+            engine,
+            client,
+            settings=settings,
+            now=after_newest(engine),
+            week=week,
+            topic=slug,
+            sleep=lambda s: None,
+        )
+        assert report.ok, report.errors
+
+
 def test_every_topics_newest_week_in_its_own_channel(real_engine: Engine, fake: FakeSlack) -> None:
     weeks = newest_weeks(real_engine)
     settings = load_settings(None, DIGEST_CHANNELS=",".join(f"{s}=C0{s.upper()}" for s in weeks))
     client = posting_client(BOT_TOKEN, fake.api_url)
 
-    report = publish_due(
-        real_engine, client, settings=settings, now=after_newest(real_engine), sleep=lambda s: None
-    )
+    post_each_topics_newest_week(real_engine, client, settings)
 
-    assert report.ok, report.errors
     catalog = Catalog(real_engine)
     for slug, week in weeks.items():
         digest = catalog.digest(slug, week)
@@ -99,11 +113,8 @@ def test_every_topics_newest_week_in_one_channel_posts_each_paper_once(
     settings = load_settings(None, DIGEST_CHANNEL="C0ALL")
     client = posting_client(BOT_TOKEN, fake.api_url)
 
-    report = publish_due(
-        real_engine, client, settings=settings, now=after_newest(real_engine), sleep=lambda s: None
-    )
+    post_each_topics_newest_week(real_engine, client, settings)
 
-    assert report.ok, report.errors
     payloads = check_channel(fake, "C0ALL")
     papers = [p["arxiv_id"] for p in payloads if p["kind"] == "paper"]
     assert len(papers) == len(set(papers))
@@ -116,3 +127,22 @@ def test_every_topics_newest_week_in_one_channel_posts_each_paper_once(
         publish_due(real_engine, client, settings=settings, now=after_newest(real_engine)).posted
         == 0
     )
+
+
+def test_a_first_start_on_the_real_archive_posts_its_newest_week_only(
+    real_engine: Engine, fake: FakeSlack
+) -> None:
+    """Topics that stopped weeks before the newest week (mpc, pets) post nothing old."""
+    newest = max(newest_weeks(real_engine).values())
+    in_newest = sorted(slug for slug, week in newest_weeks(real_engine).items() if week == newest)
+    assert len(in_newest) < len(newest_weeks(real_engine))  # the real archive has stale topics
+    settings = load_settings(None, DIGEST_CHANNEL="C0ALL")
+    client = posting_client(BOT_TOKEN, fake.api_url)
+
+    report = publish_due(
+        real_engine, client, settings=settings, now=after_newest(real_engine), sleep=lambda s: None
+    )
+
+    assert report.ok, report.errors
+    assert report.channels["C0ALL"].digests == [f"{slug} {newest}" for slug in in_newest]
+    assert {p["week"] for p in check_channel(fake, "C0ALL")} == {newest.isoformat()}

@@ -124,8 +124,9 @@ def test_socket_mode_when_there_is_an_app_token(in_tmp: Path, monkeypatch: pytes
     monkeypatch.setattr("bot.service.build_scheduler", functools.partial(build_scheduler, catch_up=False))
     with FakeSlack() as fake:
         api_url = fake.api_url
+        # The bundled examples are posted only when named (a real team sets its own archive).
         env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-1", "SLACK_API_URL": api_url,
-               "DIGEST_CHANNEL": "C0SD"}
+               "DIGEST_CHANNEL": "C0SD", "DIGEST_ARCHIVE": str(EXAMPLE_ARCHIVE)}
         result = CliRunner().invoke(main, ["run"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert started == [("xapp-1", api_url), "started"]

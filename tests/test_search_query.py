@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, example, given, settings
@@ -43,6 +44,13 @@ def test_value_after_a_space() -> None:
     assert parse_query("topic: fl privacy").words == ("privacy",)
 
 
+@pytest.mark.parametrize("name", ["id", "arxiv", "to", "from", "topic", "since"])
+def test_a_filter_name_without_its_colon_is_a_word(name: str) -> None:
+    q = parse_query(f"{name} since:2000-01-01")
+    assert q.words == (name,) and q.since == dt.date(2000, 1, 1) and q.notices == ()
+    assert parse_query(q.to_text()).words == (name,)
+
+
 def test_phrases_and_single_word_quotes() -> None:
     q = parse_query('"differential privacy" noise "gan"')
     assert q.phrases == ("differential privacy",)
@@ -78,6 +86,13 @@ def test_unknown_filter_is_searched_as_words_with_a_notice() -> None:
     q = parse_query("title:privacy")
     assert q.words == ("title", "privacy")
     assert any("not a filter" in n for n in q.notices)
+
+
+def test_an_unknown_filters_value_reads_as_if_typed_alone() -> None:
+    assert parse_query("a:あ:0").words == parse_query("a あ:0").words == ("a", "あ", "0")
+    q = parse_query("note:topic:sd")
+    assert (q.words, q.topics) == (("note",), ("sd",))
+    assert parse_query('note:"secure aggregation"').phrases == ("secure aggregation",)
 
 
 def test_bad_dates_are_dropped_with_a_notice() -> None:
@@ -143,6 +158,11 @@ _ALPHABET = st.sampled_from(list('ab xyz:"<>&@!#-_.0129/\\\x00\u3000Ａあアｱ
 @settings(max_examples=400, deadline=None)
 @given(st.text(_ALPHABET, max_size=80) | st.text(max_size=200))
 @example("あ:あ:")  # an unknown key's value kept its colon, which the canonical text then dropped
+@example("a:あ:0")  # an unknown key's value "あ:0" was one word; its canonical text reads it as あ, 0
+@example("x" + ":y" * 600)  # read again without recursion: no stack to exhaust
+@example('"a:0"')  # a quoted word with a colon: its canonical text must quote it again
+@example('a:"xあ:0"')  # a quoted value reads as the same quotes alone would (a phrase)
+@example('0:""')  # a whole token kept as a word, quotes and all: canonical as it is
 def test_never_raises_and_round_trips(text: str) -> None:
     q = parse_query(text)
     canonical = q.to_text()
@@ -157,10 +177,21 @@ def test_never_raises_and_round_trips(text: str) -> None:
     topic=st.sampled_from(["", "sd", "synthetic data", "合成データ"]),
     day=st.dates(dt.date(2000, 1, 1), dt.date(2100, 1, 1)),
 )
+# A filter's name without its colon ("id", "to", "from", "arxiv") is a word like any other.
+@example(words=["id"], topic="", day=dt.date(2000, 1, 1))
+@example(words=["to", "from", "arxiv"], topic="sd", day=dt.date(2000, 1, 1))
 def test_structure_survives_a_round_trip(words: list[str], topic: str, day: dt.date) -> None:
     text = " ".join(words) + (f' topic:"{topic}"' if topic else "") + f" since:{day.isoformat()}"
     q = parse_query(text)
-    assert q.words == tuple(w for w in words if w not in ("to", "from", "id", "arxiv"))
+    assert q.words == tuple(words)
     assert q.topics == ((topic,) if topic else ())
     assert q.since == day
     assert _structure(parse_query(q.to_text())) == _structure(q)
+
+
+def test_ci_draws_the_same_examples_every_run_and_keeps_no_database() -> None:
+    """`.ci/run` sets CI, which loads the fixed-seed "ci" profile (tests/conftest.py)."""
+    profile = settings.get_profile("ci")
+    assert profile.derandomize is True and profile.database is None
+    ci_script = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text(encoding="utf-8")
+    assert 'export CI="${CI:-true}"' in ci_script

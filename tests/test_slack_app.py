@@ -329,6 +329,20 @@ def test_mention_in_a_paper_thread_answers_about_that_paper(bot: RunningBot, pos
     assert len(bot.fake.calls("chat.postMessage")) == before + 1
 
 
+def test_related_papers_asked_in_a_paper_thread(bot: RunningBot, posted: dict[str, str]) -> None:
+    arxiv_id, ts = next(iter(posted.items()))
+    expected = [h.paper.arxiv_id for h in bot.bot.search.engine().related(arxiv_id, limit=5).hits]
+    assert expected and arxiv_id not in expected
+    before = len(bot.fake.calls("chat.postMessage"))
+    event = {"type": "app_mention", "channel": "C0SD", "user": "U0ALICE", "text": "<@U0BOT> related papers?",
+             "ts": f"{float(ts) + 60:.6f}", "thread_ts": ts}
+    assert bot.event(event, event_id="Ev-related-1") == 200
+    call = bot.fake.wait_for(lambda: bot.fake.calls("chat.postMessage")[before:] and bot.fake.calls("chat.postMessage")[-1])
+    blocks = json.dumps(call.params["blocks"])
+    assert call.params["thread_ts"] == ts
+    assert expected[0] in blocks and f"arxiv.org/abs/{arxiv_id}" not in blocks
+
+
 def test_mention_elsewhere_and_direct_messages_are_searches_in_thread(bot: RunningBot) -> None:
     before = len(bot.fake.calls("chat.postMessage"))
     mention = {"type": "app_mention", "channel": "CGENERAL", "user": "U0BOB", "text": "<@U0BOT> secure aggregation",

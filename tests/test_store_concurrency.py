@@ -147,10 +147,11 @@ def test_times_come_back_aware_in_utc_whatever_went_in(engine: Engine) -> None:
     assert [lease.holder for lease in store.held_leases(engine, tokyo)] == ["b"]
 
 
-def test_a_cli_run_with_another_archive_keeps_the_stored_index(
-    engine: Engine, db_url: str, example_archive: Path, tmp_path: Path
+def test_a_cli_run_with_another_archive_follows_it_on_sqlite_and_keeps_a_shared_index(
+    engine: Engine, db_url: str, example_archive: Path, tmp_path: Path, backend: str
 ) -> None:
-    """Only `index` re-targets a store; other commands say so and answer from it."""
+    """A single store follows the archive it is given; a shared store is re-targeted
+    only by `index` (other commands say so and answer from it)."""
     sync_archive(engine, example_archive)
     other = tmp_path / "other"
     add_week(other)
@@ -162,6 +163,11 @@ def test_a_cli_run_with_another_archive_keeps_the_stored_index(
 
     topics = cli("topics", "--json", "--archive", str(other))
     assert topics.exit_code == 0, topics.output
+    if backend == "sqlite":
+        assert f"it now indexes {other.resolve()}" in topics.stderr
+        assert {t["slug"] for t in json.loads(topics.stdout)} == {"dp"}  # the other archive has dp only
+        assert Catalog(engine).count_papers() == 3
+        return
     assert "digest-bot index --archive" in topics.stderr
     assert {t["slug"] for t in json.loads(topics.stdout)} == {"dp", "fl"}
     assert Catalog(engine).count_papers() == 21
@@ -171,22 +177,31 @@ def test_a_cli_run_with_another_archive_keeps_the_stored_index(
     assert json.loads(index.stdout)["papers"] == 3 and Catalog(engine).count_papers() == 3
 
 
-def test_a_replica_with_another_archive_still_posts_from_the_store(
-    engine: Engine, example_archive: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+def test_a_replica_with_another_archive_posts_nothing_from_a_shared_store(
+    engine: Engine, example_archive: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, backend: str
 ) -> None:
+    """Never post from an index that is not the configured archive's: a single store
+    follows the configured archive first, a shared one is left alone and nothing is posted."""
     sync_archive(engine, example_archive)
     elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
+    add_week(elsewhere)
     settings = load_settings(None, DIGEST_CHANNEL="C0SD", DIGEST_TOPICS="dp")
-    now = dt.datetime(2025, 1, 24, 9, tzinfo=dt.UTC)
+    now = dt.datetime(2025, 1, 31, 9, tzinfo=dt.UTC)
     with FakeSlack() as fake, caplog.at_level(logging.ERROR):
         client = WebClient(token=BOT_TOKEN, base_url=fake.api_url)
         report = run_weekly(engine, elsewhere, client, now, settings, sleep=lambda s: None)
 
-    assert report.ok and report.sync is None
-    assert report.publish is not None and report.publish.posted == 5  # dp: header + 4 papers
+    if backend == "sqlite":  # followed: the configured archive's newest week is posted
+        assert report.ok and report.sync is not None and report.sync.root == str(elsewhere.resolve())
+        assert report.publish is not None and report.publish.channels["C0SD"].digests == ["dp 2025-01-24"]
+        assert Catalog(engine).count_papers() == 3
+        return
+    assert not report.ok and report.sync is None and report.publish is None
+    assert report.refused is not None and "digest-bot index" in report.refused
+    assert not report.worth_retrying  # a setting to fix, not a moment to wait out
     assert any("the store indexes the archive at" in r.getMessage() for r in caplog.records)
     assert Catalog(engine).count_papers() == 21
+    assert fake.calls("chat.postMessage") == []
 
 
 @pytest.mark.real_archive

@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bot.archive import parse_arxiv_id
 from bot.cli.context import CliContext, fail, pass_cli, print_json
+from bot.cli.progress import progress
 from bot.model import Digest, Paper
 from bot.store import SyncReport
 
@@ -34,28 +34,17 @@ def index(cli: CliContext, archive: Path | None, as_json: bool) -> None:
 
     Prints what was read and every file or entry that was skipped, with its
     line and the reason. Exits 0 even when some entries were skipped: a bad
-    file never stops the rest of the archive from loading. Given another
-    folder than the one the store indexes, it re-indexes the store from that
-    folder (the only command that does; posts and thread counts are kept).
+    file never stops the rest of the archive from loading. A DIGEST_ARCHIVE_GIT
+    archive is fetched first (a failed fetch is said; the last good checkout
+    is read). Given another folder than the one the store indexes, it
+    re-indexes the store from that folder (on a shared store, the only
+    command that does; posts and thread counts are kept).
     """
-    if as_json or not cli.err.is_terminal:
-        report = cli.sync(archive, retarget=True)
+    if as_json:  # for programs: the JSON on stdout and nothing else
+        report = cli.sync(archive, retarget=True, fetch=True)
     else:
-        with Progress(
-            TextColumn("indexing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("[dim]{task.description}"),
-            console=cli.err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("", total=None)
-
-            def progress(done: int, total: int, path: str) -> None:
-                bar.update(task, completed=done, total=total, description=path)
-
-            report = cli.sync(archive, progress=progress, retarget=True)
+        with progress(cli.err, "indexing", "files") as shown:
+            report = cli.sync(archive, progress=shown, retarget=True, fetch=True)
     if as_json:
         print_json(report.as_dict())
         return

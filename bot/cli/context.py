@@ -14,9 +14,12 @@ from typing import Any, NoReturn
 
 import click
 from rich.console import Console
+from slack_sdk import WebClient
 from sqlalchemy import Engine
 
+from bot.archive_source import ArchiveSource, posting_refusal, source_for, sync_source
 from bot.config import ConfigError, Settings, load_settings
+from bot.git_archive import GitError
 from bot.store import (
     ArchiveMismatch,
     ArchiveNotFound,
@@ -24,7 +27,6 @@ from bot.store import (
     StoreError,
     SyncReport,
     open_engine,
-    sync_archive,
 )
 from bot.store.sync import stored_report
 
@@ -49,8 +51,12 @@ class CliContext:
         return self._settings
 
     def archive(self, option: Path | None) -> Path:
-        """`--archive`, else DIGEST_ARCHIVE, else the example archive."""
-        return option if option is not None else self.settings.archive_path
+        """`--archive`, else DIGEST_ARCHIVE, else the DIGEST_ARCHIVE_GIT checkout, else the examples."""
+        return self.source(option).path
+
+    def source(self, option: Path | None) -> ArchiveSource:
+        """Where the archive comes from (`bot.archive_source`)."""
+        return source_for(self.settings, option)
 
     @property
     def engine(self) -> Engine:
@@ -61,27 +67,61 @@ class CliContext:
                 fail(str(error))
         return self._engine
 
-    def sync(self, archive: Path | None, progress: Any = None, *, retarget: bool = False) -> SyncReport:
+    def sync(
+        self,
+        archive: Path | None,
+        progress: Any = None,
+        *,
+        retarget: bool = False,
+        fetch: bool = False,
+        posting: bool = False,
+    ) -> SyncReport:
         """Bring the store up to date with the archive (cheap when nothing changed).
 
-        Only `retarget` (the `index` command) points the store at another
-        folder; elsewhere a different folder is reported and the stored index
-        is used as it is, so a misconfigured replica never wipes a shared store.
+        With `fetch` a git archive is fetched first (`index`, `post`, `run`);
+        a failed fetch is said and the last good checkout read. A single store
+        follows the archive; a shared store indexing another one is changed
+        only by `retarget` (the `index` command): elsewhere that is said and
+        the stored index used, and with `posting` the command stops instead.
         """
+        source = self.source(archive)
         try:
-            return sync_archive(
-                self.engine, self.archive(archive), progress=progress, retarget=retarget
-            )
+            synced = sync_source(self.engine, source, fetch=fetch, retarget=retarget, progress=progress)
         except ArchiveNotFound as error:
             fail(f"{error}. Set --archive or DIGEST_ARCHIVE to a digest archive folder.")
+        except GitError as error:
+            fail(str(error))
         except ArchiveMismatch as error:
+            if posting:
+                fail(str(posting_refusal(self.engine, source) or error))
             click.echo(f"digest-bot: not re-reading the archive: {error}", err=True)
             return stored_report(self.engine)
+        if synced.update is not None and synced.update.error is not None:
+            click.echo(
+                f"digest-bot: {source.shown}: {synced.update.error}; reading the last good checkout "
+                f"({(synced.update.before or 'none')[:12]})",
+                err=True,
+            )
+        if synced.retargeted_from is not None:
+            click.echo(
+                f"digest-bot: the store indexed {synced.retargeted_from}; it now indexes "
+                f"{synced.report.root} (posts and thread counts are kept)",
+                err=True,
+            )
+        return synced.report
 
-    def catalog(self, archive: Path | None, *, sync: bool = True) -> Catalog:
+    def refuse_to_post(self, archive: Path | None) -> None:
+        """Stop a command that would post from the wrong archive (`bot.archive_source` rule 3)."""
+        refusal = posting_refusal(self.engine, self.source(archive))
+        if refusal is not None:
+            fail(refusal)
+
+    def catalog(
+        self, archive: Path | None, *, sync: bool = True, fetch: bool = False, posting: bool = False
+    ) -> Catalog:
         """The store's catalog, synced with the archive first unless told not to."""
         if sync:
-            report = self.sync(archive)
+            report = self.sync(archive, fetch=fetch, posting=posting)
             if report.parsed and report.skipped:
                 self.err.print(
                     f"[yellow]note:[/] {len(report.skipped)} archive problem(s); "
@@ -110,3 +150,19 @@ def print_json(data: Any) -> None:
 
 
 pass_cli = click.make_pass_decorator(CliContext, ensure=True)
+
+
+def checked_channels(cli: CliContext, client: WebClient, settings: Settings, bot_name: str) -> Settings:
+    """Every configured channel resolved to its id and checked, or stop with the lines to fix."""
+    from bot.slack.channels import ChannelsNotReady, resolve_channels, resolved_ids
+    from bot.store.channel_names import save_channel_ids
+
+    try:
+        resolved = resolve_channels(client, settings, bot_name=bot_name)
+    except ChannelsNotReady as error:
+        for line in error.problems[:-1]:
+            click.echo(f"digest-bot: {line}", err=True)
+        fail(error.problems[-1])
+    save_channel_ids(cli.engine, resolved_ids(settings, resolved))  # for `status`, which asks no Slack
+    cli._settings = resolved
+    return resolved

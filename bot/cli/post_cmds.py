@@ -9,20 +9,28 @@ when the next run is, what is left pending or failed, and who is posting now
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import Engine
 
+from bot.archive_source import stored_root
 from bot.cli.archive_cmds import archive_option, json_option
-from bot.cli.context import CliContext, fail, pass_cli, print_json
-from bot.publisher import MIN_INTERVAL, PublishReport, publish_due
+from bot.cli.context import CliContext, checked_channels, fail, pass_cli, print_json
+from bot.cli.progress import progress
+from bot.config import Settings
+from bot.publisher import MIN_INTERVAL, Outlook, PublishReport, outlook, plan_run, publish_due
 from bot.publisher.leases import claimed_channels
 from bot.scheduler import next_run_time
+from bot.slack.channels import with_ids
 from bot.slack.client import posting_client
 from bot.store import posts as store
+from bot.store.channel_names import channel_ids
+from bot.store.source_state import GitState, git_state
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -46,9 +54,14 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Print the exact messages (Block Kit JSON); no Slack, no store writes.",
+    help="Show the messages as Slack would (with --json: the exact Block Kit); no Slack, no store writes.",
 )
-@json_option
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the run's report as JSON (with --dry-run, its `messages` are the exact Block Kit).",
+)
 @click.option(
     "--interval",
     type=float,
@@ -69,11 +82,16 @@ def post(
 ) -> None:
     """Post what is due now: each new week's header, then one message per paper.
 
-    Runs exactly what the scheduler runs: reads the archive again, posts due
-    digests (a paper already in the channel is linked, not posted twice),
-    updates edited papers, and posts papers added to a posted week. Safe to
-    run at any time and to interrupt: nothing is ever posted twice. Exits 1
-    when a channel could not be posted to (the reason is printed).
+    Runs exactly what the scheduler runs: checks the channels, fetches a
+    DIGEST_ARCHIVE_GIT archive and reads the archive again, says what it is
+    about to post and how long that takes, then posts due digests (a paper
+    already in the channel is linked, not posted twice), updates edited
+    papers, and posts papers added to a posted week. A first start posts the
+    archive's newest week only (older ones with --backfill). Safe to run at
+    any time and to interrupt: nothing is ever posted twice. Exits 2 before
+    posting anything when a channel cannot be posted to, or the archive is
+    the unnamed bundled examples or not the one the store indexes (the line
+    that fixes it is printed); exits 1 when a channel stopped mid-run.
     """
     settings = cli.settings
     if week is not None and backfill is not None:
@@ -92,36 +110,51 @@ def post(
         fail(
             "no channel to post to: set DIGEST_CHANNEL (every topic) or DIGEST_CHANNELS (e.g. sd=C0123,fl=C0456)"
         )
-    catalog = cli.catalog(archive)
+    client = None if dry_run else posting_client(settings.slack_bot_token, settings.slack_api_url)
+    if client is not None:  # before anything else: a wrong channel is one line, now
+        settings = checked_channels(cli, client, settings, "digest-bot")
+    catalog = cli.catalog(archive, fetch=True, posting=not dry_run)
+    if not dry_run:
+        cli.refuse_to_post(archive)
     if topic is not None and catalog.topic(topic) is None:
         known = ", ".join(t.topic.slug for t in catalog.topics())
         fail(f"topic {topic!r} is not in the archive (topics: {known})")
-    client = None if dry_run else posting_client(settings.slack_bot_token, settings.slack_api_url)
-    report = publish_due(
-        cli.engine,
-        client,
-        settings=settings,
-        now=dt.datetime.now(dt.UTC),
-        week=week.date() if week else None,
-        topic=topic,
-        backfill_since=backfill.date() if backfill else None,
-        dry_run=dry_run,
-        min_interval=interval,
-        trigger="cli",
-    )
+
+    def announce(expected: Outlook) -> None:
+        if not dry_run and not as_json and not expected.empty:
+            cli.err.print(f"About to post: {escape(expected.describe())}")
+
+    shows_progress = not dry_run and not as_json
+    with progress(cli.err, "posting", "messages") if shows_progress else nullcontext(None) as shown:
+        report = publish_due(
+            cli.engine,
+            client,
+            settings=settings,
+            now=dt.datetime.now(dt.UTC),
+            week=week.date() if week else None,
+            topic=topic,
+            backfill_since=backfill.date() if backfill else None,
+            dry_run=dry_run,
+            min_interval=interval,
+            trigger="cli",
+            announce=announce,
+            progress=shown,
+        )
     if as_json:
         print_json(report.as_dict())
     elif dry_run:
-        print_json([p.as_dict() for p in report.previews])
-        _print_summary(cli, report, err=True)
+        from bot.preview import print_messages
+
+        print_messages(cli.out, report.previews)
+        _print_summary(cli, report)
     else:
         _print_summary(cli, report)
     if not report.ok:
         raise SystemExit(1)
 
 
-def _print_summary(cli: CliContext, report: PublishReport, *, err: bool = False) -> None:
-    out = cli.err if err else cli.out
+def _print_summary(cli: CliContext, report: PublishReport) -> None:
+    out = cli.out
     verb = "would post" if report.dry_run else "posted"
     if not report.channels:
         out.print("Nothing is due.")
@@ -176,10 +209,23 @@ def status(cli: CliContext, as_json: bool) -> None:
     if settings.channel:
         channels.add(settings.channel)
     claims = sorted(claimed_channels(engine, channels).items())
+    coming = _next_run_outlook(engine, settings, upcoming)
+    root = stored_root(engine)
+    git = git_state(engine)
     data: dict[str, Any] = {
+        "archive": {"root": root, "git": git.as_dict() if git else None},
         "schedule": settings.schedule,
         "timezone": settings.timezone,
         "next_run": upcoming.isoformat() if upcoming else None,
+        "next_run_posts": None
+        if coming is None
+        else {
+            "digests": coming.digests,
+            "messages": coming.messages,
+            "seconds": coming.seconds,
+            "skipped_weeks": coming.skipped_weeks,
+            "newest_week": coming.newest_week.isoformat() if coming.newest_week else None,
+        },
         "last_run": None,
         "posts": store.post_counts(engine),
         "digests": store.mark_counts(engine),
@@ -242,7 +288,13 @@ def status(cli: CliContext, as_json: bool) -> None:
     local = (
         upcoming.astimezone(settings.tz).strftime("%a %Y-%m-%d %H:%M %Z") if upcoming else "never"
     )
+    if git is not None:
+        _print_git(cli, git)
+    elif root is not None:
+        out.print(f"[bold]Archive[/] {escape(root)}")
     out.print(f"[bold]Next run[/] {local} (schedule '{settings.schedule}', {settings.timezone})")
+    if coming is not None:
+        out.print(f"  it would post: {escape(coming.describe())}")
     if last is None:
         out.print("[bold]Last run[/] none yet")
     else:
@@ -293,3 +345,31 @@ def status(cli: CliContext, as_json: bool) -> None:
             f"[bold]Channel claimed[/] {escape(channel)} by database session {claim.pid}"
             f"{where}{since}"
         )
+
+
+def _next_run_outlook(engine: Engine, settings: Settings, when: dt.datetime | None) -> Outlook | None:
+    """What the next scheduled run would post, from the store as it is (None: no channel).
+
+    Channel names are planned as the ids they resolved to when the bot last
+    checked them (`run`, `post`): the posts are recorded under the ids.
+    """
+    if when is None or not (settings.channel or settings.channels):
+        return None
+    settings = with_ids(settings, channel_ids(engine))
+    return outlook(engine, plan_run(engine, settings, when), min_interval=MIN_INTERVAL, max_papers=settings.max_papers_per_digest)
+
+
+def _print_git(cli: CliContext, git: GitState) -> None:
+    """The git archive: the commit indexed and when, and the last fetch (its failure, if so)."""
+    out = cli.out
+    commit = (git.commit or "none yet")[:12]
+    subject = f" “{escape(git.subject)}”" if git.subject else ""
+    when = f", indexed {git.indexed_at:%Y-%m-%d %H:%M} UTC" if git.indexed_at else ""
+    out.print(f"[bold]Archive[/] git {escape(git.url or '')}: commit {commit}{subject}{when}")
+    if git.error and git.error_at:
+        out.print(
+            f"  [red]last fetch failed {git.error_at:%Y-%m-%d %H:%M} UTC: {escape(git.error)}[/] "
+            f"(serving {commit}, the last good checkout)"
+        )
+    if git.fetched_at:
+        out.print(f"  last good fetch {git.fetched_at:%Y-%m-%d %H:%M} UTC")

@@ -14,8 +14,10 @@ from rich.markup import escape
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
+from bot.archive_source import ArchiveSource
 from bot.cli.archive_cmds import archive_option
-from bot.cli.context import CliContext, fail, pass_cli
+from bot.cli.context import CliContext, checked_channels, fail, pass_cli
+from bot.cli.progress import progress
 from bot.preview import missing_settings, print_banner, print_next_run, repl
 from bot.scheduler import JOB_ID
 from bot.service import (
@@ -49,10 +51,21 @@ def run(cli: CliContext, archive: Path | None, preview: bool) -> None:
     (POST /slack/events, GET /healthz). Without Slack tokens it runs in
     preview mode: it lists what is missing, shows what the next scheduled run
     would post, and answers /papers typed on an interactive terminal.
+
+    A DIGEST_ARCHIVE_GIT archive is cloned on first start and fetched before
+    every re-read and posting run. Before connecting it checks every
+    configured channel, and refuses to post the bundled examples unless
+    named, or from a shared store that indexes another archive: exit 2 with
+    the line that fixes it.
     """
     settings = cli.settings
     logging.getLogger().setLevel(settings.log_level)
-    report = cli.sync(archive)
+    live = not preview and not settings.missing_for_live()
+    posting = live and bool(settings.channel or settings.channels)
+    with progress(cli.err, "indexing", "files") as shown:
+        report = cli.sync(archive, progress=shown, fetch=True, posting=posting)
+    if posting:
+        cli.refuse_to_post(archive)
     out = cli.out
     out.print(
         f"Archive [bold]{escape(report.root)}[/]: {report.digests} digests, {report.papers} papers"
@@ -61,7 +74,7 @@ def run(cli: CliContext, archive: Path | None, preview: bool) -> None:
     bot = assemble(settings, cli.engine)
     bot.search.engine()  # build the search index now, not on the first request
     missing = missing_settings(bot)
-    if preview or settings.missing_for_live():
+    if not live:
         print_banner(out, missing)
         print_next_run(out, bot, dt.datetime.now(dt.UTC))
         if sys.stdin.isatty() and sys.stdout.isatty():
@@ -69,10 +82,10 @@ def run(cli: CliContext, archive: Path | None, preview: bool) -> None:
         else:
             out.print("No interactive terminal: preview done. Run it in a terminal to try /papers here.")
         return
-    _live(cli, bot, cli.archive(archive))
+    _live(cli, bot, cli.source(archive))
 
 
-def _live(cli: CliContext, bot: Bot, archive: Path) -> None:
+def _live(cli: CliContext, bot: Bot, archive: ArchiveSource) -> None:
     """Connect to Slack (Socket Mode or HTTP) and start the posting schedule."""
     settings = bot.settings
     client = lookup_client(settings)
@@ -83,6 +96,8 @@ def _live(cli: CliContext, bot: Bot, archive: Path) -> None:
     except OSError as err:  # network: say where we tried (URLError is an OSError)
         fail(f"cannot reach Slack at {settings.slack_api_url}: {err}")
     bot_user_id = identity.get("user_id")
+    if settings.channel or settings.channels:
+        bot.settings = settings = checked_channels(cli, client, settings, str(identity.get("user") or "digest-bot"))
     # A store file deleted or replaced under the running bot stops it (see bot.store.health).
     watch = StoreWatch(bot.engine, on_lost=lambda problem: os.kill(os.getpid(), signal.SIGTERM)).start()
     workers = start_workers(settings)

@@ -59,7 +59,7 @@ def search(
     """
     if not from_stdin and not query:
         raise click.UsageError("give a QUERY (or --stdin to read queries line by line)")
-    engine = LiveSearch(cli.catalog(archive)).engine()
+    engine = LiveSearch(cli.catalog(archive), index_dir=cli.settings.search_index_dir).engine()
     if from_stdin:
         for line in sys.stdin:
             text = line.rstrip("\r\n")

@@ -45,7 +45,7 @@ Modules, in the order a run uses them:
 
 from bot.publisher.leases import LEASE_TTL, default_holder
 from bot.publisher.messages import EVENT_TYPE, BlockKitRenderer, DigestRenderer
-from bot.publisher.plan import Plan, Target, plan_run, selected_topics
+from bot.publisher.plan import Outlook, Plan, Target, outlook, plan_run, selected_topics
 from bot.publisher.posting import BACKOFF_SECONDS, MAX_ATTEMPTS, RECONCILE_MARGIN, Checkpoint
 from bot.publisher.report import ChannelReport, Preview, PublishReport
 from bot.publisher.run import _Run as _Run  # tests replace its claim and lease steps
@@ -78,6 +78,7 @@ __all__ = [
     "ChannelReport",
     "Checkpoint",
     "DigestRenderer",
+    "Outlook",
     "Plan",
     "Preview",
     "PublishReport",
@@ -86,6 +87,7 @@ __all__ = [
     "SlackUncertain",
     "Target",
     "default_holder",
+    "outlook",
     "plan_run",
     "publish_due",
     "selected_topics",

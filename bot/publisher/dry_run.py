@@ -10,8 +10,10 @@ a paper posted above) comes out as a real run's would, and `digest-bot post
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine
 
@@ -21,6 +23,18 @@ from bot.publisher.plan import Target
 from bot.publisher.report import ChannelReport, Preview, PublishReport
 from bot.store import posts as store
 from bot.store.posts import PostRow
+
+#: Where a message pretended posted is linked from a header: Slack makes the real
+#: permalink only when the message is posted. `.invalid` (RFC 2606) never resolves.
+PLACEHOLDER_HOST = "https://not-posted-yet.invalid/"
+#: The placeholder as text renders it (`title (url)`), and what a reader is told instead.
+PLACEHOLDER_LINK_RE = re.compile(r"\(" + re.escape(PLACEHOLDER_HOST) + r"[^\s()]*\)")
+PLACEHOLDER_TEXT = "(its message above; linked once posted)"
+
+
+def placeholder_permalink(channel: str, key: str) -> str:
+    """A link that says it is none, for a message a dry run only pretended to post."""
+    return f"{PLACEHOLDER_HOST}{quote(channel, safe='')}/{quote(key, safe='')}"
 
 
 class DryRun:
@@ -79,7 +93,7 @@ class DryRun:
             arxiv_id=arxiv_id,
             state="posted",
             ts=None,
-            permalink=f"https://slack.com/archives/{target.channel}",
+            permalink=placeholder_permalink(target.channel, key),
             content_hash=hash_,
             attempts=0,
             last_error=None,

@@ -26,7 +26,7 @@ from bot.model import Digest
 from bot.publisher.dry_run import DryRun
 from bot.publisher.leases import Leases, default_holder
 from bot.publisher.messages import BlockKitRenderer, DigestRenderer, _payload
-from bot.publisher.plan import Plan, Target, plan_run
+from bot.publisher.plan import Outlook, Plan, Target, outlook, plan_run
 from bot.publisher.posting import Checkpoint, Writer
 from bot.publisher.report import ChannelReport, PublishReport
 from bot.publisher.slack_calls import MIN_INTERVAL, SlackCalls
@@ -35,7 +35,7 @@ from bot.store import posts as store
 from bot.store.catalog import Catalog
 from bot.store.codec import content_hash
 from bot.store.posts import PostRow, header_key, note_key, paper_key
-from bot.store.sync import archive_version
+from bot.store.sync import Progress, archive_version
 
 # The package's one logger, named as before it was split into modules.
 log = logging.getLogger("bot.publisher")
@@ -72,6 +72,8 @@ def publish_due(
     holder: str | None = None,
     checkpoint: Checkpoint | None = None,
     max_papers: int | None = None,
+    announce: Callable[[Outlook], None] | None = None,
+    progress: Progress | None = None,
 ) -> PublishReport:
     """Post what is due (or the chosen digests) and report what happened.
 
@@ -83,6 +85,10 @@ def publish_due(
     elapsed `monotonic()`, so a test's fake clock drives pacing, backoff and
     lease expiry alike. With `dry_run` nothing is written and Slack is not
     called: the report's `previews` hold the exact messages.
+
+    Before any post, what is about to be posted and how long it takes at
+    Slack's pace is logged and handed to `announce`; `progress(done, total,
+    label)` hears of every message posted or updated.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -92,6 +98,12 @@ def publish_due(
             raise ValueError("a Slack client is needed unless dry_run")
         slack = SlackCalls(client, sleep=sleep, monotonic=monotonic, min_interval=min_interval)
     plan = plan_run(engine, settings, now, week=week, topic=topic, backfill_since=backfill_since)
+    cap = max_papers if max_papers is not None else settings.max_papers_per_digest
+    expected = outlook(engine, plan, min_interval=min_interval, max_papers=cap)
+    if not dry_run and not expected.empty:
+        log.info("about to post: %s", expected.describe())
+    if announce is not None:
+        announce(expected)
     run = _Run(
         engine,
         slack,
@@ -103,7 +115,9 @@ def publish_due(
         holder=holder or default_holder(),
         checkpoint=checkpoint,
         dry_run=dry_run,
-        max_papers=max_papers if max_papers is not None else settings.max_papers_per_digest,
+        max_papers=cap,
+        progress=progress,
+        total=expected.messages,
     )
     report = run.report
     report.unmapped_topics = plan.unmapped
@@ -146,9 +160,14 @@ class _Run:
         checkpoint: Checkpoint | None,
         dry_run: bool,
         max_papers: int,
+        progress: Progress | None = None,
+        total: int = 0,
     ) -> None:
         self.engine = engine
         self.max_papers = max_papers
+        self.progress = progress
+        self.total = total
+        self.done = 0
         self.slack = slack
         self.lang = lang
         self.sleep = sleep
@@ -259,6 +278,12 @@ class _Run:
                 )
         finally:
             self.leases.release()
+
+    def _advance(self, target: Target) -> None:
+        """One message more posted or updated (the total is an estimate: edits add to it)."""
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, max(self.total, self.done), target.label)
 
     def _mark(
         self, target: Target, state: store.MarkState, checked: int | None, held: int = 0
@@ -373,6 +398,7 @@ class _Run:
             header = self.writer.post(
                 target, report, "header", hkey, None, header, message, content_hash(message)
             )
+            self._advance(target)
             if header is None:
                 return False, 0
             rows[hkey] = header
@@ -400,6 +426,7 @@ class _Run:
                 posted = self.writer.post(
                     target, report, "paper", key, paper.arxiv_id, row, message, wanted
                 )
+                self._advance(target)
                 if posted is None:
                     settled = False
                     continue
@@ -408,6 +435,7 @@ class _Run:
             elif row.content_hash != wanted:
                 message = self.renderer.paper(paper, digest, lang=self.lang)
                 rows[key] = self.writer.update(target, report, row, message, wanted)
+                self._advance(target)
 
         settled &= self._note(target, digest, report, header, rows.get(nkey), held)
         message = self._header_message(target, digest, rows)

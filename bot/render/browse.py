@@ -175,10 +175,12 @@ def week_overview(
     threads: Mapping[str, ThreadInfo] | None = None,
     page_size: int = 5,
     offset: int = 0,
+    notice: str | None = None,
 ) -> Message:
     """One week: papers per topic (first page), then a page of the week's papers as cards.
 
     `digests` are the week's digests with their papers (`Catalog.digests(week=…, with_papers=True)`).
+    `notice` says why this week is shown when another was asked for.
     """
     span = week_range(lang, week.week_start, week.week_end)
     all_papers = week_papers(digests)
@@ -187,6 +189,8 @@ def week_overview(
         header(plain(f"🗓️ {t(lang, 'week_title', range=span)}", HEADER_TEXT), bid="week:header"),
         context([papers(lang, total)], bid="week:info"),
     ]
+    if notice:
+        blocks.append(context([f"ℹ️ {fit(notice, 500)}"], bid="week:notice"))
     topics = sorted(
         (d for d in digests if not d.topic.aggregate), key=lambda d: (-len(d.papers), d.topic.slug)
     )

@@ -6,6 +6,7 @@ baselines are measured by one rule (see tests/search_queries.yaml).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,3 +113,113 @@ def table(overall: Metrics, per: dict[str, Metrics], order: Sequence[str] = ()) 
     for name, m in [*((c, per[c]) for c in names), ("all", overall)]:
         lines.append(f"{name:<10} {m.n:>3} {m.hit_at_1:>6.3f} {m.hit_at_5:>6.3f} {m.mrr:>6.3f}")
     return "\n".join(lines)
+
+
+# Topical questions with graded judgments (tests/topical_queries.yaml) ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedQuery:
+    """A topical question and its pooled judgments (arXiv id -> 0, 1 or 2)."""
+
+    id: str
+    query: str
+    lang: str
+    split: str
+    judged: dict[str, int]
+
+    @property
+    def has_relevant(self) -> bool:
+        return any(g > 0 for g in self.judged.values())
+
+    @property
+    def has_best(self) -> bool:
+        return any(g == 2 for g in self.judged.values())
+
+
+def load_judged(path: Path) -> list[JudgedQuery]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [
+        JudgedQuery(
+            id=str(item["id"]),
+            query=str(item["q"]),
+            lang=str(item["lang"]),
+            split=str(item.get("split", "dev")),
+            judged={str(k): int(v) for k, v in (item.get("judged") or {}).items()},
+        )
+        for item in data["queries"]
+    ]
+
+
+def ndcg(ids: Sequence[str], judged: dict[str, int], k: int = 10) -> float:
+    """nDCG@k with gains 2^g - 1; the ideal ranks every judged paper; unjudged count 0."""
+    def dcg(grades: Iterable[int]) -> float:
+        return sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(grades))
+
+    ideal = dcg(sorted(judged.values(), reverse=True)[:k])
+    return dcg(judged.get(i, 0) for i in ids[:k]) / ideal if ideal else 0.0
+
+
+def precision(ids: Sequence[str], judged: dict[str, int], k: int = 5) -> float:
+    """P@k: the share of the top k graded 1 or 2 (a short answer counts its gaps as misses)."""
+    return sum(1 for i in ids[:k] if judged.get(i, 0) > 0) / k
+
+
+def success(ids: Sequence[str], judged: dict[str, int], k: int = 3) -> float:
+    """1 when a paper graded 2 is in the top k."""
+    return 1.0 if any(judged.get(i, 0) == 2 for i in ids[:k]) else 0.0
+
+
+@dataclass(slots=True)
+class Graded:
+    """Mean nDCG@10, P@5 and success@3 over questions (each averaged where defined:
+    nDCG and P@5 over questions with a relevant paper, success@3 over those with a 2)."""
+
+    n: int = 0
+    ndcg_sum: float = 0.0
+    p5_sum: float = 0.0
+    s3_sum: float = 0.0
+    s3_n: int = 0
+    empty: list[str] = field(default_factory=list)  # questions with relevant papers and no answer
+    unjudged: int = 0  # answers in the top 10 that are not judged
+
+    def add(self, q: JudgedQuery, ids: Sequence[str]) -> None:
+        self.unjudged += sum(1 for i in ids[:10] if i not in q.judged)
+        if not q.has_relevant:
+            return
+        self.n += 1
+        if not ids:
+            self.empty.append(q.id)
+        self.ndcg_sum += ndcg(ids, q.judged)
+        self.p5_sum += precision(ids, q.judged)
+        if q.has_best:
+            self.s3_n += 1
+            self.s3_sum += success(ids, q.judged)
+
+    @property
+    def ndcg10(self) -> float:
+        return self.ndcg_sum / self.n if self.n else 0.0
+
+    @property
+    def p5(self) -> float:
+        return self.p5_sum / self.n if self.n else 0.0
+
+    @property
+    def success3(self) -> float:
+        return self.s3_sum / self.s3_n if self.s3_n else 0.0
+
+    def row(self) -> dict[str, Any]:
+        return {"n": self.n, "ndcg@10": round(self.ndcg10, 3), "p@5": round(self.p5, 3),
+                "success@3": round(self.success3, 3), "empty": list(self.empty), "unjudged": self.unjudged}
+
+
+def evaluate_graded(
+    queries: Iterable[JudgedQuery], run: Callable[[str], Sequence[str]]
+) -> dict[str, Graded]:
+    """Graded measures overall ("all") and per split and per language."""
+    out: dict[str, Graded] = {}
+    for q in queries:
+        ids = list(run(q.query))
+        for key in ("all", q.split, q.lang):
+            out.setdefault(key, Graded()).add(q, ids)
+    return out

@@ -1,42 +1,72 @@
-"""Keep a search engine in step with the store, for every bot replica.
+"""Keep a search engine in step with the store, for every bot replica, across restarts.
 
 The store's version moves whenever any replica (or `digest-bot index`) syncs
 the archive; `engine()` notices and applies just the changed papers, so a
 replica sees another's changes on its next search without rebuilding.
+
+With an index folder the engine lives on disk: a restart opens it (in
+milliseconds, whatever the archive's size) and catches up from the version
+it recorded. It is rebuilt only when it cannot serve: another format, another
+store or archive folder (`Catalog.archive_identity`), or a version ahead of
+the store's. A rebuild goes into a fresh subfolder and `CURRENT` is switched
+to it when it is complete, so a crash mid-build leaves the old index in use.
+Several processes may share the folder (a `flock` serialises builds; tantivy
+allows one writer at a time and a busy writer just postpones a catch-up).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import logging
+import os
+import shutil
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
-from bot.search.engine import SearchEngine
+from bot.model import Topic
+from bot.search.disk_index import new_meta
+from bot.search.engine import Options, SearchEngine
 from bot.store import Catalog
+
+log = logging.getLogger(__name__)
+
+CURRENT = "CURRENT"
+#: How long a catch-up waits for another process's writer on a shared folder (seconds).
+WRITER_WAIT = 10.0
 
 
 class LiveSearch:
-    """A `SearchEngine` built from the store once, then updated incrementally.
+    """A `SearchEngine` built from the store once (or opened from disk), then updated.
 
     `min_interval` (seconds) bounds how often the store's version is read:
     0 checks on every call (one small SELECT), more trades freshness for
-    fewer queries under load.
+    fewer queries under load. `index_dir` None keeps the index in a temporary
+    folder for this process only.
     """
 
     def __init__(
         self,
         catalog: Catalog,
         *,
+        index_dir: Path | None = None,
         min_interval: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        options: Options | None = None,
     ) -> None:
         self.catalog = catalog
+        self.index_dir = Path(index_dir) if index_dir is not None else None
         self.min_interval = min_interval
+        self.options = options or Options()
         self._clock = clock
         self._lock = threading.Lock()
         self._engine: SearchEngine | None = None
         self._version = -1
         self._checked_at = float("-inf")
+        self.opened: str = ""  # "opened" or "built": what the first call did (for logs and benches)
 
     @property
     def version(self) -> int:
@@ -50,9 +80,7 @@ class LiveSearch:
             return engine
         with self._lock:
             if self._engine is None:
-                version = self.catalog.version()
-                self._engine = SearchEngine.build(self.catalog.iter_papers(), self._topics())
-                self._version = version
+                self._engine = self._open_or_build()
             else:
                 self._catch_up(self._engine)
             self._checked_at = self._clock()
@@ -65,13 +93,119 @@ class LiveSearch:
         self.engine()
         return self._version != before
 
+    # Opening ----------------------------------------------------------------
+
+    def _open_or_build(self) -> SearchEngine:
+        archive_id, root = self.catalog.archive_identity()
+        topics = self._topics()
+        if self.index_dir is None:
+            return self._build(None, archive_id, root, topics)
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        first = self._current()
+        engine = self._try_open(first, archive_id, root, topics)
+        if engine is not None:
+            return engine
+        with self._build_lock():
+            # Another process may have finished a build while this one waited.
+            again = self._current()
+            engine = self._try_open(again, archive_id, root, topics) if again != first else None
+            if engine is not None:
+                return engine
+            folder = self.index_dir / f"index-{uuid.uuid4().hex[:12]}"
+            engine = self._build(folder, archive_id, root, topics)
+            self._switch(folder)
+            return engine
+
+    def _try_open(self, folder: Path | None, archive_id: str, root: str, topics: list[Topic]) -> SearchEngine | None:
+        """The index in `folder` caught up with the store, if it can serve this store."""
+        if folder is None:
+            return None
+        try:
+            engine = SearchEngine.open(folder, topics, options=self.options)
+        except (OSError, ValueError) as err:
+            log.warning("search index at %s cannot be opened (%s); rebuilding", folder, err)
+            return None
+        meta = engine.meta
+        if meta is None or not meta.matches(archive_id, root) or meta.version > self.catalog.version():
+            log.info("search index at %s does not match the store (%s); rebuilding", folder, meta)
+            return None
+        self._version = meta.version
+        self._catch_up(engine)
+        self.opened = "opened"
+        log.info("search index opened at %s (%d papers, store version %d)", folder, len(engine), self._version)
+        return engine
+
+    def _build(self, folder: Path | None, archive_id: str, root: str, topics: list[Topic]) -> SearchEngine:
+        started = time.perf_counter()
+        version = self.catalog.version()
+        engine = SearchEngine.build(
+            self.catalog.iter_papers(), topics, path=folder, meta=new_meta(archive_id, root, version),
+            options=self.options,
+        )
+        self._version = version
+        self.opened = "built"
+        log.info("search index built: %d papers in %.1f s", len(engine), time.perf_counter() - started)
+        # Papers indexed while the build read the store are picked up now.
+        self._catch_up(engine)
+        return engine
+
+    def _current(self) -> Path | None:
+        assert self.index_dir is not None
+        try:
+            name = (self.index_dir / CURRENT).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        path = self.index_dir / name
+        return path if name and path.is_dir() else None
+
+    def _switch(self, folder: Path) -> None:
+        """Point CURRENT at the new folder atomically, then remove the others."""
+        assert self.index_dir is not None
+        tmp = self.index_dir / f"{CURRENT}.{os.getpid()}"
+        tmp.write_text(folder.name, encoding="utf-8")
+        os.replace(tmp, self.index_dir / CURRENT)
+        for other in self.index_dir.glob("index-*"):
+            if other != folder and other.is_dir():
+                shutil.rmtree(other, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _build_lock(self) -> Iterator[None]:
+        assert self.index_dir is not None
+        with open(self.index_dir / "build.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # Catching up ------------------------------------------------------------
+
     def _catch_up(self, engine: SearchEngine) -> None:
+        """Apply the store's changes since our version, or adopt them when another process
+        sharing the folder applied them already; a busy writer is waited for briefly."""
         if self.catalog.version() == self._version:
             return
         version, changed, removed = self.catalog.changes_since(self._version)
-        if version != self._version:
-            engine.update(changed, removed, topics=self._topics())
+        if version == self._version:
+            return
+        archive_id, root = self.catalog.archive_identity()
+        deadline = self._clock() + WRITER_WAIT
+        while True:
+            meta = engine.meta
+            if meta is not None and meta.matches(archive_id, root) and version <= meta.version <= self.catalog.version():
+                engine.reload()  # another process sharing the folder got there first
+                self._version = meta.version
+                return
+            try:
+                engine.update(changed, removed, topics=self._topics(), meta=new_meta(archive_id, root, version))
+            except ValueError as err:
+                if "LockBusy" not in str(err) or self._clock() > deadline:
+                    log.warning("search index not updated (%s); serving version %d for now", err, self._version)
+                    return
+                time.sleep(0.05)
+                continue
             self._version = version
+            return
 
-    def _topics(self) -> list:
+    def _topics(self) -> list[Topic]:
         return [s.topic for s in self.catalog.topics()]

@@ -34,11 +34,6 @@ _KK_BIGRAM_RE = re.compile(f"(?=([{_KANJI_KANA}][{_KANJI_KANA}]))")
 _HIRA_BIGRAM_RE = re.compile(f"(?=([{_HIRA}][{_HIRA}]))")
 _CJK_RE = re.compile(f"[{_CJK}]")
 
-#: Words too common to narrow a search; they still count for phrases and titles.
-STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "into", "is", "it", "of", "on", "or", "the", "to", "via", "with", "without", "using", "towards", "toward", "based", "its", "their", "this", "that", "we", "our"]
-)
-
 #: Hiragana strings that are grammar, not content (particles, copulas, verb endings).
 _PARTICLES = frozenset((
     "の", "を", "に", "は", "が", "と", "で", "も", "や", "へ", "から", "まで", "より", "など",

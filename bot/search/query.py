@@ -92,7 +92,7 @@ class Query:
 
     def to_text(self) -> str:
         """A canonical query string that parses back to the same structure."""
-        parts: list[str] = [*self.arxiv_ids, *(_escape(w) for w in self.words)]
+        parts: list[str] = [*self.arxiv_ids, *(_quote_word(w) for w in self.words)]
         parts += [f'"{_escape(p)}"' for p in self.phrases]
         for key, values in (("topic", self.topics), ("author", self.authors), ("cat", self.categories)):
             parts += [f"{key}:{_quote_value(v)}" for v in values]
@@ -104,6 +104,17 @@ class Query:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;")
+
+
+def _quote_word(word: str) -> str:
+    """A word as canonical text: quoted when it holds a colon, or it would read as `key:value`.
+
+    (A quoted single ASCII word reads back as that word. Words that are whole
+    `key:value` tokens kept as typed, quotes included, or non-ASCII, already
+    read back the same unquoted, and quoting would change them.)
+    """
+    word = _escape(word)
+    return f'"{word}"' if ":" in word and '"' not in word and word.isascii() else word
 
 
 def _quote_value(value: str) -> str:
@@ -157,7 +168,15 @@ class _Parser:
 
     def parse(self) -> Query:
         pending: str | None = None  # a filter key typed with its value after a space ("topic: sd")
-        for m in _TOKEN_RE.finditer(self.text):
+        # The value of an unknown key is read again as if typed on its own ("a:あ:0" reads
+        # like "a あ:0", its canonical text): a stack of token streams, not recursion, so
+        # a value with hundreds of colons cannot exhaust the stack.
+        streams = [_TOKEN_RE.finditer(self.text)]
+        while streams:
+            m = next(streams[-1], None)
+            if m is None:
+                streams.pop()
+                continue
             kind = next(k for k in ("key", "phrase", "word", "quote") if m.group(k) is not None)
             if pending is not None and kind in ("word", "phrase"):
                 self._filter(pending, m.group(kind))
@@ -172,7 +191,9 @@ class _Parser:
                 if key is not None and value == "" and m.group("qval") is None:
                     pending = key
                 else:
-                    self._key_value(m.group("key"), value, m.group(0))
+                    again = self._key_value(m.group("key"), value, m.group(0), quoted=m.group("qval") is not None)
+                    if again:
+                        streams.append(_TOKEN_RE.finditer(again))
             elif kind == "phrase":
                 self._phrase(m.group("phrase"))
             elif kind == "word":
@@ -228,23 +249,27 @@ class _Parser:
         else:
             self.phrases.append(phrase)
 
-    def _key_value(self, key_typed: str, value: str, whole: str) -> None:
+    def _key_value(self, key_typed: str, value: str, whole: str, *, quoted: bool = False) -> str | None:
+        """A `key:value` token; returns text to read again as tokens (an unknown key's value)."""
         key = FILTER_KEYS.get(key_typed.casefold())
         if key is None or key == "id":
             arxiv_id = parse_arxiv_id(whole) or (parse_arxiv_id(value) if key == "id" else None)
             if arxiv_id is not None:
                 self.ids.append(arxiv_id)
-                return
+                return None
         if key is None:
             if key_typed.isalpha() and key_typed.casefold() not in ("http", "https"):
                 self.notices.append(f"`{key_typed}:` is not a filter; searched as words")
                 self._word(key_typed)
-                if value:
-                    (self._phrase if " " in value else self._word)(value)
+                if quoted and value:
+                    self._phrase(value)  # as the same quotes would read on their own
+                elif value:
+                    return value
             else:
                 self._word(whole)
-            return
+            return None
         self._filter(key, value)
+        return None
 
     def _filter(self, key: str, value: str) -> None:
         value = " ".join(value.split())

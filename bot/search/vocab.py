@@ -40,8 +40,13 @@ class Vocabulary:
         self.df = dict(df)
         self.sorted = sorted(self.df)
         self.by_length: dict[int, list[str]] = defaultdict(list)
+        self._by_first: dict[tuple[int, str], list[str]] = defaultdict(list)
+        self._by_second: dict[tuple[int, str], list[str]] = defaultdict(list)
         for word in self.sorted:
             self.by_length[len(word)].append(word)
+            if len(word) > 1:
+                self._by_first[(len(word), word[0])].append(word)
+                self._by_second[(len(word), word[1])].append(word)
         self._cache: dict[str, dict[str, float]] = {}
         self._max_log = math.log1p(max(self.df.values(), default=1))
 
@@ -88,16 +93,25 @@ class Vocabulary:
         return found
 
     def near(self, word: str, typos: int) -> list[tuple[str, float]]:
-        """Words within `typos` edits (a swap counts as one), as (word, quality)."""
+        """Words within `typos` edits (a swap counts as one), as (word, quality).
+
+        Only words that share the typed word's first or second letter are compared:
+        a typo in both of the first two letters is rare, and this keeps the search to
+        a small part of a vocabulary that grows with the archive."""
         found: list[tuple[str, float]] = []
+        if len(word) < 2:
+            return found
         for length in range(len(word) - typos, len(word) + typos + 1):
-            bucket = self.by_length.get(length)
-            if not bucket:
-                continue
-            for other, _dist, _i in process.extract(
-                word, bucket, scorer=OSA.distance, score_cutoff=typos, limit=None
-            ):
-                found.append((other, self._typo_quality(word, other)))
+            seen: set[str] = set()
+            for bucket in (self._by_first.get((length, word[0])), self._by_second.get((length, word[1]))):
+                if not bucket:
+                    continue
+                for other, _dist, _i in process.extract(
+                    word, bucket, scorer=OSA.distance, score_cutoff=typos, limit=None
+                ):
+                    if other not in seen:
+                        seen.add(other)
+                        found.append((other, self._typo_quality(word, other)))
         found.sort(key=lambda pair: pair[1], reverse=True)
         return found[:MAX_FUZZY]
 
@@ -115,6 +129,8 @@ class Vocabulary:
         near = self.near(word, typos) if len(word) > 2 else []
         if near:
             return near[0][0]
-        nearby = [w for n in range(len(word) - 3, len(word) + 4) for w in self.by_length.get(n, ())]
+        if not word:
+            return None
+        nearby = [w for n in range(len(word) - 3, len(word) + 4) for w in self._by_first.get((n, word[0]), ())]
         best = process.extractOne(word, nearby, scorer=fuzz.ratio, score_cutoff=cutoff)
         return best[0] if best else None

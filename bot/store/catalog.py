@@ -18,7 +18,7 @@ from bot.model import AGGREGATE_SLUG, Digest, Paper, Topic
 from bot.store import locks
 from bot.store.codec import paper_from
 from bot.store.schema import digests, entries, papers, removed_papers, texts, topics
-from bot.store.sync import archive_version
+from bot.store.sync import archive_version, get_state
 
 _CHUNK = 500
 
@@ -60,6 +60,13 @@ class Catalog:
     def version(self) -> int:
         with self.engine.connect() as conn:
             return archive_version(conn)
+
+    def archive_identity(self) -> tuple[str, str]:
+        """(archive id, archive root): an index derived from the store is valid for this
+        pair only. The id is new whenever the store takes up an archive folder, so a
+        fresh store, or one pointed at another folder, is never mistaken for the old one."""
+        with self.engine.connect() as conn:
+            return get_state(conn, "archive_id") or "", get_state(conn, "archive_root") or ""
 
     # Papers ---------------------------------------------------------------
 
@@ -178,6 +185,16 @@ class Catalog:
                 WeekStats(r.week_start, r.week_end, r.papers, tuple(slugs.get(r.week_start, ())))
                 for r in conn.execute(query)
             ]
+
+    def week_spans(self) -> list[tuple[dt.date, dt.date]]:
+        """Every digest week's (first day, last day), newest first; no paper counts, so cheap."""
+        query = (
+            select(digests.c.week_start, func.max(digests.c.week_end))
+            .group_by(digests.c.week_start)
+            .order_by(digests.c.week_start.desc())
+        )
+        with self.engine.connect() as conn:
+            return [(r[0], r[1]) for r in conn.execute(query)]
 
     def digests(
         self, *, slug: str | None = None, week: dt.date | None = None, with_papers: bool = False

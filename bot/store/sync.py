@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import os
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -202,6 +203,9 @@ def sync_archive(
                     raise ArchiveMismatch(stored_root, str(root))
                 _forget_archive(conn)
             set_state(conn, "archive_root", str(root))
+            set_state(conn, "archive_id", uuid.uuid4().hex)
+        elif get_state(conn, "archive_id") is None:  # a store made before archive ids
+            set_state(conn, "archive_id", uuid.uuid4().hex)
         stored = {row.path: row for row in conn.execute(select(archive_files))}
         pending, touched = _classify(admitted, root, stored, layout.problems)
         present = {f.rel for f, _ in admitted}

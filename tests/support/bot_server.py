@@ -6,9 +6,10 @@ served by uvicorn through the same ASGI app, and talks to a `FakeSlack`.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,17 +95,24 @@ class RunningBot:
 
 @contextmanager
 def running_bot(
-    fake: FakeSlack, archive: Path, tmp: Path, *, db_url: str | None = None, **overrides: Any
+    fake: FakeSlack,
+    archive: Path,
+    tmp: Path,
+    *,
+    db_url: str | None = None,
+    now: Callable[[], dt.datetime] | None = None,
+    **overrides: Any,
 ) -> Iterator[RunningBot]:
     """Index `archive` into a store and serve the bot until the block ends.
 
     `db_url` shares a store between several bots (replicas); by default each
-    gets a fresh SQLite file in `tmp`.
+    gets a fresh SQLite file in `tmp`. `now` is the bot's clock ("this week").
     """
     settings = settings_for(fake, **overrides)
     engine = open_engine(db_url or f"sqlite:///{tmp / 'bot.sqlite3'}")
     sync_archive(engine, archive)
-    bot = assemble(settings, engine, search_refresh=0.0)
+    clock = {"now": now} if now is not None else {}
+    bot = assemble(settings, engine, search_refresh=0.0, **clock)
     bot.search.engine()
     workers = start_workers(settings)
     app = slack_app(bot, lookup_client(settings), bot_user_id="U0BOT", workers=workers)

@@ -67,15 +67,23 @@ _JSON_FIELDS = ("blocks", "attachments", "metadata")
 class ApiError(Exception):
     """A Slack error answer; handlers raise it and the server turns it into JSON."""
 
-    def __init__(self, error: str, messages: Iterable[str] = (), *, status: int = 200) -> None:
+    def __init__(
+        self,
+        error: str,
+        messages: Iterable[str] = (),
+        *,
+        status: int = 200,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(error)
         self.error = error
         self.messages = list(messages)
         self.status = status
+        self.extra = dict(extra or {})
 
     def body(self) -> dict[str, Any]:
         """The JSON Slack sends: pointer messages go to `response_metadata.messages`."""
-        body: dict[str, Any] = {"ok": False, "error": self.error}
+        body: dict[str, Any] = {"ok": False, "error": self.error, **self.extra}
         if self.messages:
             body["errors"] = [m.removeprefix("[ERROR] ") for m in self.messages]
             body["response_metadata"] = {"messages": self.messages}
@@ -459,6 +467,8 @@ class _Channel:
     id: str
     name: str
     messages: list[dict[str, Any]] = field(default_factory=list)  # ts order
+    private: bool = False
+    archived: bool = False
 
     def find(self, ts: Any) -> dict[str, Any] | None:
         return next((m for m in self.messages if m["ts"] == ts), None)
@@ -525,8 +535,10 @@ class FakeSlack:
         users: Mapping[str, str] = DEFAULT_USERS,
         not_member: Iterable[str] = (),
         clock: Callable[[], float] = time.time,
+        scopes: Iterable[str] | None = None,
     ) -> None:
-        """`channels` maps id -> name (or is a list of ids); `clock` seeds message ts."""
+        """`channels` maps id -> name (or is a list of ids); `clock` seeds message ts;
+        `scopes`, when given, are the only ones the bot token has."""
         names = channels if isinstance(channels, Mapping) else {c: c.lower() for c in channels}
         self._initial = (frozenset(tokens), dict(names), dict(users), frozenset(not_member))
         self._clock = clock
@@ -546,6 +558,7 @@ class FakeSlack:
             "conversations.replies": self._conversations_replies,
             "conversations.info": self._conversations_info,
             "conversations.join": self._conversations_join,
+            "conversations.list": self._conversations_list,
             "users.info": self._users_info,
         }
         self.tokens: set[str] = set()
@@ -554,6 +567,10 @@ class FakeSlack:
         """Channels the bot is not in (`not_in_channel`); add/discard at run time."""
         self.users: dict[str, str] = {}
         """Known user ids -> names, for users.info."""
+        self._initial_scopes = None if scopes is None else frozenset(scopes)
+        self.scopes: set[str] | None = None
+        """The bot token's scopes, or None for every scope. Checked by the methods that
+        read channels (conversations.info / .list): `missing_scope`, as Slack answers."""
         self._restore()
 
     def _restore(self) -> None:
@@ -565,6 +582,7 @@ class FakeSlack:
             live.update(initial)
         self.users.clear()
         self.users.update(users)
+        self.scopes = None if self._initial_scopes is None else set(self._initial_scopes)
         self._channels = {cid: _Channel(cid, name) for cid, name in channels.items()}
         self._calls: list[Call] = []
         self._responses: dict[str, list[dict[str, Any]]] = {}
@@ -625,10 +643,19 @@ class FakeSlack:
 
     # ---- setup -------------------------------------------------------------------
 
-    def add_channel(self, channel_id: str, name: str | None = None, *, member: bool = True) -> None:
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str | None = None,
+        *,
+        member: bool = True,
+        private: bool = False,
+        archived: bool = False,
+    ) -> None:
         """Make a channel known (and, unless `member`, one the bot is not in)."""
         with self._changed():
-            self._channels.setdefault(channel_id, _Channel(channel_id, name or channel_id.lower()))
+            chan = self._channels.setdefault(channel_id, _Channel(channel_id, name or channel_id.lower()))
+            chan.private, chan.archived = private, archived
             (self.not_member.discard if member else self.not_member.add)(channel_id)
 
     def add_message(
@@ -896,11 +923,22 @@ class FakeSlack:
         return {
             "id": chan.id,
             "name": chan.name,
-            "is_channel": True,
-            "is_private": False,
-            "is_archived": False,
+            "is_channel": not chan.private,
+            "is_group": chan.private,
+            "is_private": chan.private,
+            "is_archived": chan.archived,
             "is_member": chan.id not in self.not_member,
         }
+
+    def _need_scope(self, private: bool) -> None:
+        """Reading channels needs channels:read (public) or groups:read (private)."""
+        needed = "groups:read" if private else "channels:read"
+        if self.scopes is not None and needed not in self.scopes:
+            raise ApiError("missing_scope", extra={"needed": needed, "provided": ",".join(sorted(self.scopes))})
+
+    def _visible(self, chan: _Channel) -> bool:
+        """A private channel is seen only by its members (the bot among them)."""
+        return not chan.private or chan.id not in self.not_member
 
     # ---- Web API methods (lock held; raise ApiError to answer ok: false) ------------
 
@@ -1046,7 +1084,46 @@ class FakeSlack:
         }
 
     def _conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"channel": self._channel_info(self._channel(p, member=False))}
+        # Only ids here: unlike chat.postMessage, Slack does not take "#name".
+        ref = p.get("channel")
+        chan = self._channels.get(ref) if isinstance(ref, str) else None
+        if chan is None or not self._visible(chan):
+            self._need_scope(private=False)
+            raise ApiError("channel_not_found")
+        self._need_scope(chan.private)
+        return {"channel": self._channel_info(chan)}
+
+    def _conversations_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Public and/or private channels by id, `exclude_archived`, cursor pages of `limit`."""
+        types = {t.strip() for t in str(p.get("types") or "public_channel").split(",") if t.strip()}
+        if not types <= {"public_channel", "private_channel", "im", "mpim"}:
+            raise ApiError("invalid_types")
+        if "public_channel" in types:
+            self._need_scope(private=False)
+        if "private_channel" in types:
+            self._need_scope(private=True)
+        wanted = [
+            c
+            for _, c in sorted(self._channels.items())
+            if ("private_channel" if c.private else "public_channel") in types
+            and self._visible(c)
+            and not (c.archived and _flag(p.get("exclude_archived")))
+        ]
+        start = 0
+        if p.get("cursor"):
+            ids = [c.id for c in wanted]
+            try:
+                start = ids.index(base64.b64decode(str(p["cursor"])).decode().removeprefix("next_id:"))
+            except (ValueError, UnicodeDecodeError):
+                raise ApiError("invalid_cursor") from None
+        limit = _int(p.get("limit"), 100)
+        limit = 100 if limit <= 0 else min(limit, 1000)
+        page, rest = wanted[start : start + limit], wanted[start + limit :]
+        cursor = base64.b64encode(f"next_id:{rest[0].id}".encode()).decode() if rest else ""
+        return {
+            "channels": [self._channel_info(c) for c in page],
+            "response_metadata": {"next_cursor": cursor},
+        }
 
     def _conversations_join(self, p: dict[str, Any]) -> dict[str, Any]:
         chan = self._channel(p, member=False)

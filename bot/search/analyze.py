@@ -1,0 +1,120 @@
+"""Text -> index terms, the same way for papers and for queries.
+
+Every field is folded first (`normalize.fold`: width, case, diacritics), then cut
+by script:
+
+- Latin words are stemmed with the Snowball English stemmer (PyStemmer), so
+  `images`/`image`, `shuffling`/`shuffle` and `learning`/`learned` meet. An
+  all-consonant abbreviation loses a plural `s` the stemmer keeps (`LLMs` ->
+  `llm`, `GNNs` -> `gnn`). A hyphenated compound (`zk-SNARK`, `fine-tuning`,
+  `non-IID`) gives its parts and also the parts joined (`zksnark`, `finetun`),
+  so either spelling finds the other.
+- Japanese has no spaces: kanji/katakana runs become overlapping character
+  bigrams (a run of one character stays a unigram), which is what Japanese
+  retrieval has long used instead of a dictionary. A Japanese word is then
+  found as the phrase of its bigrams. Hiragana is grammar in running text and
+  is indexed (as bigrams) in titles only.
+
+The output of `field_terms` is a whitespace-joined term stream that the index
+stores with a whitespace tokenizer, so positions follow the text and phrase
+queries work on stems and bigrams alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+import Stemmer
+
+from bot.search.normalize import fold
+
+_KK = "\u3005-\u3007\u30a0-\u30fa\u30fc-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HIRA = "\u3040-\u309f"
+#: A Latin/number word, a kanji/katakana run, or a hiragana run, in text order.
+_PIECE_RE = re.compile(f"(?P<latin>[^\\W_{_KK}{_HIRA}]+)|(?P<kk>[{_KK}]+)|(?P<hira>[{_HIRA}]+)")
+#: Latin words joined by hyphens (or a slash between letters): compounds.
+_COMPOUND_RE = re.compile(f"[^\\W_{_KK}{_HIRA}]+(?:[-‐‑–/][^\\W_{_KK}{_HIRA}]+)+")
+_SPLIT_RE = re.compile("[-‐‑–/]")
+_VOWELS = frozenset("aeiouy")
+
+_stemmer = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """One folded Latin word's stem (cached: the same few words recur all the time)."""
+    if word.isdigit() or len(word) <= 2:
+        return word
+    if word.endswith("s") and len(word) >= 4 and not _VOWELS.intersection(word[:-1]):
+        return word[:-1]  # llms -> llm, cnns -> cnn: the stemmer keeps these
+    if not word.isascii():
+        return word
+    return _stemmer.stemWord(word)
+
+
+def bigrams(run: str) -> list[str]:
+    """Overlapping character bigrams of one run; a single character is its own term."""
+    if len(run) == 1:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def terms(folded: str, *, hiragana: bool = False) -> list[str]:
+    """Index terms of already folded text, in text order, compounds' joins at the end."""
+    out = phrase_terms(folded, hiragana=hiragana)
+    if "-" in folded or "/" in folded or "‐" in folded or "‑" in folded or "–" in folded:
+        out += compound_joins(folded)
+    return out
+
+
+def phrase_terms(folded: str, *, hiragana: bool = False) -> list[str]:
+    """Index terms of folded text in text order, without compound joins: a phrase's terms."""
+    out: list[str] = []
+    for m in _PIECE_RE.finditer(folded):
+        latin = m.group("latin")
+        if latin is not None:
+            out.append(stem(latin))
+        elif m.group("kk") is not None:
+            out += bigrams(m.group("kk"))
+        elif hiragana and len(m.group("hira")) > 1:
+            out += bigrams(m.group("hira"))
+    return out
+
+
+def compound_joins(folded: str) -> list[str]:
+    """`zk-snark` -> `zksnark`: the join of each hyphenated compound, stemmed."""
+    joins = []
+    for m in _COMPOUND_RE.finditer(folded):
+        joined = "".join(_SPLIT_RE.split(m.group()))
+        if len(joined) <= 40:
+            joins.append(stem(joined))
+    return joins
+
+
+def field_terms(
+    text: str, *, hiragana: bool = False, tag: Callable[[str, list[str]], list[str]] | None = None
+) -> str:
+    """A field's term stream as the index stores it: terms joined by spaces, and the
+    tokens `tag` finds in the folded text and its terms (the glossary's concepts)."""
+    folded = fold(text)
+    found = terms(folded, hiragana=hiragana)
+    if tag is not None:
+        found += tag(folded, found)
+    return " ".join(found)
+
+
+def is_compound(folded: str) -> bool:
+    """`zk-snark`, `text-to-sql`: Latin words joined by hyphens and nothing else."""
+    return _COMPOUND_RE.fullmatch(folded) is not None
+
+
+def latin_words(folded: str) -> list[str]:
+    """The Latin/number words of folded text, unstemmed (for typo correction)."""
+    return [m.group("latin") for m in _PIECE_RE.finditer(folded) if m.group("latin") is not None]
+
+
+def is_japanese(text: str) -> bool:
+    """True when text holds kana or kanji (it is then matched as bigrams)."""
+    return re.search(f"[{_KK}{_HIRA}]", text) is not None

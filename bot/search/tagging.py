@@ -1,0 +1,87 @@
+"""What the index adds to a paper's text: its glossary concepts and English for its Japanese.
+
+Two kinds of added terms, found in each field as the paper is indexed:
+- a concept's token (`§federated_learning`) wherever the paper names a
+  glossary concept, in any of its names and either language (nested names
+  too: a paper on membership inference attacks is also about attacks), so a
+  query for a concept is one term, however the paper put it;
+- the English stem of every learned translation whose Japanese string the
+  paper's Japanese text holds (`拡散` adds `diffus`), kept in a field of its
+  own (`xlat`) so that English words reach the Japanese summaries, weighed
+  apart from the paper's own English.
+
+Abbreviations that are also English words (`he`, `did`) are not tagged: case
+is gone by the time text is folded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from bot.search.glossary import Glossary
+from bot.search.normalize import fold
+from bot.search.translate import Translations
+
+#: Translations this sure (Dice over title pairs) expand the index; weaker ones are left out.
+MIN_EXPANSION_DICE = 0.5
+
+
+class Tagger:
+    def __init__(self, g: Glossary, translations: Translations) -> None:
+        lowered = {fold(a) for a in g.case_sensitive}
+        self._by_stems = {
+            key: g.concepts[i].token for key, i in g.by_phrase.items() if not (len(key) == 1 and key[0] in lowered)
+        }
+        self._longest: dict[str, int] = {}  # a name's first term -> its longest name's length
+        for key in self._by_stems:
+            self._longest[key[0]] = max(self._longest.get(key[0], 0), len(key))
+        self._concepts = _Names((name, g.concepts[g.by_japanese[name]].token) for name in g.japanese_names)
+        self._english = _Names(
+            (ja, en) for en, (ja, dice) in translations.en_ja.items() if dice >= MIN_EXPANSION_DICE and len(ja) >= 2
+        )
+
+    def concepts(self, folded: str, stems: Sequence[str]) -> list[str]:
+        """The concept tokens of a field: `folded` its text, `stems` its terms in order."""
+        found: list[str] = []
+        by_stems, longest = self._by_stems, self._longest
+        for i, first in enumerate(stems):
+            most = longest.get(first)
+            if most is None:
+                continue
+            for n in range(1, min(most, len(stems) - i) + 1):
+                token = by_stems.get(tuple(stems[i : i + n]))
+                if token is not None:
+                    found.append(token)
+        return found + self._concepts.find(folded)
+
+    def english(self, folded: str) -> list[str]:
+        """The learned English stems of a field's Japanese text (one per occurrence)."""
+        return self._english.find(folded)
+
+
+class _Names:
+    """Strings to find in text, each with what it adds, by their first two characters."""
+
+    def __init__(self, names: Iterable[tuple[str, str]]) -> None:
+        self.starts: dict[str, list[tuple[str, str]]] = {}
+        for name, value in names:
+            self.starts.setdefault(name[:2], []).append((name, value))
+        for found in self.starts.values():
+            found.sort(key=lambda nv: -len(nv[0]))
+        self.firsts = frozenset(key[0] for key in self.starts)
+
+    def find(self, folded: str) -> list[str]:
+        """What every occurrence of every name adds, in text order (nested ones too)."""
+        if not self.starts or folded.isascii():
+            return []
+        found = []
+        get, firsts = self.starts.get, self.firsts
+        for i, char in enumerate(folded):
+            if char not in firsts:
+                continue
+            candidates = get(folded[i : i + 2])
+            if candidates:
+                for name, value in candidates:
+                    if folded.startswith(name, i):
+                        found.append(value)
+        return found

@@ -1,0 +1,217 @@
+"""The search failures a research group met, one test each (issue: topical relevance).
+
+Hand-made archives, written for these tests: each shows one way the engine
+before this work went wrong (all-words gating, rewriting correct words, no
+morphology, no shared vocabulary between English, Japanese and the field's
+abbreviations, title similarity over subject, loose authors), and pins what it
+does now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.model import Paper
+from bot.search import SearchEngine
+from tests.test_search_engine import TOPICS, ids, paper
+
+
+def build(*papers: Paper) -> SearchEngine:
+    return SearchEngine.build(papers, TOPICS)
+
+
+def fillers(n: int, title: str, *, start: int = 100, **kw: object) -> list[Paper]:
+    return [paper(f"2402.{start + i:05d}", f"{title} number {i}", **kw) for i in range(n)]  # type: ignore[arg-type]
+
+
+# Typo correction never rewrites a word the archive knows ---------------------------
+
+
+def test_a_correctly_spelled_word_is_never_rewritten() -> None:
+    engine = build(
+        paper("2401.00001", "Machine unlearning for language models"),
+        paper("2401.00002", "Certified unlearning of graph networks"),
+        *fillers(30, "Federated learning with heterogeneous clients"),
+    )
+    response = engine.search("unlearning")
+    assert {h.paper.arxiv_id for h in response.hits} == {"2401.00001", "2401.00002"}
+    assert response.total == 2  # not the 32 papers about learning
+    assert not any("searched for" in n or "read as" in n for n in response.notices)
+
+
+def test_an_unknown_word_is_corrected_and_the_user_told() -> None:
+    engine = build(paper("2401.00001", "Federated learning of tumour segmentation"), *fillers(3, "Other"))
+    response = engine.search("lerning tumour")
+    assert [h.paper.arxiv_id for h in response.hits] == ["2401.00001"]
+    assert any("`lerning` is not in the archive; searched for learning" in n for n in response.notices)
+
+
+def test_a_rare_spelling_also_finds_the_common_one() -> None:
+    engine = build(
+        paper("2401.00001", "Brain tumour detection"),
+        *[paper(f"2401.{i:05d}", f"Brain tumor model {i}") for i in range(2, 12)],
+    )
+    found = set(ids(engine, "tumour", limit=20))
+    assert "2401.00001" in found and len(found) == 11
+
+
+# OR semantics: long questions, common words, relevance before recency ----------------
+
+
+def test_a_long_question_returns_a_full_page() -> None:
+    papers = [
+        paper(f"2401.{i:05d}", f"Privacy evaluation of synthetic tabular data generators, study {i}",
+              slug="sd", summary=("合成データのプライバシーを評価する",))
+        for i in range(12)
+    ]
+    engine = build(*papers, *fillers(20, "Federated optimisation"))
+    question = "how can we evaluate the privacy of synthetic tabular data without revealing any real records"
+    assert len(ids(engine, question, limit=10)) == 10
+
+
+def test_a_rare_word_decides_more_than_a_common_one() -> None:
+    engine = build(
+        paper("2401.00001", "Certified unlearning", week=dt.date(2024, 6, 7)),
+        *fillers(20, "Privacy of federated clients", week=dt.date(2024, 8, 2)),
+    )
+    assert ids(engine, "privacy unlearning")[0] == "2401.00001"
+
+
+def test_candidates_are_the_most_relevant_not_the_newest() -> None:
+    old_and_right = paper("2401.00001", "Secure aggregation robust to client dropout", week=dt.date(2024, 3, 29))
+    newer = [
+        paper(f"2412.{i:05d}", f"Secure aggregation protocol {i}", week=dt.date(2024, 12, 20)) for i in range(300)
+    ]
+    engine = build(old_and_right, *newer)
+    assert ids(engine, "secure aggregation client dropout")[0] == "2401.00001"
+
+
+def test_counts_are_of_papers_that_really_match() -> None:
+    engine = build(
+        paper("2401.00001", "Backdoor attacks on federated learning"),
+        paper("2401.00002", "Backdoor defences for federated learning"),
+        *fillers(10, "Federated learning for hospitals"),
+        *fillers(10, "Backdoor attacks on image classifiers", start=200),
+    )
+    response = engine.search("federated learning backdoor")
+    assert response.total == 2
+    assert {h.paper.arxiv_id for h in response.hits[:2]} == {"2401.00001", "2401.00002"}
+
+
+def test_strict_search_keeps_only_papers_that_really_match() -> None:
+    engine = build(
+        paper("2401.00001", "Backdoor attacks on federated learning"),
+        *fillers(10, "Federated learning for hospitals"),
+        *fillers(10, "Backdoor attacks on image classifiers", start=200),
+    )
+    loose = engine.search("federated learning backdoor")
+    strict = engine.search("federated learning backdoor", strict=True)
+    assert len(loose.hits) == 10 and [h.paper.arxiv_id for h in strict.hits] == ["2401.00001"]
+    assert strict.total == loose.total == 1
+
+
+def test_japanese_grammar_is_not_a_required_word() -> None:
+    engine = build(paper("2401.00001", "A", title_ja="連合学習の高速化"), *fillers(3, "Other"))
+    assert ids(engine, "連合学習せずに") == ["2401.00001"]
+    assert ids(engine, "連合学習とは") == ["2401.00001"]
+
+
+# Morphology -----------------------------------------------------------------------
+
+
+def test_english_words_meet_their_other_forms() -> None:
+    engine = build(
+        paper("2401.00001", "Synthetic images for detection"),
+        paper("2401.00002", "Shuffling improves privacy amplification"),
+        paper("2401.00003", "Auditing LLMs for memorisation"),
+        paper("2401.00004", "Faster zk-SNARK provers"),
+        paper("2401.00005", "Private fine-tuning of vision models"),
+        *fillers(5, "Other"),
+    )
+    assert ids(engine, "image") == ["2401.00001"]
+    assert ids(engine, "shuffle") == ["2401.00002"]
+    assert ids(engine, "LLM") == ["2401.00003"]
+    assert ids(engine, "zkSNARK") == ["2401.00004"]
+    assert ids(engine, "zk-snarks")[0] == "2401.00004"
+    assert ids(engine, "finetuning") == ["2401.00005"]
+    assert ids(engine, "fine-tuning") == ["2401.00005"]
+
+
+# One concept in three names -------------------------------------------------------------
+
+
+def test_fl_federated_learning_and_renkei_gakushu_are_one_concept() -> None:
+    english_only = paper("2401.00001", "Federated learning on phones", title_ja="スマートフォン上の学習")
+    japanese_only = paper("2401.00002", "Training across hospitals", summary=("病院間の連合学習を提案する",))
+    abbreviated = paper("2401.00003", "FL with differential privacy")
+    engine = build(english_only, japanese_only, abbreviated, *fillers(5, "Other", slug="sd"))
+    expected = {"2401.00001", "2401.00002", "2401.00003"}
+    for query in ("FL", "federated learning", "連合学習", "フェデレーテッドラーニング"):
+        assert set(ids(engine, query)) == expected, query
+
+
+def test_english_words_reach_japanese_summaries_through_learned_translations() -> None:
+    # Title pairs teach `diffusion` <-> 拡散 (and nothing else names it): a paper whose only
+    # mention is in its Japanese summary is then found by the English word.
+    titles = [("Diffusion for generation", "拡散による生成"), ("Evaluating diffusion models", "拡散モデルの評価"),
+              ("Fast diffusion", "高速な拡散"), ("Analysis of diffusion processes", "拡散過程の解析"),
+              ("Conditional diffusion", "条件付き拡散")]
+    pairs = [paper(f"2401.{i:05d}", en, title_ja=ja) for i, (en, ja) in enumerate(titles, start=1)]
+    summary_only = paper("2401.00009", "Generative privacy audit", title_ja="生成的監査",
+                         summary=("拡散によるサンプル生成を監査する",))
+    engine = build(*pairs, summary_only, *fillers(5, "Other"))
+    assert "2401.00009" in ids(engine, "diffusion", limit=20)
+
+
+def test_a_capitalised_abbreviation_that_is_a_word_needs_its_capitals() -> None:
+    engine = build(
+        paper("2401.00001", "Homomorphic encryption for inference"),
+        paper("2401.00002", "What he said about privacy"),
+        *fillers(5, "Other"),
+    )
+    assert ids(engine, "HE")[0] == "2401.00001"
+    assert "2401.00001" not in ids(engine, "he")
+
+
+# Subject over title similarity -----------------------------------------------------------
+
+
+def test_a_paper_on_the_subject_beats_one_sharing_generic_title_words() -> None:
+    on_subject = paper(
+        "2401.00001", "Auditing generative image models", title_ja="生成画像モデルの監査",
+        summary=("拡散モデルに対するメンバーシップ推論攻撃を評価する",),
+    )
+    generic = paper("2401.00002", "Diffusion models for inference of images", week=dt.date(2024, 8, 2))
+    engine = build(on_subject, generic, *fillers(5, "Other"))
+    assert ids(engine, "membership inference on diffusion models")[0] == "2401.00001"
+
+
+# Authors ---------------------------------------------------------------------------------
+
+
+def test_an_author_the_archive_lacks_is_said_so_and_suggested_without_claiming_it() -> None:
+    engine = build(
+        paper("2401.00001", "Private counting", authors=("Anna Steiner",)),
+        paper("2401.00002", "Private sums", authors=("Bo Stein",)),
+        paper("2401.00003", "Learning bounds", authors=("Peter Bartlett",)),
+    )
+    response = engine.search("author:Steinke")
+    assert response.hits == ()
+    assert any("no author in the archive is called `Steinke`" in n for n in response.notices)
+    assert 'author:"Anna Steiner"' in response.suggestions
+    assert not any("also matched" in n for n in response.notices)
+    assert ids(engine, "author:Bartlet") == ["2401.00003"]  # a prefix of a name is fine
+    assert ids(engine, "author:Steiner") == ["2401.00001"]
+
+
+# Related papers (more like this) ---------------------------------------------------------
+
+
+def test_related_papers_share_the_papers_own_subject_in_both_languages() -> None:
+    source = paper("2401.00001", "Backdoor defence for federated learning", summary=("連合学習のバックドア防御",))
+    close = paper("2401.00002", "Robust aggregation against backdoors", summary=("バックドア攻撃に頑健な集約",))
+    far = paper("2401.00003", "Synthetic tabular data", summary=("表形式データの合成",), slug="sd")
+    engine = build(source, close, far, *fillers(5, "Other", slug="sd"))
+    related = engine.related("2401.00001", limit=3)
+    assert related.hits and related.hits[0].paper.arxiv_id == "2401.00002"
+    assert "2401.00001" not in {h.paper.arxiv_id for h in related.hits}
