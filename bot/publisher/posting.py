@@ -150,42 +150,32 @@ class Writer:
         parent = next(iter(header.values()), None)
         if parent is None or parent.ts is None:
             return {}  # no header in Slack: no thread, so the note was never posted
-        wanted = {row.id: row for row in rows}
-        found: dict[int, str] = {}
-        cursor: str | None = None
-        while True:
-            page = self._read(
-                target,
-                "looking up an interrupted note",
-                functools.partial(self.slack.replies_page, target.channel, parent.ts, cursor),
-            )
-            for message in page.get("messages") or []:
-                post_id = _post_id(message)
-                if post_id in wanted and _describes(message, wanted[post_id]):
-                    found.setdefault(post_id, str(message["ts"]))
-            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor or found.keys() >= wanted.keys():
-                return found
+        thread = parent.ts
+        return self._scan(target, rows, "looking up an interrupted note",
+                          lambda cursor: self.slack.replies_page(target.channel, thread, cursor))
 
     def _find_in_history(self, target: Target, rows: Sequence[PostRow]) -> dict[int, str]:
         if not rows:
             return {}
-        slack = self.slack
-        wanted = {row.id: row for row in rows}
         oldest = min(row.attempted_at for row in rows) - RECONCILE_MARGIN
+        return self._scan(target, rows, "looking up interrupted posts",
+                          lambda cursor: self.slack.history_page(target.channel, oldest, cursor))
+
+    def _scan(
+        self, target: Target, rows: Sequence[PostRow], doing: str, page: Callable[[str | None], SlackResponse]
+    ) -> dict[int, str]:
+        """post id -> ts of the messages, page by page, that carry these rows' ids and describe
+        the same post; stops as soon as every row is found."""
+        wanted = {row.id: row for row in rows}
         found: dict[int, str] = {}
         cursor: str | None = None
         while True:
-            page = self._read(
-                target,
-                "looking up interrupted posts",
-                functools.partial(slack.history_page, target.channel, oldest, cursor),
-            )
-            for message in page.get("messages") or []:
+            answer = self._read(target, doing, functools.partial(page, cursor))
+            for message in answer.get("messages") or []:
                 post_id = _post_id(message)
                 if post_id in wanted and _describes(message, wanted[post_id]):
                     found.setdefault(post_id, str(message["ts"]))
-            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor or found.keys() >= wanted.keys():
                 return found
 

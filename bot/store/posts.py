@@ -280,12 +280,7 @@ def create_intent(
         "attempted_at": now,
         "updated_at": now,
     }
-    try:
-        with engine.begin() as conn:
-            post_id = conn.execute(insert(posts).values(values).returning(posts.c.id)).scalar_one()
-    except IntegrityError:
-        return None  # another digest or process took this key first
-    return get_post(engine, post_id)
+    return _insert_post(engine, values)  # None: another digest or process took this key first
 
 
 def adopt_post(
@@ -323,9 +318,14 @@ def adopt_post(
         "posted_at": now,
         "updated_at": now,
     }
+    return _insert_post(engine, values)
+
+
+def _insert_post(engine: Engine, values: Mapping[str, Any]) -> PostRow | None:
+    """Insert one post row; None when its (channel, key) has a row already."""
     try:
         with engine.begin() as conn:
-            post_id = conn.execute(insert(posts).values(values).returning(posts.c.id)).scalar_one()
+            post_id = conn.execute(insert(posts).values(dict(values)).returning(posts.c.id)).scalar_one()
     except IntegrityError:
         return None
     return get_post(engine, post_id)
