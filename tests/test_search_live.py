@@ -100,3 +100,14 @@ def test_two_processes_sharing_a_folder_both_follow_the_store(
     sync_archive(engine, example_archive)
     assert a.refresh() and b.refresh()  # b finds a's commit and adopts it (or applies it)
     assert len(a.engine()) == len(b.engine()) == catalog.count_papers()
+
+
+def test_an_unusable_index_folder_still_answers(
+    example_archive: Path, engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sync_archive(engine, example_archive)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    search = live(engine, blocker / "index")
+    assert top(search, "federated learning")
+    assert "cannot be used" in caplog.text and "DIGEST_INDEX_DIR" in caplog.text

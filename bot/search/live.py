@@ -100,7 +100,15 @@ class LiveSearch:
         topics = self._topics()
         if self.index_dir is None:
             return self._build(None, archive_id, root, topics)
-        self.index_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+            (self.index_dir / "build.lock").touch()
+        except OSError as err:
+            # Lookups must still work: build for this process only, and say where to look.
+            log.warning("search index folder %s cannot be used (%s); keeping the index in a temporary "
+                        "folder for this process (set DIGEST_INDEX_DIR to a writable folder)", self.index_dir, err)
+            self.index_dir = None
+            return self._build(None, archive_id, root, topics)
         first = self._current()
         engine = self._try_open(first, archive_id, root, topics)
         if engine is not None:
