@@ -560,6 +560,7 @@ class FakeSlack:
             "conversations.join": self._conversations_join,
             "conversations.list": self._conversations_list,
             "users.info": self._users_info,
+            "chat.unfurl": self._chat_unfurl,
         }
         self.tokens: set[str] = set()
         """Valid bot tokens; change at run time to simulate a revoked token."""
@@ -593,6 +594,7 @@ class FakeSlack:
             gate.set()  # nothing stays parked across a reset
         self._holds: dict[str, threading.Event] = {}
         self._on_post: Callable[[Call], None] | None = None
+        self._composer_unfurls: dict[str, dict[str, Any]] = {}
 
     # ---- lifecycle ---------------------------------------------------------------
 
@@ -795,6 +797,19 @@ class FakeSlack:
             chan = self._known(channel)
             threads = chan.threads()
             return [self._view(m, threads, metadata=True) for m in chan.messages]
+
+    def unfurls(self, channel: str, ts: str) -> dict[str, Any]:
+        """url -> the unfurl attached to that message by chat.unfurl (empty: none)."""
+        with self._cond:
+            message = self._known(channel).find(ts)
+            if message is None:
+                raise KeyError(f"no message {ts} in {channel}")
+            return copy.deepcopy(message.get("unfurls", {}))
+
+    def composer_unfurls(self, unfurl_id: str, source: str = "composer") -> dict[str, Any]:
+        """url -> the unfurl attached to a link still in the composer."""
+        with self._cond:
+            return copy.deepcopy(self._composer_unfurls.get(f"{source}:{unfurl_id}", {}))
 
     def responses(self, url_or_id: str) -> list[dict[str, Any]]:
         """Payloads accepted on a response_url, oldest first."""
@@ -1149,6 +1164,39 @@ class FakeSlack:
                 "profile": {"display_name": name, "real_name": name.title()},
             }
         }
+
+    def _chat_unfurl(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Attach unfurls to a message (channel + ts) or to a link in the composer
+        (unfurl_id + source), as Slack does: each URL must be in the message, each
+        unfurl's blocks valid; a second call for the same URL replaces its unfurl."""
+        unfurls = p.get("unfurls")
+        if isinstance(unfurls, str):
+            try:
+                unfurls = json.loads(unfurls)
+            except ValueError:
+                raise ApiError("invalid_unfurls_format") from None
+        if not isinstance(unfurls, dict) or not unfurls:
+            raise ApiError("invalid_unfurls_format")
+        for url, unfurl in unfurls.items():
+            if not isinstance(unfurl, dict) or not (unfurl.get("blocks") or unfurl.get("text")):
+                raise ApiError("invalid_unfurls_format")
+            if unfurl.get("blocks") is not None:
+                if not isinstance(unfurl["blocks"], list):
+                    raise ApiError("invalid_unfurls_format")
+                validate_blocks(unfurl["blocks"])
+        if p.get("unfurl_id") and p.get("source"):
+            key = f"{p['source']}:{p['unfurl_id']}"
+            self._composer_unfurls.setdefault(key, {}).update(copy.deepcopy(unfurls))
+            return {}
+        chan = self._channel(p, member=False)
+        message = chan.find(p.get("ts"))
+        if message is None:
+            raise ApiError("cannot_find_message")
+        for url in unfurls:
+            if url not in message.get("text", ""):
+                raise ApiError("cannot_unfurl_url")
+        message.setdefault("unfurls", {}).update(copy.deepcopy(unfurls))
+        return {}
 
     # ---- request processing --------------------------------------------------------
 

@@ -176,6 +176,37 @@ def event_body(
     return json.dumps(envelope).encode()
 
 
+def link_shared_event(
+    urls: list[str],
+    *,
+    channel: str = "C0SD",
+    message_ts: str,
+    user: str = USER_ID,
+    thread_ts: str | None = None,
+    source: str = "conversations_history",
+    unfurl_id: str | None = None,
+) -> dict[str, Any]:
+    """The `link_shared` event Slack sends for links of an `unfurl_domains` domain.
+
+    For a link still in the message composer Slack sends `channel: "COMPOSER"`,
+    a made-up `message_ts`, `source: "composer"` and an `unfurl_id`.
+    """
+    event: dict[str, Any] = {
+        "type": "link_shared",
+        "channel": channel,
+        "is_bot_user_member": True,
+        "user": user,
+        "message_ts": message_ts,
+        "unfurl_id": unfurl_id or f"C{_unique():06d}.{message_ts}.{secrets.token_hex(8)}",
+        "source": source,
+        "event_ts": message_ts,
+        "links": [{"domain": "arxiv.org", "url": url} for url in urls],
+    }
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+    return event
+
+
 def url_verification_body(challenge: str) -> bytes:
     """The handshake Slack sends when the Request URL is saved."""
     return json.dumps(
