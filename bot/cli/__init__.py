@@ -19,6 +19,7 @@ from bot.cli.db_cmds import db
 from bot.cli.post_cmds import post, status
 from bot.cli.run_cmd import run as run_bot
 from bot.cli.search_cmd import search
+from bot.cli.trends_cmd import trends_command
 from bot.store import StoreError
 from bot.store.health import describe
 
@@ -53,7 +54,7 @@ def main(ctx: click.Context, env_file: str) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-for command in (run_bot, index, show, topics, weeks, post, status, search, db):
+for command in (run_bot, index, show, topics, weeks, post, status, search, trends_command, db):
     main.add_command(command)
 
 
