@@ -230,6 +230,22 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
     "trends_share_button": {"en": "Share the chart in channel", "ja": "グラフをチャンネルで共有"},
     "trends_chart_failed": {"en": "The chart could not be uploaded ({error}); the numbers are above.", "ja": "グラフをアップロードできませんでした ({error})。数値は上のとおりです。"},
     "trends_shared_by": {"en": "📈 {title}, shared by {user}", "ja": "📈 {title} ({user} さんが共有)"},
+    # The weekly recap (bot.render.recap)
+    "recap_title": {"en": "📰 Weekly recap: {span}", "ja": "📰 週のまとめ: {span}"},
+    "recap_summary": {
+        "en": "This week's digests held *{papers}*; paper threads got *{replies}* replies.",
+        "ja": "今週のまとめは *{papers}*、論文スレッドへの返信は *{replies}* 件でした。",
+    },
+    "recap_per_topic": {"en": "Per topic", "ja": "トピック別"},
+    "recap_topic_line": {"en": "• {topic} `{slug}`: {papers} · {replies} replies", "ja": "• {topic} `{slug}`: {papers} · 返信 {replies} 件"},
+    "recap_discussed": {"en": "🔥 Most discussed", "ja": "🔥 よく議論された論文"},
+    "recap_voted": {"en": "👍 Most voted", "ja": "👍 票の多い論文"},
+    "recap_votes_one": {"en": "1 vote", "ja": "1 票"},
+    "recap_votes_many": {"en": "{n} votes", "ja": "{n} 票"},
+    "recap_no_replies": {"en": "No paper thread had replies this week.", "ja": "今週は論文スレッドへの返信がありませんでした。"},
+    "recap_no_votes": {"en": "No votes this week: react to a paper's message to vote.", "ja": "今週は投票がありませんでした。論文のメッセージにリアクションすると投票できます。"},
+    "recap_chart_below": {"en": "📈 Papers per topic over the last 12 weeks: the chart is in this thread.", "ja": "📈 直近 12 週のトピック別論文数のグラフはこのスレッドにあります。"},
+    "recap_chart_title": {"en": "Papers per topic per week, up to the week of {date}", "ja": "トピック別・週ごとの論文数 ({date} の週まで)"},
     # Asked inside a paper's thread
     "about_paper": {
         "en": "About this thread's paper:",
