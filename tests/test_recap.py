@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,12 +17,13 @@ from bot import discussion
 from bot.publisher.recap import RECAP_SLUG, chart_filename, due_week, post_recaps
 from bot.recap import Ranked, Recap, TopicWeek, build_recap
 from bot.render import unsafe_markup, violations
+from bot.charts.trends import HEIGHT, WIDTH
 from bot.render.recap import recap_message
 from bot.slack.client import posting_client
 from bot.store import Catalog, open_engine, sync_archive
 from bot.store import posts as store
 from bot.trends import Trends
-from tests.conftest import PROJECT, schema_problems
+from tests.conftest import schema_problems
 from tests.support.clock import FakeClock
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 from tests.test_publisher import NEWEST, NOW, Crash, crash_at, publish, settings
@@ -80,10 +79,39 @@ def test_the_recap_follows_the_weeks_digests_once(posted: Engine, fake: FakeSlac
     assert "Distributed Discrete Gaussian" in raw and "3 replies" in raw  # the week's replies, not the late one
     permalink = store.posts_by_key(posted, "C0SD", [store.paper_key(DISCUSSED)])[store.paper_key(DISCUSSED)].permalink
     assert permalink and permalink in raw  # linked to its thread
-    assert "thread_ts" not in message  # top level; the chart goes in its thread
+    assert message.get("thread_ts", message["ts"]) == message["ts"]  # top level: the chart is in its thread
+    assert_chart_in_thread(fake, message)
+    assert report.channels[0].chart == "uploaded"
+    before = len(fake.calls())
     again = recap_now(posted, fake)
-    assert again.posted == 0 and len(recaps(fake)) == 1
-    assert [c.method for c in fake.calls()][-1] != "chat.postMessage"
+    assert again.posted == 0 and again.channels[0].chart == "already" and len(recaps(fake)) == 1
+    assert len(fake.files("C0SD")) == 1
+    assert not any(c.method in ("chat.postMessage", "files.getUploadURLExternal") for c in fake.calls()[before:])
+
+
+def assert_chart_in_thread(fake: FakeSlack, recap: dict[str, Any]) -> None:
+    """One chart, a PNG of the chart's size, in the recap's thread."""
+    [file] = fake.files("C0SD")
+    assert file.completed and file.channel == "C0SD" and file.thread_ts == recap["ts"]
+    assert file.filename == chart_filename("C0SD", NEWEST)
+    png = file.content or b""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (WIDTH, HEIGHT)
+    replies = [m for m in fake.messages("C0SD") if m.get("thread_ts") == recap["ts"] and m["ts"] != recap["ts"]]
+    assert [f["name"] for m in replies for f in m.get("files", [])] == [file.filename]
+
+
+@pytest.mark.parametrize("point", ["chart_after_intent", "chart_after_upload"])
+def test_an_interrupted_chart_upload_is_not_duplicated(posted: Engine, fake: FakeSlack, point: str) -> None:
+    with pytest.raises(Crash):
+        recap_now(posted, fake, checkpoint=crash_at(point, 0))
+    assert len(recaps(fake)) == 1
+    later = post_recaps(posted, posting_client(BOT_TOKEN, fake.api_url), settings=settings(),
+                        now=NOW + dt.timedelta(minutes=11), sleep=lambda s: None)
+    assert later.ok and later.posted == 0
+    assert later.channels[0].chart == ("uploaded" if point == "chart_after_intent" else "found")
+    assert_chart_in_thread(fake, recaps(fake)[0])
+    [row] = store.digest_rows(posted, "C0SD", RECAP_SLUG, NEWEST, state="posted")[1:]
+    assert row.kind == "chart" and row.ts == fake.files("C0SD")[0].id
 
 
 def test_no_recap_before_the_weeks_digests_are_posted(engine: Engine, example_archive: Path, fake: FakeSlack) -> None:

@@ -68,6 +68,8 @@ def test_three_replicas_post_one_recap(posted: Engine, db_url: str, example_arch
     assert sum(c["posted"] for c in channels) == 1
     assert all(c["busy"] or c["posted"] or c["week"] for c in channels)
     assert len(recaps(fake)) == 1
+    [chart] = fake.files("C0SD")  # its chart, once, in its thread
+    assert chart.thread_ts == recaps(fake)[0]["ts"]
 
 
 def test_the_replica_posting_the_recap_is_killed_and_the_next_run_adopts_it(
@@ -100,3 +102,5 @@ def test_the_replica_posting_the_recap_is_killed_and_the_next_run_adopts_it(
     assert sum(r["channels"][0]["posted"] for r in reports if r) == 0  # never posted twice
     assert any(r["channels"][0]["adopted"] for r in reports if r)
     assert len(recaps(fake)) == 1
+    [chart] = fake.files("C0SD")
+    assert chart.thread_ts == recaps(fake)[0]["ts"]

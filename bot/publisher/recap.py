@@ -354,6 +354,8 @@ class _Channel:
                 store.note_error(self.engine, row.id, error=err.detail, now=self.clock())
                 return "failed"
             file_id = found
+        if self.checkpoint is not None:
+            self.checkpoint("chart_after_upload", row)
         store.mark_posted(self.engine, row.id, ts=file_id, now=self.clock())
         return "uploaded"
 
