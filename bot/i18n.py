@@ -140,6 +140,10 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
         "en": "Every topic with its papers and weeks.",
         "ja": "すべてのトピックと論文数。",
     },
+    "help_trends": {
+        "en": "Papers per topic per week over the last 12 weeks: the numbers here, the chart in your DM with me.",
+        "ja": "直近 12 週のトピック別・週ごとの論文数。数値はここに、グラフはダイレクトメッセージに届きます。",
+    },
     "help_hot": {
         "en": "The most discussed papers of the past week or month.",
         "ja": "この1週間または1か月でよく議論された論文。",

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import Engine
 
 from bot import discussion
+from bot.charts.trends import HEIGHT, WIDTH
 from bot.publisher.recap import RECAP_SLUG, chart_filename, due_week, post_recaps
 from bot.recap import Ranked, Recap, TopicWeek, build_recap
 from bot.render import unsafe_markup, violations
-from bot.charts.trends import HEIGHT, WIDTH
 from bot.render.recap import recap_message
 from bot.slack.client import posting_client
 from bot.store import Catalog, open_engine, sync_archive
@@ -179,3 +179,52 @@ def test_votes_are_listed_when_there_are_some(posted: Engine) -> None:
 
 def test_chart_file_names_name_channel_and_week() -> None:
     assert chart_filename("C0SD", NEWEST) == "digest-bot-trends-C0SD-2025-01-17.png"
+
+
+def test_reactions_on_paper_messages_are_the_recaps_votes(posted: Engine, fake: FakeSlack) -> None:
+    from bot.votes import record_reaction
+
+    row = store.posts_by_key(posted, "C0SD", [store.paper_key("1908.10530")])[store.paper_key("1908.10530")]
+    in_week = dt.datetime(2025, 1, 21, 9, 0, tzinfo=dt.UTC).timestamp()
+    for n, user in enumerate(["U0ALICE", "U0BOB"]):
+        assert record_reaction(posted, channel="C0SD", ts=str(row.ts), user=user, reaction="+1", added=True,
+                               bot_user_id="U0BOT", item_user="U0BOT", event_ts=f"{in_week + n:.6f}")
+    assert recap_now(posted, fake).posted == 1
+    raw = json.dumps(recaps(fake)[0]["blocks"], ensure_ascii=False)
+    voted = raw.split("Most voted", 1)[1]
+    assert "Rényi Differential Privacy" in voted and "2 votes" in voted
+
+
+def test_the_weekly_job_posts_the_recap_after_the_digests_unless_it_has_its_own_schedule(
+    engine: Engine, example_archive: Path, fake: FakeSlack
+) -> None:
+    from bot.scheduler import RECAP_JOB_ID
+    from bot.service import assemble, background_jobs
+    from bot.weekly_job import run_recap_job, run_weekly
+
+    client = posting_client(BOT_TOKEN, fake.api_url)
+    own = settings(DIGEST_RECAP_SCHEDULE="0 17 * * FRI", DIGEST_ARCHIVE=str(example_archive))
+    report = run_weekly(engine, example_archive, client, NOW, own, sleep=lambda s: None)
+    assert report.ok and report.publish and report.publish.posted and report.recap is None and recaps(fake) == []
+    scheduler = background_jobs(assemble(own, engine), example_archive)
+    job = scheduler.get_job(RECAP_JOB_ID)
+    assert job is not None and "fri" in str(job.trigger) and "17" in str(job.trigger)
+    assert run_recap_job(engine, client, NOW, own, sleep=lambda s: None).recap.posted == 1  # type: ignore[union-attr]
+    assert len(recaps(fake)) == 1
+
+    fake.reset()
+    fresh = settings(DIGEST_CHANNEL="C0FL", DIGEST_ARCHIVE=str(example_archive))
+    report = run_weekly(engine, example_archive, client, NOW, fresh, sleep=lambda s: None)
+    assert report.ok and report.recap is not None and report.recap.posted == 1
+    assert len(recaps(fake, "C0FL")) == 1 and fake.files("C0FL")
+    assert background_jobs(assemble(fresh, engine), example_archive).get_job(RECAP_JOB_ID) is None
+    off = settings(DIGEST_RECAP_SCHEDULE="off")
+    assert run_weekly(engine, example_archive, client, NOW, off, sleep=lambda s: None).recap is None
+
+
+def test_a_bad_recap_schedule_is_one_clear_line() -> None:
+    from bot.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="DIGEST_RECAP_SCHEDULE: 'every friday' is not empty"):
+        load_settings(None, DIGEST_RECAP_SCHEDULE="every friday")
+    assert load_settings(None, DIGEST_RECAP_SCHEDULE=" OFF ").recap_schedule == "off"

@@ -9,6 +9,7 @@ import struct
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,12 +138,59 @@ def test_the_cli_writes_the_chart(archive: Path, tmp_path: Path) -> None:
            "HOME": str(tmp_path), "MPLCONFIGDIR": str(tmp_path / "mpl")}
     command = [sys.executable, "-m", "bot", "--env-file", "/dev/null", "trends", "--archive", str(archive)]
     done = subprocess.run([*command, "--out", str(out), "--json", "--topic", "強化学習"], env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert [t["slug"] for t in report["topics"]] == ["rl"] and report["topics"][0]["papers"] == list(TOPICS[1][3][-12:])
     assert png_size(out.read_bytes()) == (WIDTH, HEIGHT)
-    text = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    text = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert text.returncode == 0 and "sd" in text.stdout and "合成データ" in text.stdout
-    bad = subprocess.run([*command, "--topic", "nope"], env=env, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run([*command, "--topic", "nope"], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert bad.returncode == 2 and "no topic 'nope'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# --- /papers trends over signed HTTP ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trends_bot(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from tests.support.bot_server import running_bot
+    from tests.support.fake_slack import FakeSlack
+
+    now = dt.datetime(2025, 3, 21, 12, 0, tzinfo=dt.UTC)
+    with FakeSlack() as fake, running_bot(fake, archive, tmp_path_factory.mktemp("trends-bot"), now=lambda: now) as bot:
+        yield bot
+
+
+def test_papers_trends_answers_with_the_numbers_and_the_chart_in_the_dm(trends_bot: Any) -> None:
+    from tests.support.fake_slack import USER_ID
+
+    status, url = trends_bot.command("trends 強化学習")
+    assert status == 200
+    [answer] = trends_bot.answer(url)
+    raw = json.dumps(answer, ensure_ascii=False)
+    assert answer["response_type"] == "ephemeral" and " ".join(map(str, TOPICS[1][3][-12:])) in " ".join(raw.split())
+    assert "direct messages" in raw and "trends_share" in raw
+    assert violations(answer) == [] and unsafe_markup(answer) == []
+    [opened] = trends_bot.fake.wait_for(lambda: trends_bot.fake.calls("conversations.open"))
+    assert opened.params["users"] == USER_ID
+    dm = opened.response["channel"]["id"]
+    [chart] = trends_bot.fake.wait_for(lambda: trends_bot.fake.files(dm))
+    assert png_size(chart.content or b"") == (WIDTH, HEIGHT) and chart.filename.endswith(".png") and "rl" in chart.filename
+
+
+def test_share_the_chart_in_the_channel(trends_bot: Any) -> None:
+    from bot.render import TRENDS_SHARE
+
+    before = len(trends_bot.fake.files("C0SD"))
+    status, url = trends_bot.click(f"{TRENDS_SHARE}:chart", "*", channel_id="C0SD")
+    assert status == 200
+    files = trends_bot.fake.wait_for(lambda: len(trends_bot.fake.files("C0SD")) > before and trends_bot.fake.files("C0SD"))
+    assert files[-1].initial_comment and "<@U0USER>" in files[-1].initial_comment and "all" in files[-1].filename
+    trends_bot.fake.not_member.add("C0FL")
+    try:
+        status, url = trends_bot.click(f"{TRENDS_SHARE}:chart", "sd", channel_id="C0FL")
+        [notice] = trends_bot.answer(url)
+        assert "not_in_channel" in json.dumps(notice) and trends_bot.fake.files("C0FL") == []
+    finally:
+        trends_bot.fake.not_member.discard("C0FL")

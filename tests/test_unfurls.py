@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,7 +113,7 @@ def test_every_form_of_arxiv_link_unfurls_and_each_link_of_a_message(bot: Runnin
     assert status == 200
     unfurls = bot.fake.wait_for(lambda: len(bot.fake.unfurls("C0OTHER", ts)) == 3 and bot.fake.unfurls("C0OTHER", ts))
     assert set(unfurls) == set(urls[:3])  # the unknown paper is left to Slack's own preview
-    [call] = [c for c in bot.fake.calls("chat.unfurl") if c.params.get("ts") == ts]  # one call for all of them
+    [_call] = [c for c in bot.fake.calls("chat.unfurl") if c.params.get("ts") == ts]  # one call for all of them
 
 
 def test_a_link_to_a_paper_the_archive_lacks_is_not_unfurled(bot: RunningBot) -> None:

@@ -9,7 +9,8 @@ the digest weeks, the current week last.
 from __future__ import annotations
 
 from bot.i18n import t
-from bot.render.blocks import Block, Message, context, header, section
+from bot.render import actions as act
+from bot.render.blocks import Block, Message, actions, button, context, header, section
 from bot.render.layout import message
 from bot.render.mrkdwn import HEADER_TEXT, SECTION_TEXT, clean, fit, plain, truncate
 from bot.trends import Trends
@@ -37,8 +38,19 @@ def topic_names(trends: Trends) -> str:
     return " · ".join(f"{tp.slug}: {tp.label}" for tp in trends.topics)
 
 
-def trends_message(trends: Trends, *, lang: str = "en", topic_missing: str | None = None) -> Message:
-    """`/papers trends`: the numbers in a code block, the topic names below, the week highlighted."""
+def trends_message(
+    trends: Trends,
+    *,
+    lang: str = "en",
+    topic_missing: str | None = None,
+    share: str | None = None,
+    note: str | None = None,
+) -> Message:
+    """`/papers trends`: the numbers in a code block, the topic names below, the week highlighted.
+
+    `share` (a topic slug, or "*" for every topic) adds "Share the chart in
+    channel"; `note` says where the chart went (plain words of the bot's own).
+    """
     title = t(lang, "trends_chart_title", n=len(trends.weeks))
     blocks: list[Block] = [header(plain(title, HEADER_TEXT), bid="trends:header")]
     if topic_missing is not None:
@@ -52,4 +64,10 @@ def trends_message(trends: Trends, *, lang: str = "en", topic_missing: str | Non
     if trends.current is not None:
         notes.append(t(lang, "trends_current", date=trends.current.isoformat()))
     blocks.append(context(notes, bid="trends:names"))
+    if note:
+        blocks.append(context([note], bid="trends:note"))
+    if share:
+        label = t(lang, "trends_share_button")
+        blocks.append(actions([button(label, action_id=act.action_id(act.TRENDS_SHARE, "chart"), value=share[:64])],
+                              bid="trends:actions"))
     return message(title, blocks)

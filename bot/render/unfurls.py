@@ -13,7 +13,15 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.model import Paper, ThreadInfo
 from bot.render.blocks import Block, context, section
-from bot.render.mrkdwn import SECTION_TEXT, clean, fit, is_linkable, link, text_len, truncate_escaped
+from bot.render.mrkdwn import (
+    SECTION_TEXT,
+    clean,
+    fit,
+    is_linkable,
+    link,
+    text_len,
+    truncate_escaped,
+)
 
 #: Summary bullets an unfurl shows: a preview, not the whole card.
 UNFURL_BULLETS = 2

@@ -51,7 +51,7 @@ from bot.render import (
     parse_week_value,
 )
 from bot.render.blocks import Message
-from bot.slack import unfurls
+from bot.slack import trends, unfurls
 from bot.slack.flood import QuestionLimit
 from bot.slack.work import Workers
 
@@ -188,6 +188,8 @@ def build_app(
             message = _render(what, lambda: lookup.answer(text), lang)
             work.send(lambda: _deliver(url, message, response_type="ephemeral"), what)
 
+        if trends.is_trends(text):  # the numbers here, the chart uploaded to the person's DM
+            answer = trends.command_job(command, lookup=lookup, client=client, work=work, deliver=_deliver, lang=lang)
         if work.answers.submit(answer, what):
             ack()
         else:  # the acknowledgement itself says so: no second request to Slack
@@ -339,6 +341,7 @@ def build_app(
             log.warning("could not answer in %s: %s", channel, err)
 
     unfurls.register(app, papers=lookup.catalog, engine=engine, client=client, work=work, seen=seen, lang=lang)
+    trends.register(app, lookup=lookup, client=client, work=work, deliver=_deliver, lang=lang)
 
     @app.error
     def on_error(error: Exception, body: Mapping[str, Any]) -> None:

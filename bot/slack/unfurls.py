@@ -158,7 +158,10 @@ def register(
 
 def _unfurl(client: WebClient, target: UnfurlTarget, unfurls: dict[str, dict[str, Any]]) -> None:
     try:
-        client.chat_unfurl(unfurls=unfurls, **target.as_kwargs())
+        if target.unfurl_id and target.source:
+            client.chat_unfurl(unfurl_id=target.unfurl_id, source=target.source, unfurls=unfurls)
+        else:
+            client.chat_unfurl(channel=target.channel, ts=target.ts, unfurls=unfurls)
     except SlackApiError as err:
         log.warning("could not unfurl in %s: %s", target.channel or "the composer", err.response.get("error"))
     except (OSError, http.client.HTTPException) as err:  # network: logged, the worker lives on
