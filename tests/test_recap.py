@@ -146,6 +146,7 @@ def test_a_lost_store_adopts_the_recap_already_in_the_channel(posted: Engine, fa
         publish(fresh, fake, FakeClock())  # adopts the week's messages
         report = recap_now(fresh, fake)
         assert report.posted == 0 and report.channels[0].adopted and len(recaps(fake)) == 1
+        assert report.channels[0].chart == "found" and len(fake.files("C0SD")) == 1  # its chart is not uploaded again
     finally:
         fresh.dispose()
 

@@ -105,13 +105,9 @@ def test_without_a_japanese_font_the_chart_uses_english_names(catalog: Catalog) 
 
 
 def test_a_japanese_font_is_found_when_installed() -> None:
-    try:
-        import importlib.util
+    import importlib.util
 
-        shipped = importlib.util.find_spec("japanize_matplotlib") is not None
-    except ImportError:
-        shipped = False
-    if not shipped:
+    if importlib.util.find_spec("japanize_matplotlib") is None:
         pytest.skip("japanize-matplotlib is not installed (pip install -e .): no IPAexGothic to find")
     assert japanese_font() == "IPAexGothic"
     chart = trends_chart(Trends((dt.date(2025, 1, 3),), (), {}, dt.date(2025, 1, 3)), lang="ja")
