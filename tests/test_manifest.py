@@ -56,6 +56,7 @@ def test_scopes_and_events_are_exactly_what_the_bot_uses(manifest: dict[str, Any
         "links:read",  # link_shared: arXiv links pasted anywhere the bot is
         "links:write",  # chat.unfurl: the archive's card under them
         "files:write",  # files_upload_v2: the weekly recap's chart, /papers trends
+        "im:write",  # conversations.open: /papers trends' chart in the person's DM
     }
     assert events == {"app_mention", "link_shared", "message.channels", "message.groups", "message.im"}
 
