@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     lang: Literal["en", "ja"] = Field("en", validation_alias=_env("DIGEST_LANG"))
     timezone: str = Field("UTC", validation_alias=_env("DIGEST_TIMEZONE"))
     schedule: str = Field(DEFAULT_SCHEDULE, validation_alias=_env("DIGEST_SCHEDULE"))
+    recap_schedule: str = Field("", validation_alias=_env("DIGEST_RECAP_SCHEDULE"))
     channel: str | None = Field(None, validation_alias=_env("DIGEST_CHANNEL"))
     channels: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict, validation_alias=_env("DIGEST_CHANNELS"))
     topics: Annotated[tuple[str, ...], NoDecode] = Field((), validation_alias=_env("DIGEST_TOPICS"))
@@ -162,6 +163,30 @@ class Settings(BaseSettings):
                 reason = f"{value!r} is not a crontab expression like '0 9 * * FRI': {reason}"
             raise ValueError(reason) from err
         return value
+
+    @field_validator("recap_schedule")
+    @classmethod
+    def _recap_schedule(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if value.lower() in ("", "off"):
+            return value.lower()
+        from zoneinfo import ZoneInfo
+
+        from bot.scheduler import cron_trigger
+
+        try:
+            cron_trigger(value, ZoneInfo("UTC"))
+        except ValueError as err:
+            raise ValueError(
+                f"{value!r} is not empty (the recap follows the week's digests), 'off', "
+                f"or a crontab expression like '0 17 * * FRI': {err}"
+            ) from err
+        return value
+
+    @property
+    def recap_after_posting(self) -> bool:
+        """The recap is posted right after a week's digests (no DIGEST_RECAP_SCHEDULE of its own)."""
+        return self.recap_schedule == ""
 
     @field_validator("slack_api_url")
     @classmethod

@@ -185,9 +185,15 @@ def window_start(period: Literal["week", "month"], now: dt.datetime) -> dt.datet
 
 
 def hot(
-    engine: Engine, since: dt.datetime, limit: int = 10, *, channel: str | None = None
+    engine: Engine,
+    since: dt.datetime,
+    limit: int = 10,
+    *,
+    channel: str | None = None,
+    until: dt.datetime | None = None,
 ) -> list[HotPaper]:
-    """The most discussed papers since `since`: most replies, then most people, then latest."""
+    """The most discussed papers since `since` (and before `until`): most replies, then most
+    people, then latest."""
     replies = func.count().label("replies")
     participants = func.count(distinct(thread_replies.c.user_id)).label("participants")
     last = func.max(thread_replies.c.replied_at).label("last")
@@ -200,6 +206,8 @@ def hot(
     )
     if channel is not None:
         query = query.where(thread_replies.c.channel == channel)
+    if until is not None:
+        query = query.where(thread_replies.c.replied_at < utc(until))
     with engine.connect() as conn:
         rows = list(conn.execute(query))
     threads = threads_for(engine, [r.arxiv_id for r in rows], channel=channel)

@@ -140,6 +140,10 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
         "en": "Every topic with its papers and weeks.",
         "ja": "すべてのトピックと論文数。",
     },
+    "help_trends": {
+        "en": "Papers per topic per week over the last 12 weeks: the numbers here, the chart in your DM with me.",
+        "ja": "直近 12 週のトピック別・週ごとの論文数。数値はここに、グラフはダイレクトメッセージに届きます。",
+    },
     "help_hot": {
         "en": "The most discussed papers of the past week or month.",
         "ja": "この1週間または1か月でよく議論された論文。",
@@ -213,6 +217,39 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
         "en": "“{text}” is not a period: use `/papers hot week` or `/papers hot month`.",
         "ja": "“{text}” は期間として読めません。`/papers hot week` か `/papers hot month` を使ってください。",
     },
+    # arXiv link unfurls (bot.render.unfurls)
+    "unfurl_join_one": {"en": "💬 1 reply — join the discussion", "ja": "💬 返信 1 件 — 議論に参加"},
+    "unfurl_join_many": {"en": "💬 {n} replies — join the discussion", "ja": "💬 返信 {n} 件 — 議論に参加"},
+    "unfurl_join_none": {"en": "💬 Start the discussion in its thread", "ja": "💬 スレッドで議論を始める"},
+    "unfurl_week": {"en": "📅 Digest of the week of {date}", "ja": "📅 {date} の週のまとめ"},
+    # The trends chart (bot.charts.trends) and its numbers (bot.render.trends)
+    "trends_chart_title": {"en": "Papers per topic per week — the last {n} weeks", "ja": "トピック別・週ごとの論文数 — 直近 {n} 週"},
+    "trends_axis_papers": {"en": "papers", "ja": "論文数"},
+    "trends_axis_week": {"en": "digest week (first day)", "ja": "まとめの週 (初日)"},
+    "trends_this_week": {"en": "this week", "ja": "今週"},
+    "trends_no_topic": {"en": "No topic matches “{topic}”: every topic is shown.", "ja": "“{topic}” に一致するトピックがないため、全トピックを表示します。"},
+    "trends_empty": {"en": "The archive has no digest weeks yet.", "ja": "アーカイブにはまだまとめの週がありません。"},
+    "trends_current": {"en": "The last column is the week of {date}.", "ja": "最後の列は {date} の週です。"},
+    "trends_chart_sent_dm": {"en": "📈 The chart is in your direct messages with me.", "ja": "📈 グラフはダイレクトメッセージに送りました。"},
+    "trends_share_button": {"en": "Share the chart in channel", "ja": "グラフをチャンネルで共有"},
+    "trends_chart_failed": {"en": "The chart could not be uploaded ({error}); the numbers are above.", "ja": "グラフをアップロードできませんでした ({error})。数値は上のとおりです。"},
+    "trends_shared_by": {"en": "📈 {title}, shared by {user}", "ja": "📈 {title} ({user} さんが共有)"},
+    # The weekly recap (bot.render.recap)
+    "recap_title": {"en": "📰 Weekly recap: {span}", "ja": "📰 週のまとめ: {span}"},
+    "recap_summary": {
+        "en": "This week's digests held *{papers}*; paper threads got *{replies}* replies.",
+        "ja": "今週のまとめは *{papers}*、論文スレッドへの返信は *{replies}* 件でした。",
+    },
+    "recap_per_topic": {"en": "Per topic", "ja": "トピック別"},
+    "recap_topic_line": {"en": "• {topic} `{slug}`: {papers} · {replies} replies", "ja": "• {topic} `{slug}`: {papers} · 返信 {replies} 件"},
+    "recap_discussed": {"en": "🔥 Most discussed", "ja": "🔥 よく議論された論文"},
+    "recap_voted": {"en": "👍 Most voted", "ja": "👍 票の多い論文"},
+    "recap_votes_one": {"en": "1 vote", "ja": "1 票"},
+    "recap_votes_many": {"en": "{n} votes", "ja": "{n} 票"},
+    "recap_no_replies": {"en": "No paper thread had replies this week.", "ja": "今週は論文スレッドへの返信がありませんでした。"},
+    "recap_no_votes": {"en": "No votes this week: react to a paper's message to vote.", "ja": "今週は投票がありませんでした。論文のメッセージにリアクションすると投票できます。"},
+    "recap_chart_below": {"en": "📈 Papers per topic over the last 12 weeks: the chart is in this thread.", "ja": "📈 直近 12 週のトピック別論文数のグラフはこのスレッドにあります。"},
+    "recap_chart_title": {"en": "Papers per topic per week, up to the week of {date}", "ja": "トピック別・週ごとの論文数 ({date} の週まで)"},
     # Asked inside a paper's thread
     "about_paper": {
         "en": "About this thread's paper:",

@@ -35,12 +35,14 @@ from bot.render import (
 )
 from bot.render.blocks import Message, context
 from bot.render.hot import Discussed, hot_papers
+from bot.render.trends import trends_message
 from bot.search import LiveSearch
 from bot.store import Catalog, WeekStats
+from bot.trends import Trends, find_topic, trends
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["search", "topic", "topics", "author", "cat", "week", "id", "hot", "help"]
+Kind = Literal["search", "topic", "topics", "author", "cat", "week", "id", "hot", "trends", "help"]
 
 #: Longer queries are shortened (and the user told): nobody types more, and
 #: a 10,000-character "query" should cost nothing.
@@ -62,6 +64,10 @@ _KEYWORDS: dict[str, Kind] = {
     "id": "id",
     "arxiv": "id",
     "hot": "hot",
+    "trends": "trends",
+    "trend": "trends",
+    "傾向": "trends",
+    "トレンド": "trends",
     "help": "help",
     "ヘルプ": "help",
     "?": "help",
@@ -158,6 +164,8 @@ class Lookup:
             return self.week(arg)
         if command.kind == "id":
             return self.paper(arg)
+        if command.kind == "trends":
+            return self.trends(arg)[0]
         return self.hot(arg)
 
     def search(self, query: str, offset: int = 0, *, shortened: bool = False) -> Message:
@@ -256,6 +264,29 @@ class Lookup:
             Discussed(found[i.arxiv_id], i.thread, i.replies, i.participants) for i in items if i.arxiv_id in found
         ]
         return hot_papers(rows, lang=self.lang, period=window)
+
+    def trends(self, arg: str, *, share: bool = False, note: str | None = None) -> tuple[Message, Trends]:
+        """`/papers trends [topic]`: the numbers as a message, and the `Trends` its chart is drawn from.
+
+        The topic is read like `/papers topic` (slug, Japanese or English, fuzzy);
+        one that matches nothing shows every topic, saying so.
+        """
+        slug, missing = self.trends_topic(arg)
+        data = trends(self.catalog, until=self.today(), topic=slug)
+        message = trends_message(
+            data, lang=self.lang, topic_missing=missing, share=(slug or "*") if share else None, note=note
+        )
+        return message, data
+
+    def trends_topic(self, arg: str) -> tuple[str | None, str | None]:
+        """(the topic's slug or None for every topic, the text that matched no topic)."""
+        words = clean_text(arg)
+        if not words or words == "*":
+            return None, None
+        found = find_topic(self.catalog, words)
+        if found is None:
+            found, _labels = self.search_index.engine().resolve_topic(words)
+        return (found.slug, None) if found is not None else (None, words)
 
     def share(self, arxiv_id: str, user_id: str) -> Message | None:
         """The card posted for everyone by "Share in channel" (None: unknown paper)."""

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 JOB_ID = "digest-bot-weekly-post"
 #: The stable id of the periodic archive re-read (lookups between posting days).
 SYNC_JOB_ID = "digest-bot-archive-sync"
+#: The stable id of the weekly recap on its own schedule (DIGEST_RECAP_SCHEDULE).
+RECAP_JOB_ID = "digest-bot-recap"
 #: The stable id of a one-off re-run after a run that could not finish (at most one waits).
 RETRY_JOB_ID = "digest-bot-retry"
 #: How long a run that found a channel busy or Slack unreachable waits before trying
@@ -152,6 +154,20 @@ def add_archive_sync(scheduler: BackgroundScheduler, job: Callable[[], Any], *, 
         coalesce=True,
         max_instances=1,
         misfire_grace_time=minutes * 60,
+    )
+
+
+def add_recap(scheduler: BackgroundScheduler, job: Callable[[], Any], *, schedule: str, timezone: ZoneInfo) -> None:
+    """The weekly recap on its own crontab schedule (DIGEST_RECAP_SCHEDULE), in `timezone`."""
+    scheduler.add_job(
+        _logged(job, "the recap job"),
+        cron_trigger(schedule, timezone),
+        id=RECAP_JOB_ID,
+        name="post the weekly recaps",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=int(MISFIRE_GRACE.total_seconds()),
     )
 
 

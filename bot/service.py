@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.archive_source import ArchiveSource
 from bot.config import Settings
 from bot.lookup import Lookup
-from bot.scheduler import RETRY_DELAY, add_archive_sync, build_scheduler, schedule_retry
+from bot.scheduler import RETRY_DELAY, add_archive_sync, add_recap, build_scheduler, schedule_retry
 from bot.search import LiveSearch
 from bot.slack.app import build_app
 from bot.slack.client import posting_client, web_client
@@ -31,7 +31,7 @@ from bot.slack.flood import QuestionLimit
 from bot.slack.work import Workers
 from bot.store import Catalog
 from bot.store.health import StoreLost, StoreWatch, describe
-from bot.weekly_job import JobReport, make_weekly_job, resync
+from bot.weekly_job import JobReport, make_weekly_job, resync, run_recap_job
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,13 @@ def background_jobs(
             return report
 
         scheduler = build_scheduler(job, schedule=settings.schedule, timezone=settings.tz)
+        if settings.recap_schedule not in ("", "off"):
+            add_recap(
+                scheduler,
+                lambda: run_recap_job(bot.engine, client, clock(), settings, sleep=sleep),
+                schedule=settings.recap_schedule,
+                timezone=settings.tz,
+            )
     else:
         log.warning("no DIGEST_CHANNEL or DIGEST_CHANNELS: answering lookups only, posting nothing")
         scheduler = BackgroundScheduler(timezone=settings.tz)

@@ -24,6 +24,7 @@ from bot.archive_source import ArchiveSource, as_source, posting_refusal, sync_s
 from bot.config import Settings
 from bot.progress import ProgressLines
 from bot.publisher import PublishReport, publish_due
+from bot.publisher.recap import RecapReport, post_recaps
 from bot.store.database import StoreError
 from bot.store.health import describe
 from bot.store.sync import ArchiveMismatch, SyncReport
@@ -40,6 +41,7 @@ class JobReport:
 
     sync: SyncReport | None = None
     publish: PublishReport | None = None
+    recap: RecapReport | None = None
     error: str | None = None
     refused: str | None = None  # why nothing was posted (the wrong archive): not retried
 
@@ -52,6 +54,8 @@ class JobReport:
         """Left undone for a reason that passes: a channel another process held,
         Slack unreachable or rate limiting, a lost lease, or a failed run."""
         if self.error is not None:
+            return True
+        if self.recap is not None and self.recap.worth_retrying:
             return True
         if self.publish is None:
             return False
@@ -66,6 +70,7 @@ class JobReport:
             "refused": self.refused,
             "sync": self.sync.as_dict() if self.sync else None,
             "publish": self.publish.as_dict() if self.publish else None,
+            "recap": self.recap.as_dict() if self.recap else None,
         }
 
 
@@ -117,6 +122,9 @@ def run_weekly(
         report.publish = publish_due(
             engine, client, settings=settings, now=now, trigger="schedule", **publish_options
         )
+        if settings.recap_after_posting:
+            sleep = publish_options.get("sleep", time.sleep)
+            report.recap = post_recaps(engine, client, settings=settings, now=now, sleep=sleep)
     except (DBAPIError, StoreError) as err:  # the store itself: one clear line
         report.error = describe(err)
         log.error("the weekly posting job stopped at %s: %s", now.isoformat(), report.error)
@@ -133,6 +141,24 @@ def run_weekly(
         publish.updated,
         "" if publish.ok else f"; {len(publish.errors)} channel(s) stopped",
     )
+    return report
+
+
+def run_recap_job(
+    engine: Engine, client: WebClient, now: dt.datetime, settings: Settings, **options: Any
+) -> JobReport:
+    """DIGEST_RECAP_SCHEDULE's job: each channel's recap that is due; never raises."""
+    report = JobReport()
+    try:
+        report.recap = post_recaps(engine, client, settings=settings, now=now, **options)
+    except (DBAPIError, StoreError) as err:
+        report.error = describe(err)
+        log.error("the recap job stopped at %s: %s", now.isoformat(), report.error)
+    except Exception as err:  # the scheduler thread must survive anything
+        log.exception("the recap job failed at %s", now.isoformat())
+        report.error = f"{type(err).__name__}: {err}"
+    else:
+        log.info("recap job: %d recap(s) posted", report.recap.posted)
     return report
 
 

@@ -132,10 +132,11 @@ def test_a_date_with_no_digest_is_still_an_honest_no(tmp_path: Path, fake: FakeS
 
 
 def posted_ids(fake: FakeSlack, channel: str) -> list[str]:
+    """The digest messages in the channel: "header" or the paper's id (the weekly recap left out)."""
     return [
         m["metadata"]["event_payload"].get("arxiv_id", "header")
         for m in fake.messages(channel)
-        if m.get("metadata")
+        if m.get("metadata") and m["metadata"]["event_payload"].get("kind") != "recap"
     ]
 
 

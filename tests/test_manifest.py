@@ -53,5 +53,13 @@ def test_scopes_and_events_are_exactly_what_the_bot_uses(manifest: dict[str, Any
         "im:history",  # message.im (questions by direct message)
         "channels:read",  # conversations.list / .info: DIGEST_CHANNEL(S) checked at start
         "groups:read",  # the same for private channels
+        "links:read",  # link_shared: arXiv links pasted anywhere the bot is
+        "links:write",  # chat.unfurl: the archive's card under them
+        "files:write",  # files_upload_v2: the weekly recap's chart, /papers trends
+        "im:write",  # conversations.open: /papers trends' chart in the person's DM
     }
-    assert events == {"app_mention", "message.channels", "message.groups", "message.im"}
+    assert events == {"app_mention", "link_shared", "message.channels", "message.groups", "message.im"}
+
+
+def test_arxiv_links_are_unfurled(manifest: dict[str, Any]) -> None:
+    assert manifest["features"]["unfurl_domains"] == ["arxiv.org"]

@@ -556,6 +556,7 @@ def test_help_lists_every_form(lang: str) -> None:
         "/papers id <arXiv id or URL>",
         "/papers topics",
         "/papers hot [week|month]",
+        "/papers trends [topic]",
         "/papers help",
     ]:
         assert form in text

@@ -17,8 +17,10 @@ from bot.cli.archive_cmds import index, show, topics, weeks
 from bot.cli.context import CliContext, fail
 from bot.cli.db_cmds import db
 from bot.cli.post_cmds import post, status
+from bot.cli.recap_cmd import recap
 from bot.cli.run_cmd import run as run_bot
 from bot.cli.search_cmd import search
+from bot.cli.trends_cmd import trends_command
 from bot.store import StoreError
 from bot.store.health import describe
 
@@ -53,7 +55,7 @@ def main(ctx: click.Context, env_file: str) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-for command in (run_bot, index, show, topics, weeks, post, status, search, db):
+for command in (run_bot, index, show, topics, weeks, post, recap, status, search, trends_command, db):
     main.add_command(command)
 
 

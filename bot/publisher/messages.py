@@ -104,4 +104,6 @@ def _what(row: PostRow) -> str:
         return f"paper {row.arxiv_id} of {row.slug} {row.week_start}"
     if row.kind == "note":
         return f"the held-back note of {row.slug} {row.week_start}"
+    if row.kind in ("recap", "chart"):
+        return f"the {row.kind} of the week of {row.week_start}"
     return f"the header of {row.slug} {row.week_start}"

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web import SlackResponse
 
 #: 429s the publisher itself waits out per call (after the client's own retries).
@@ -168,6 +168,30 @@ class SlackCalls:
                 cursor=cursor,
             ),
         )
+
+    def upload(
+        self, channel: str, thread_ts: str | None, content: bytes, *, filename: str, title: str, alt_text: str
+    ) -> str:
+        """files_upload_v2 of one file into `channel` (in `thread_ts`'s thread); the file's id.
+
+        Three requests in slack_sdk (the upload URL, the upload, the completion):
+        an answer that is not a clear refusal at any of them leaves the outcome unknown.
+        """
+        def call() -> SlackResponse:
+            try:
+                return self.client.files_upload_v2(
+                    channel=channel, thread_ts=thread_ts, content=content, filename=filename, title=title,
+                    alt_txt=alt_text,
+                )
+            except SlackRequestError as err:  # the file was refused before it was shared: not posted
+                raise SlackRefused("files_upload_v2", "upload_failed", [str(err)[:200]]) from err
+
+        response = self._write("files.completeUploadExternal", channel, call)
+        files = response.get("files") or [response.get("file") or {}]
+        file_id = files[0].get("id") if files and isinstance(files[0], Mapping) else None
+        if not isinstance(file_id, str) or not file_id:
+            raise SlackUncertain("files.completeUploadExternal", "no file id in the answer")
+        return file_id
 
     def _write(self, method: str, channel: str, call: Callable[[], SlackResponse]) -> SlackResponse:
         """A paced call: at most one write per `min_interval` seconds per channel."""

@@ -30,7 +30,11 @@ TOPIC_SHOW: Final = "topic_show"
 #: Next page of a week overview; value: {"w": "YYYY-MM-DD", "o": offset}.
 WEEK_MORE: Final = "week_more"
 
+#: Share the trends chart in the channel `/papers trends` was typed in; value: a topic slug or "*".
+TRENDS_SHARE: Final = "trends_share"
+
 ACTION_NAMES: Final = (
+    TRENDS_SHARE,
     PAPER_SHARE,
     PAPER_PDF,
     RESULTS_MORE,

@@ -38,6 +38,7 @@ USAGE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     ("/papers topics", "help_topics", ()),
     ("/papers hot [week|month]", "help_hot", ("/papers hot month",)),
+    ("/papers trends [topic]", "help_trends", ("/papers trends", "/papers trends 合成データ")),
     ("/papers help", "help_help", ()),
 )
 

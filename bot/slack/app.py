@@ -1,4 +1,4 @@
-"""The Bolt app: `/papers`, its buttons, mentions, direct messages and thread replies.
+"""The Bolt app: `/papers`, its buttons, mentions, direct messages, thread replies and link unfurls.
 
 The app only wires Slack to `Lookup` (the answers) and `discussion` (thread
 counts). Every listener acknowledges on the request's own path and does no
@@ -12,7 +12,8 @@ that cannot be queued is answered 503, so Slack delivers it again later.
 
 Questions (mentions, direct messages) from bots, the bot itself included,
 are never answered (two bots would answer each other forever), and each
-person's questions are limited per minute (`bot.slack.flood`).
+person's questions are limited per minute (`bot.slack.flood`). arXiv link
+unfurls (`link_shared`) are `bot.slack.unfurls`' job, registered here.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from bot.render import (
     parse_week_value,
 )
 from bot.render.blocks import Message
+from bot.slack import trends, unfurls
 from bot.slack.flood import QuestionLimit
 from bot.slack.work import Workers
 
@@ -79,6 +81,12 @@ class _SeenEvents:
                 return False
             self._seen[event_id] = now
             return True
+
+    def forget(self, event_id: str | None) -> None:
+        """Not handled after all (its work could not be queued): Slack's retry is welcome."""
+        if event_id:
+            with self._lock:
+                self._seen.pop(event_id, None)
 
 
 #: Seconds a response_url (or a Web API call) may take before the delivery is given up.
@@ -180,6 +188,8 @@ def build_app(
             message = _render(what, lambda: lookup.answer(text), lang)
             work.send(lambda: _deliver(url, message, response_type="ephemeral"), what)
 
+        if trends.is_trends(text):  # the numbers here, the chart uploaded to the person's DM
+            answer = trends.command_job(command, lookup=lookup, client=client, work=work, deliver=_deliver, lang=lang)
         if work.answers.submit(answer, what):
             ack()
         else:  # the acknowledgement itself says so: no second request to Slack
@@ -329,6 +339,9 @@ def build_app(
             log.warning("could not answer in %s: %s", channel, err.response.get("error"))
         except (OSError, http.client.HTTPException) as err:  # network: logged, the worker lives on
             log.warning("could not answer in %s: %s", channel, err)
+
+    unfurls.register(app, papers=lookup.catalog, engine=engine, client=client, work=work, seen=seen, lang=lang)
+    trends.register(app, lookup=lookup, client=client, work=work, deliver=_deliver, lang=lang)
 
     @app.error
     def on_error(error: Exception, body: Mapping[str, Any]) -> None:

@@ -196,6 +196,21 @@ class Catalog:
         with self.engine.connect() as conn:
             return [(r[0], r[1]) for r in conn.execute(query)]
 
+    def digest_counts(self, since: dt.date, until: dt.date) -> list[tuple[str, dt.date, int]]:
+        """(slug, week_start, papers) of every topic digest (not `all`) whose week starts in
+        [since, until]: the numbers behind the trends chart, one indexed query."""
+        query = (
+            select(digests.c.slug, digests.c.week_start, digests.c.paper_count)
+            .where(
+                digests.c.week_start >= since,
+                digests.c.week_start <= until,
+                digests.c.slug != AGGREGATE_SLUG,
+            )
+            .order_by(digests.c.week_start, digests.c.slug)
+        )
+        with self.engine.connect() as conn:
+            return [(r.slug, r.week_start, int(r.paper_count)) for r in conn.execute(query)]
+
     def digests(
         self, *, slug: str | None = None, week: dt.date | None = None, with_papers: bool = False
     ) -> list[Digest]:

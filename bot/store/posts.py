@@ -43,7 +43,8 @@ from sqlalchemy.exc import IntegrityError
 from bot.store.database import insert_ignoring_duplicates
 from bot.store.schema import UtcDateTime, digests, entries, metadata, papers
 
-PostKind = Literal["header", "paper", "note"]
+#: "recap": a channel's weekly recap; "chart": its chart, uploaded into its thread (ts holds the file id).
+PostKind = Literal["header", "paper", "note", "recap", "chart"]
 PostState = Literal["pending", "posted", "failed"]
 MarkState = Literal["skipped", "posting", "posted"]
 #: Why a digest was taken up: its week became due, a first start skipped it,
@@ -159,6 +160,16 @@ def paper_key(arxiv_id: str) -> str:
 
 def header_key(slug: str, week_start: dt.date) -> str:
     return f"header:{slug}:{week_start.isoformat()}"
+
+
+def recap_key(week_start: dt.date) -> str:
+    """A channel's weekly recap of one digest week (posted once per channel and week)."""
+    return f"recap:{week_start.isoformat()}"
+
+
+def chart_key(week_start: dt.date) -> str:
+    """The recap's chart, a file in the recap's thread."""
+    return f"chart:{week_start.isoformat()}"
 
 
 def note_key(slug: str, week_start: dt.date) -> str:

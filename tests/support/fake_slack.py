@@ -10,7 +10,12 @@ and end-to-end tests run the bot as a subprocess that only knows `SLACK_API_URL`
         assert fake.messages("C0SD")[0]["text"] == "hi"
 
 The fake answers like Slack where tests depend on it (error codes, Block Kit
-validation, ts ordering, pagination, metadata) and records every request. Faults
+validation, ts ordering, pagination, metadata) and records every request. The
+personal layer's methods are here too: `conversations.open` (a DM channel per
+person: `dms(user)`), `views.publish` (a Home tab, validated: `home(user)`), the
+three steps of `files_upload_v2` (`files.getUploadURLExternal`, the upload URL,
+`files.completeUploadExternal`: `files()` holds the bytes), and `react()` changes
+a message's reactions and hands back the `reaction_added`/`_removed` event. Faults
 (rate limits, errors, 5xx, dropped connections, latency, calls held until released,
 an HTTP 200 whose body is not JSON, a hook between "accepted" and "answered") are
 injected at run time, from any thread.
@@ -56,12 +61,16 @@ DEFAULT_CHANNELS: Mapping[str, str] = {
 DEFAULT_USERS: Mapping[str, str] = {USER_ID: "alice", BOT_USER_ID: "digest-bot"}
 
 MAX_BLOCKS = 50
+#: A view (the Home tab, a modal) holds up to 100 blocks.
+MAX_VIEW_BLOCKS = 100
 MAX_BLOCKS_TEXT = 12_000
 MAX_TEXT = 40_000
 RESPONSE_URL_USES = 5
 SCHEMA_ENV = "SLACK_BLOCK_KIT_SCHEMA"
 
-_JSON_FIELDS = ("blocks", "attachments", "metadata")
+_JSON_FIELDS = ("blocks", "attachments", "metadata", "view", "files")
+#: The path uploads go to (files.getUploadURLExternal hands out URLs under it).
+UPLOAD_PATH = "/upload/v1/"
 
 
 class ApiError(Exception):
@@ -276,12 +285,16 @@ def _limit_problems(node: Any, pointer: str, parent: str | None = None) -> list[
     return problems
 
 
-def validate_blocks(blocks: list[Any]) -> None:
-    """Raise `ApiError` as Slack would for these blocks (count, schema, ids, total text)."""
-    if len(blocks) > MAX_BLOCKS:
+def validate_blocks(blocks: list[Any], *, max_blocks: int = MAX_BLOCKS, text_limit: bool = True) -> None:
+    """Raise `ApiError` as Slack would for these blocks (count, schema, ids, total text).
+
+    Messages hold 50 blocks and about 12,000 characters of text; views
+    (`max_blocks=100`, `text_limit=False`) hold 100 blocks.
+    """
+    if len(blocks) > max_blocks:
         raise ApiError(
             "invalid_blocks",
-            [f"[ERROR] no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]"],
+            [f"[ERROR] no more than {max_blocks} items allowed [json-pointer:/blocks]"],
         )
     validators = _block_validators()
     problems: list[str] = [] if validators is not None else _limit_problems(blocks, "/blocks")
@@ -299,7 +312,7 @@ def validate_blocks(blocks: list[Any]) -> None:
     problems += _duplicate_ids(blocks)
     if problems:
         raise ApiError("invalid_blocks", problems)
-    if _text_chars(blocks) > MAX_BLOCKS_TEXT:
+    if text_limit and _text_chars(blocks) > MAX_BLOCKS_TEXT:
         raise ApiError(
             "msg_blocks_too_long",
             [f"[ERROR] more than {MAX_BLOCKS_TEXT} characters of text [json-pointer:/blocks]"],
@@ -323,6 +336,45 @@ def validate_message(text: Any = None, blocks: Any = None, attachments: Any = No
         raise ApiError("msg_too_long")
     if blocks:
         validate_blocks(blocks)
+
+
+#: Top-level fields of a Home tab view, and the length limits Slack sets on them.
+_VIEW_FIELDS = {"type", "blocks", "private_metadata", "callback_id", "external_id"}
+_VIEW_LIMITS = {"private_metadata": 3000, "callback_id": 255, "external_id": 255}
+
+
+def validate_view(view: Any, *, kinds: Iterable[str] = ("home",)) -> None:
+    """Raise `ApiError` for a view Slack would reject (views.publish: a Home tab).
+
+    Public so that rendering tests can check a Home tab against the same rules.
+    """
+    if not isinstance(view, dict):
+        raise ApiError("invalid_arguments", ["[ERROR] must be an object [json-pointer:/view]"])
+    if view.get("type") not in tuple(kinds):
+        raise ApiError("invalid_arguments", ["[ERROR] must be a valid enum value [json-pointer:/view/type]"])
+    extra = sorted(set(view) - _VIEW_FIELDS)
+    if extra:
+        raise ApiError(
+            "invalid_arguments",
+            [f"[ERROR] invalid additional property: {extra[0]} [json-pointer:/view/{extra[0]}]"],
+        )
+    for name, limit in _VIEW_LIMITS.items():
+        value = view.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            raise ApiError(
+                "invalid_arguments",
+                [f"[ERROR] must be less than {limit + 1} characters [json-pointer:/view/{name}]"],
+            )
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list):
+        raise ApiError("invalid_arguments", ["[ERROR] missing required field: blocks [json-pointer:/view]"])
+    try:
+        validate_blocks(blocks, max_blocks=MAX_VIEW_BLOCKS, text_limit=False)
+    except ApiError as exc:
+        raise ApiError(
+            "invalid_arguments",
+            [m.replace("[json-pointer:/blocks", "[json-pointer:/view/blocks") for m in exc.messages],
+        ) from None
 
 
 def _metadata(value: Any) -> dict[str, Any] | None:
@@ -414,6 +466,14 @@ def _parse_params(query: str, body: bytes, content_type: str) -> dict[str, Any]:
     return params
 
 
+def _recorded(params: dict[str, Any]) -> dict[str, Any]:
+    """A call's params as recorded: an upload's bytes become their length (JSON-friendly)."""
+    out = copy.deepcopy(params)
+    if isinstance(out.get("content"), bytes):
+        out["content"] = f"<{len(out['content'])} bytes>"
+    return out
+
+
 # --------------------------------------------------------------------------------------
 # Records
 
@@ -469,6 +529,7 @@ class _Channel:
     messages: list[dict[str, Any]] = field(default_factory=list)  # ts order
     private: bool = False
     archived: bool = False
+    im_user: str | None = None  # a direct message channel with this user
 
     def find(self, ts: Any) -> dict[str, Any] | None:
         return next((m for m in self.messages if m["ts"] == ts), None)
@@ -480,6 +541,35 @@ class _Channel:
             if "thread_ts" in m:
                 replies.setdefault(m["thread_ts"], []).append(m)
         return replies
+
+
+@dataclass
+class UploadedFile:
+    """A file uploaded through files.getUploadURLExternal + the upload URL (+ completion).
+
+    `content` holds the bytes the client sent; `channel`/`thread_ts` are set by
+    files.completeUploadExternal, which shares the file there.
+    """
+
+    id: str
+    filename: str
+    length: int
+    content: bytes | None = None
+    title: str | None = None
+    channel: str | None = None
+    thread_ts: str | None = None
+    initial_comment: str | None = None
+    completed: bool = False
+
+    @property
+    def text(self) -> str:
+        """The content as UTF-8 text (what a BibTeX or CSV file holds)."""
+        return (self.content or b"").decode("utf-8")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["content"] = base64.b64encode(self.content or b"").decode()
+        return data
 
 
 @dataclass
@@ -560,6 +650,11 @@ class FakeSlack:
             "conversations.join": self._conversations_join,
             "conversations.list": self._conversations_list,
             "users.info": self._users_info,
+            "chat.unfurl": self._chat_unfurl,
+            "conversations.open": self._conversations_open,
+            "views.publish": self._views_publish,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
         }
         self.tokens: set[str] = set()
         """Valid bot tokens; change at run time to simulate a revoked token."""
@@ -584,6 +679,9 @@ class FakeSlack:
         self.users.update(users)
         self.scopes = None if self._initial_scopes is None else set(self._initial_scopes)
         self._channels = {cid: _Channel(cid, name) for cid, name in channels.items()}
+        self._views: dict[str, list[dict[str, Any]]] = {}
+        self._files: dict[str, UploadedFile] = {}
+        self._uploads: dict[str, str] = {}  # upload URL token -> file id
         self._calls: list[Call] = []
         self._responses: dict[str, list[dict[str, Any]]] = {}
         self._faults: list[_Fault] = []
@@ -593,6 +691,7 @@ class FakeSlack:
             gate.set()  # nothing stays parked across a reset
         self._holds: dict[str, threading.Event] = {}
         self._on_post: Callable[[Call], None] | None = None
+        self._composer_unfurls: dict[str, dict[str, Any]] = {}
 
     # ---- lifecycle ---------------------------------------------------------------
 
@@ -796,6 +895,19 @@ class FakeSlack:
             threads = chan.threads()
             return [self._view(m, threads, metadata=True) for m in chan.messages]
 
+    def unfurls(self, channel: str, ts: str) -> dict[str, Any]:
+        """url -> the unfurl attached to that message by chat.unfurl (empty: none)."""
+        with self._cond:
+            message = self._known(channel).find(ts)
+            if message is None:
+                raise KeyError(f"no message {ts} in {channel}")
+            return copy.deepcopy(message.get("unfurls", {}))
+
+    def composer_unfurls(self, unfurl_id: str, source: str = "composer") -> dict[str, Any]:
+        """url -> the unfurl attached to a link still in the composer."""
+        with self._cond:
+            return copy.deepcopy(self._composer_unfurls.get(f"{source}:{unfurl_id}", {}))
+
     def responses(self, url_or_id: str) -> list[dict[str, Any]]:
         """Payloads accepted on a response_url, oldest first."""
         response_id = url_or_id.rstrip("/").rsplit("/", 1)[-1]
@@ -803,6 +915,72 @@ class FakeSlack:
             if response_id not in self._responses:
                 raise KeyError(f"no such response_url: {url_or_id}")
             return copy.deepcopy(self._responses[response_id])
+
+    def dm_channel(self, user: str) -> str | None:
+        """The id of the bot's direct message channel with `user`, once conversations.open made it."""
+        with self._cond:
+            return next((c.id for c in self._channels.values() if c.im_user == user), None)
+
+    def dms(self, user: str) -> list[dict[str, Any]]:
+        """The bot's direct messages with `user` (empty before any conversations.open)."""
+        channel = self.dm_channel(user)
+        return self.messages(channel) if channel is not None else []
+
+    def views(self, user: str) -> list[dict[str, Any]]:
+        """Every view published to `user`'s Home tab, oldest first."""
+        with self._cond:
+            return copy.deepcopy(self._views.get(user, []))
+
+    def home(self, user: str) -> dict[str, Any] | None:
+        """The Home tab `user` sees now (the last view published), or None."""
+        views = self.views(user)
+        return views[-1] if views else None
+
+    def files(self, channel: str | None = None) -> list[UploadedFile]:
+        """Uploaded files (those shared in `channel`, if given), in upload order."""
+        with self._cond:
+            return [
+                dataclasses.replace(f)
+                for f in self._files.values()
+                if channel is None or (f.completed and f.channel == channel)
+            ]
+
+    def react(self, channel: str, ts: str, user: str, reaction: str, *, added: bool = True) -> dict[str, Any]:
+        """A person adds (or removes) a reaction on a message; returns the event Slack sends.
+
+        The message's `reactions` change as in Slack; send the returned event to
+        the bot (`RunningBot.event`, or `slack_requests.event_body`).
+        """
+        with self._changed():
+            chan = self._known(channel)
+            message = chan.find(ts)
+            if message is None:
+                raise KeyError(f"no message {ts} in {channel}")
+            entries = message.setdefault("reactions", [])
+            entry = next((r for r in entries if r["name"] == reaction), None)
+            if added:
+                if entry is None:
+                    entry = {"name": reaction, "users": [], "count": 0}
+                    entries.append(entry)
+                if user not in entry["users"]:
+                    entry["users"].append(user)
+            elif entry is not None and user in entry["users"]:
+                entry["users"].remove(user)
+            if entry is not None:
+                entry["count"] = len(entry["users"])
+                if not entry["users"]:
+                    entries.remove(entry)
+            if not entries:
+                message.pop("reactions", None)
+            event_ts = self._next_ts()
+            return {
+                "type": "reaction_added" if added else "reaction_removed",
+                "user": user,
+                "reaction": reaction,
+                "item_user": message.get("user"),
+                "item": {"type": "message", "channel": channel, "ts": ts},
+                "event_ts": event_ts,
+            }
 
     def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
         """Return the predicate's first truthy value; wakes on every change of the fake.
@@ -920,15 +1098,22 @@ class FakeSlack:
         return out
 
     def _channel_info(self, chan: _Channel) -> dict[str, Any]:
+        if chan.im_user is not None:
+            return {"id": chan.id, "is_im": True, "user": chan.im_user, "is_open": True}
         return {
             "id": chan.id,
             "name": chan.name,
             "is_channel": not chan.private,
             "is_group": chan.private,
+            "is_im": False,
             "is_private": chan.private,
             "is_archived": chan.archived,
             "is_member": chan.id not in self.not_member,
         }
+
+    def _require_scope(self, scope: str) -> None:
+        if self.scopes is not None and scope not in self.scopes:
+            raise ApiError("missing_scope", extra={"needed": scope, "provided": ",".join(sorted(self.scopes))})
 
     def _need_scope(self, private: bool) -> None:
         """Reading channels needs channels:read (public) or groups:read (private)."""
@@ -1133,6 +1318,115 @@ class FakeSlack:
         self.not_member.discard(chan.id)
         return {"channel": self._channel_info(chan), **answer}
 
+    def _conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        """A direct message channel with one person (scope im:write): made once, then the same."""
+        self._require_scope("im:write")
+        if p.get("channel"):
+            chan = self._channels.get(str(p["channel"]))
+            if chan is None or chan.im_user is None:
+                raise ApiError("channel_not_found")
+            return {"channel": {"id": chan.id}, "already_open": True}
+        users = [u.strip() for u in str(p.get("users") or "").split(",") if u.strip()]
+        if not users:
+            raise ApiError("users_list_not_supplied")
+        if len(users) > 1:
+            raise ApiError("not_supported", ["[ERROR] the fake opens one-person DMs only"])
+        user = users[0]
+        if user not in self.users:
+            raise ApiError("user_not_found")
+        if user == BOT_USER_ID:
+            raise ApiError("cannot_dm_bot")
+        existing = next((c for c in self._channels.values() if c.im_user == user), None)
+        if existing is not None:
+            answer: dict[str, Any] = {"channel": self._channel_info(existing)} if _flag(p.get("return_im")) else {"channel": {"id": existing.id}}
+            return {**answer, "no_op": True, "already_open": True}
+        chan = _Channel(f"D{user.lstrip('UW')}", user.lower(), im_user=user)
+        self._channels[chan.id] = chan
+        return {"channel": self._channel_info(chan) if _flag(p.get("return_im")) else {"id": chan.id}}
+
+    def _views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Publish a Home tab: type home, at most 100 valid blocks; `hash` guards a stale update."""
+        user = p.get("user_id")
+        if not isinstance(user, str) or not user:
+            raise ApiError("invalid_arguments", ["[ERROR] missing required field: user_id"])
+        if user not in self.users:
+            raise ApiError("user_not_found")
+        if isinstance(p.get("view"), str):
+            raise ApiError("invalid_arguments", ["[ERROR] view must be a JSON object [json-pointer:/view]"])
+        validate_view(p.get("view"))
+        history = self._views.setdefault(user, [])
+        if p.get("hash") and history and p["hash"] != history[-1]["hash"]:
+            raise ApiError("hash_conflict")
+        view = {
+            **copy.deepcopy(p["view"]),
+            "id": f"V{len(history) + 1:04d}{user}",
+            "team_id": TEAM_ID,
+            "app_id": APP_ID,
+            "bot_id": BOT_ID,
+            "hash": f"{int(self._clock())}.{secrets.token_hex(4)}",
+        }
+        history.append(view)
+        return {"view": copy.deepcopy(view)}
+
+    def _files_get_upload_url(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Step 1 of an upload (scope files:write): a file id and the URL to send its bytes to."""
+        self._require_scope("files:write")
+        filename = p.get("filename")
+        if not isinstance(filename, str) or not filename.strip():
+            raise ApiError("invalid_arguments", ["[ERROR] missing required field: filename"])
+        length = _int(p.get("length"), -1)
+        if length < 1:
+            raise ApiError("invalid_arguments", ["[ERROR] length must be a positive integer"])
+        file_id = f"F{len(self._files) + 1:06d}{secrets.token_hex(2).upper()}"
+        token = secrets.token_hex(8)
+        self._files[file_id] = UploadedFile(file_id, filename, length)
+        self._uploads[token] = file_id
+        return {"upload_url": f"{self.url}{UPLOAD_PATH}{token}", "file_id": file_id}
+
+    def _file_upload(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Step 2: the bytes, POSTed to the upload URL (answered with plain text, like Slack)."""
+        file_id = self._uploads.get(str(p.get("token")))
+        if file_id is None:
+            raise ApiError("upload_url_not_found", status=404)
+        upload = self._files[file_id]
+        content = p.get("content") or b""
+        if len(content) != upload.length:
+            raise ApiError("length_mismatch", status=400)
+        upload.content = bytes(content)
+        return {}
+
+    def _files_complete_upload(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Step 3: share the uploaded files in `channel_id` (a thread with `thread_ts`)."""
+        self._require_scope("files:write")
+        items = p.get("files")
+        if not isinstance(items, list) or not items:
+            raise ApiError("invalid_arguments", ["[ERROR] files must be a non-empty JSON array"])
+        uploads: list[tuple[UploadedFile, dict[str, Any]]] = []
+        for item in items:
+            upload = self._files.get(item.get("id")) if isinstance(item, dict) else None
+            if upload is None:
+                raise ApiError("file_not_found")
+            if upload.content is None:
+                raise ApiError("file_upload_not_completed")
+            uploads.append((upload, item))
+        chan = self._channel({"channel": p["channel_id"]}) if p.get("channel_id") else None
+        thread_ts = None
+        if chan is not None and p.get("thread_ts"):
+            thread_ts = self._thread_root(chan, str(p["thread_ts"]))
+        shared = []
+        for upload, item in uploads:
+            upload.title = str(item.get("title") or upload.filename)
+            upload.completed = True
+            if chan is not None:
+                upload.channel, upload.thread_ts = chan.id, thread_ts
+            upload.initial_comment = p.get("initial_comment") or None
+            shared.append({"id": upload.id, "name": upload.filename, "title": upload.title, "size": upload.length})
+        if chan is not None:
+            message = self._store(chan, text=str(p.get("initial_comment") or ""), user=BOT_USER_ID, thread_ts=thread_ts)
+            message["files"] = copy.deepcopy(shared)
+            message["upload"] = True
+        return {"files": shared}
+
     def _users_info(self, p: dict[str, Any]) -> dict[str, Any]:
         user_id = p.get("user")
         if user_id not in self.users:
@@ -1149,6 +1443,39 @@ class FakeSlack:
                 "profile": {"display_name": name, "real_name": name.title()},
             }
         }
+
+    def _chat_unfurl(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Attach unfurls to a message (channel + ts) or to a link in the composer
+        (unfurl_id + source), as Slack does: each URL must be in the message, each
+        unfurl's blocks valid; a second call for the same URL replaces its unfurl."""
+        unfurls = p.get("unfurls")
+        if isinstance(unfurls, str):
+            try:
+                unfurls = json.loads(unfurls)
+            except ValueError:
+                raise ApiError("invalid_unfurls_format") from None
+        if not isinstance(unfurls, dict) or not unfurls:
+            raise ApiError("invalid_unfurls_format")
+        for url, unfurl in unfurls.items():
+            if not isinstance(unfurl, dict) or not (unfurl.get("blocks") or unfurl.get("text")):
+                raise ApiError("invalid_unfurls_format")
+            if unfurl.get("blocks") is not None:
+                if not isinstance(unfurl["blocks"], list):
+                    raise ApiError("invalid_unfurls_format")
+                validate_blocks(unfurl["blocks"])
+        if p.get("unfurl_id") and p.get("source"):
+            key = f"{p['source']}:{p['unfurl_id']}"
+            self._composer_unfurls.setdefault(key, {}).update(copy.deepcopy(unfurls))
+            return {}
+        chan = self._channel(p, member=False)
+        message = chan.find(p.get("ts"))
+        if message is None:
+            raise ApiError("cannot_find_message")
+        for url in unfurls:
+            if url not in message.get("text", ""):
+                raise ApiError("cannot_unfurl_url")
+        message.setdefault("unfurls", {}).update(copy.deepcopy(unfurls))
+        return {}
 
     # ---- request processing --------------------------------------------------------
 
@@ -1176,6 +1503,8 @@ class FakeSlack:
                 )
         if method == "response_url":
             outcome = self._response_post(path, params)
+        elif method == "file_upload":
+            outcome = self._upload_post(params)
         else:
             outcome = self._api_call(method, params, token)
         if outcome.status == 200 and self._take_fault("drop_after", method, params):
@@ -1200,6 +1529,16 @@ class FakeSlack:
             return _Outcome(200, {"ok": True, **handler(params)})
         except ApiError as exc:
             return _Outcome(exc.status, exc.body())
+
+    def _upload_post(self, params: dict[str, Any]) -> _Outcome:
+        """The upload URL: no token (the URL is the credential), a plain-text answer."""
+        if self._take_fault("fail", "file_upload", params):
+            return _Outcome(500, "upload failed", fault="failed")
+        try:
+            self._file_upload(params)
+        except ApiError as exc:
+            return _Outcome(exc.status, exc.error)
+        return _Outcome(200, f"OK - {len(params.get('content') or b'')}")
 
     def _response_post(self, path: str, payload: dict[str, Any]) -> _Outcome:
         """Slack's response_url: 200 "ok", at most RESPONSE_URL_USES accepted posts."""
@@ -1229,6 +1568,10 @@ class FakeSlack:
                 return 200, {"ok": True, "calls": calls}
             if url.path == "/_fake/responses":
                 return 200, {"ok": True, "responses": self.responses(query.get("id", ""))}
+            if url.path == "/_fake/files":
+                return 200, {"ok": True, "files": [f.to_dict() for f in self.files(query.get("channel"))]}
+            if url.path == "/_fake/views":
+                return 200, {"ok": True, "views": self.views(query.get("user", ""))}
         except KeyError as exc:
             return 404, {"ok": False, "error": str(exc.args[0])}
         return 404, {"ok": False, "error": "unknown_control_path"}
@@ -1243,18 +1586,22 @@ class FakeSlack:
         if url.path.startswith("/_fake/"):
             _write(handler, *self._control(url))
             return
-        if url.path.startswith("/api/"):
-            method = url.path.removeprefix("/api/")
-        elif url.path.startswith("/response/"):
-            method = "response_url"
+        parse_error: ApiError | None = None
+        if url.path.startswith(UPLOAD_PATH):
+            # An upload's bytes are the body itself, whatever its content type says.
+            method = "file_upload"
+            params: dict[str, Any] = {"token": url.path.removeprefix(UPLOAD_PATH), "content": body}
         else:
-            method = url.path
-        try:
-            params = _parse_params(url.query, body, headers.get("content-type", ""))
-        except ApiError as exc:
-            params, parse_error = {}, exc
-        else:
-            parse_error = None
+            if url.path.startswith("/api/"):
+                method = url.path.removeprefix("/api/")
+            elif url.path.startswith("/response/"):
+                method = "response_url"
+            else:
+                method = url.path
+            try:
+                params = _parse_params(url.query, body, headers.get("content-type", ""))
+            except ApiError as exc:
+                params, parse_error = {}, exc
         delay = self._latency.get(method, self._latency.get(None, 0.0))
         if delay:
             time.sleep(delay)
@@ -1283,7 +1630,7 @@ class FakeSlack:
             call = Call(
                 method=method,
                 path=url.path,
-                params=copy.deepcopy(params),
+                params=_recorded(params),
                 headers=headers,
                 received=received,
                 status=None if outcome.drop else outcome.status,

@@ -176,6 +176,78 @@ def event_body(
     return json.dumps(envelope).encode()
 
 
+def link_shared_event(
+    urls: list[str],
+    *,
+    channel: str = "C0SD",
+    message_ts: str,
+    user: str = USER_ID,
+    thread_ts: str | None = None,
+    source: str = "conversations_history",
+    unfurl_id: str | None = None,
+) -> dict[str, Any]:
+    """The `link_shared` event Slack sends for links of an `unfurl_domains` domain.
+
+    For a link still in the message composer Slack sends `channel: "COMPOSER"`,
+    a made-up `message_ts`, `source: "composer"` and an `unfurl_id`.
+    """
+    event: dict[str, Any] = {
+        "type": "link_shared",
+        "channel": channel,
+        "is_bot_user_member": True,
+        "user": user,
+        "message_ts": message_ts,
+        "unfurl_id": unfurl_id or f"C{_unique():06d}.{message_ts}.{secrets.token_hex(8)}",
+        "source": source,
+        "event_ts": message_ts,
+        "links": [{"domain": "arxiv.org", "url": url} for url in urls],
+    }
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def reaction_event(
+    reaction: str,
+    *,
+    channel: str,
+    ts: str,
+    user: str = USER_ID,
+    item_user: str | None = BOT_USER_ID,
+    added: bool = True,
+    event_ts: str | None = None,
+) -> dict[str, Any]:
+    """A `reaction_added` / `reaction_removed` event on the message `ts` in `channel`.
+
+    `item_user` is the message's author (the bot's by default). `FakeSlack.react`
+    builds the same event and also changes the message's reactions.
+    """
+    event: dict[str, Any] = {
+        "type": "reaction_added" if added else "reaction_removed",
+        "user": user,
+        "reaction": reaction,
+        "item": {"type": "message", "channel": channel, "ts": ts},
+        "event_ts": event_ts or f"{time.time():.6f}",
+    }
+    if item_user is not None:
+        event["item_user"] = item_user
+    return event
+
+
+def app_home_opened_event(user: str = USER_ID, *, tab: str = "home", view: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`app_home_opened`: the person opened the app's Home (or Messages) tab."""
+    event: dict[str, Any] = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": f"D{user.lstrip('UW')}",
+        "tab": tab,
+        "event_ts": f"{time.time():.6f}",
+    }
+    if view is not None:
+        event["view"] = dict(view)
+    return event
+
+
 def url_verification_body(challenge: str) -> bytes:
     """The handshake Slack sends when the Request URL is saved."""
     return json.dumps(

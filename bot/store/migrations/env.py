@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from alembic import context
 
+import bot.store.personal  # defines the personal tables on the shared metadata
 import bot.store.posts  # noqa: F401 - defines the post tables on the shared metadata
 from bot.store.schema import UtcDateTime, metadata
 

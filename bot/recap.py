@@ -1,0 +1,159 @@
+"""The weekly recap's content: what a channel discussed and voted on in a digest week, per topic.
+
+A recap covers one digest week W of one channel: the papers its digests of W
+held (per topic), the replies people wrote in paper threads during W's days
+(per topic of the paper), the most discussed and the most voted papers of
+those days, and the trends chart's numbers (`bot.trends`). It is posted right
+after W's digests are (at the start of the next week), so "last week" is W.
+Reads the store only; rendering is `bot.render.recap`, posting
+`bot.publisher.recap`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, distinct, func, select
+
+from bot import discussion
+from bot.model import Paper, ThreadInfo, Topic
+from bot.store import Catalog
+from bot.store.posts import thread_replies, utc
+from bot.store.schema import paper_topics
+from bot.trends import Trends, trends
+
+log = logging.getLogger(__name__)
+
+#: Papers listed as most discussed, and as most voted.
+TOP = 5
+
+VotesSource = Callable[[Engine, dt.datetime, dt.datetime | None], Sequence[tuple[str, int]]]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicWeek:
+    """One topic in the recap's week: papers its digest held, replies its papers got."""
+
+    topic: Topic
+    papers: int
+    replies: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """A paper of the recap's lists: how many replies (or voters), and its thread."""
+
+    paper: Paper
+    count: int
+    thread: ThreadInfo | None
+    participants: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Recap:
+    channel: str
+    week_start: dt.date
+    week_end: dt.date
+    topics: tuple[TopicWeek, ...]
+    discussed: tuple[Ranked, ...]
+    voted: tuple[Ranked, ...]
+    trends: Trends
+
+    @property
+    def papers(self) -> int:
+        return sum(t.papers for t in self.topics)
+
+    @property
+    def replies(self) -> int:
+        return sum(t.replies for t in self.topics)
+
+
+def window(week_start: dt.date, week_end: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """The week's days in the digest time zone, as [start, end) in UTC."""
+    start = dt.datetime.combine(week_start, dt.time(), tz).astimezone(dt.UTC)
+    end = dt.datetime.combine(week_end + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.UTC)
+    return start, end
+
+
+def replies_per_topic(engine: Engine, channel: str, since: dt.datetime, until: dt.datetime) -> dict[str, int]:
+    """slug -> replies written in `channel` in [since, until) in threads of that topic's papers."""
+    query = (
+        select(paper_topics.c.slug, func.count(distinct(thread_replies.c.ts)))
+        .select_from(thread_replies)
+        .join(paper_topics, paper_topics.c.arxiv_id == thread_replies.c.arxiv_id)
+        .where(
+            thread_replies.c.channel == channel,
+            thread_replies.c.replied_at >= utc(since),
+            thread_replies.c.replied_at < utc(until),
+        )
+        .group_by(paper_topics.c.slug)
+    )
+    with engine.connect() as conn:
+        return {slug: int(n) for slug, n in conn.execute(query)}
+
+
+def default_votes() -> VotesSource | None:
+    """`bot.votes.top_voted` (reactions as votes), if this install has it."""
+    try:
+        from bot.votes import top_voted  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+
+    def source(engine: Engine, since: dt.datetime, until: dt.datetime | None) -> Sequence[tuple[str, int]]:
+        return list(top_voted(engine, since, until, limit=TOP))
+
+    return source
+
+
+def build_recap(
+    engine: Engine,
+    catalog: Catalog,
+    *,
+    channel: str,
+    week_start: dt.date,
+    slugs: Sequence[str],
+    tz: ZoneInfo,
+    votes: VotesSource | None = None,
+) -> Recap | None:
+    """The recap of `channel` for the digest week starting `week_start`; None if the store has no such week."""
+    digests = [d for d in catalog.digests(week=week_start) if d.topic.slug in slugs]
+    if not digests:
+        return None
+    week_end = max(d.week_end for d in digests)
+    since, until = window(week_start, week_end, tz)
+    counts = {slug: n for slug, week, n in catalog.digest_counts(week_start, week_start) if week == week_start}
+    replies = replies_per_topic(engine, channel, since, until)
+    topics = tuple(
+        sorted(
+            (TopicWeek(d.topic, counts.get(d.topic.slug, 0), replies.get(d.topic.slug, 0)) for d in digests),
+            key=lambda tw: (-tw.papers, -tw.replies, tw.topic.slug),
+        )
+    )
+    hot = discussion.hot(engine, since, limit=TOP, channel=channel, until=until)
+    voted_ids: Sequence[tuple[str, int]] = ()
+    source = votes if votes is not None else default_votes()
+    if source is not None:
+        try:
+            voted_ids = [(a, n) for a, n in source(engine, since, until) if n > 0][:TOP]
+        except Exception:  # votes are a part of the recap, never a reason for none
+            log.exception("could not read the week's votes for the recap of %s", channel)
+    ids = [h.arxiv_id for h in hot] + [a for a, _ in voted_ids]
+    papers = {p.arxiv_id: p for p in catalog.papers(list(dict.fromkeys(ids)))}
+    threads = discussion.threads_for(engine, [a for a, _ in voted_ids], channel=channel)
+    discussed = tuple(
+        Ranked(papers[h.arxiv_id], h.replies, h.thread, h.participants) for h in hot if h.arxiv_id in papers
+    )
+    voted = tuple(Ranked(papers[a], n, threads.get(a)) for a, n in voted_ids if a in papers)
+    chart = trends(catalog, until=week_start, topic=None)
+    if len(slugs) < len(chart.topics):  # a channel with some topics charts those
+        chart = Trends(
+            chart.weeks,
+            tuple(t for t in chart.topics if t.slug in slugs),
+            {s: c for s, c in chart.counts.items() if s in slugs},
+            chart.current,
+        )
+    return Recap(channel, week_start, week_end, topics, discussed, voted, chart)

@@ -1,0 +1,135 @@
+"""`/papers trends [topic]`: the numbers in the ephemeral answer, the chart uploaded to the person's DM.
+
+The answer (the numbers as text, and "Share the chart in channel") goes
+through the response_url like every `/papers` answer; the chart is a PNG
+uploaded with `files_upload_v2` into the person's direct messages with the
+bot (`conversations.open`), since an ephemeral answer cannot hold a file.
+The button uploads the same chart into the channel the command was typed
+in, saying who shared it. Everything runs on the work queues, after the
+acknowledgement; a refused upload is said in one ephemeral line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import logging
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+
+from bot.i18n import t
+from bot.lookup import Lookup, parse_command
+from bot.render import TRENDS_SHARE, action_pattern, error_message
+from bot.render.blocks import Message, context
+from bot.render.layout import message as build_message
+from bot.render.trends import trends_table
+from bot.slack.work import Workers
+from bot.trends import Trends
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[..., None]
+_USER_RE = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+
+
+def is_trends(text: str | None) -> bool:
+    """Whether `/papers <text>` asks for the trends chart."""
+    return parse_command(text).kind == "trends"
+
+
+def _notice(text: str) -> Message:
+    return build_message(text, [context([text], bid="trends:notice")])
+
+
+def _upload(client: WebClient, channel: str, data: Trends, *, lang: str, comment: str, stamp: dt.date) -> str | None:
+    """Render and upload the chart; None when it went, else Slack's error code (or what failed)."""
+    from bot.charts import trends_chart
+
+    chart = trends_chart(data, lang=lang)
+    scope = "-".join(t.slug for t in data.topics) if len(data.topics) == 1 else "all"
+    try:
+        client.files_upload_v2(
+            channel=channel,
+            content=chart.png,
+            filename=f"digest-bot-trends-{scope}-{stamp.isoformat()}.png",
+            title=chart.title,
+            alt_txt=trends_table(data)[:1000],
+            initial_comment=comment,
+        )
+    except SlackApiError as err:
+        return str(err.response.get("error") or "error")
+    except (SlackRequestError, OSError, http.client.HTTPException) as err:
+        log.warning("could not upload the trends chart to %s: %s", channel, err)
+        return "unreachable"
+    return None
+
+
+def command_job(
+    command: Mapping[str, Any], *, lookup: Lookup, client: WebClient, work: Workers, deliver: Deliver, lang: str
+) -> Callable[[], None]:
+    """The answers-queue job for `/papers trends …`: answer with the numbers, chart to the DM."""
+    url, text, user = command.get("response_url"), command.get("text") or "", str(command.get("user_id") or "")
+    arg = parse_command(text).arg
+
+    def job() -> None:
+        try:
+            message, data = lookup.trends(arg, share=True, note=t(lang, "trends_chart_sent_dm"))
+        except Exception:
+            log.exception("could not answer /papers trends %r", arg)
+            failed = error_message("unknown", lang=lang)
+            work.send(lambda: deliver(url, failed, response_type="ephemeral"), "trends answer")
+            return
+        if data.empty:
+            work.send(lambda: deliver(url, lookup.trends(arg)[0], response_type="ephemeral"), "trends answer")
+            return
+        work.send(lambda: deliver(url, message, response_type="ephemeral"), "trends answer")
+        error = "user_not_found"
+        if _USER_RE.match(user):
+            try:
+                dm = client.conversations_open(users=user)["channel"]["id"]
+            except SlackApiError as err:
+                error = str(err.response.get("error") or "error")
+            except (OSError, http.client.HTTPException):
+                error = "unreachable"
+            else:
+                title = t(lang, "trends_chart_title", n=len(data.weeks))
+                error = _upload(client, dm, data, lang=lang, comment=f"📈 {title}", stamp=lookup.today()) or ""
+        if error:
+            log.warning("the trends chart for %s was not uploaded: %s", user, error)
+            notice = _notice(t(lang, "trends_chart_failed", error=error))
+            work.send(lambda: deliver(url, notice, response_type="ephemeral", replace_original=False), "trends notice")
+
+    return job
+
+
+def register(app: App, *, lookup: Lookup, client: WebClient, work: Workers, deliver: Deliver, lang: str) -> None:
+    """"Share the chart in channel": the same chart, uploaded where the command was typed."""
+
+    @app.action(action_pattern(TRENDS_SHARE))
+    def share(ack: Ack, action: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+        ack()
+        url = body.get("response_url")
+        user = str((body.get("user") or {}).get("id") or "")
+        channel = str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or "")
+        value = str(action.get("value") or "*")
+
+        def job() -> None:
+            _, data = lookup.trends("" if value == "*" else value)
+            if data.empty or not channel:
+                return
+            shared_by = f"<@{user}>" if _USER_RE.match(user) else "…"
+            title = t(lang, "trends_chart_title", n=len(data.weeks))
+            comment = t(lang, "trends_shared_by", title=title, user=shared_by)
+            error = _upload(client, channel, data, lang=lang, comment=comment, stamp=lookup.today())
+            if error:
+                notice = _notice(t(lang, "trends_chart_failed", error=error))
+                work.send(lambda: deliver(url, notice, response_type="ephemeral", replace_original=False), "notice")
+
+        if not work.answers.submit(job, "trends chart share"):
+            busy = error_message("busy", lang=lang)
+            work.send(lambda: deliver(url, busy, response_type="ephemeral", replace_original=False), "busy")
