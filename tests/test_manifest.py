@@ -53,5 +53,17 @@ def test_scopes_and_events_are_exactly_what_the_bot_uses(manifest: dict[str, Any
         "im:history",  # message.im (questions by direct message)
         "channels:read",  # conversations.list / .info: DIGEST_CHANNEL(S) checked at start
         "groups:read",  # the same for private channels
+        "im:write",  # conversations.open: the weekly DM, the BibTeX file sent to a person's DM
+        "reactions:read",  # reaction_added / reaction_removed: votes
+        "files:write",  # files_upload_v2: /papers saved bibtex
     }
-    assert events == {"app_mention", "message.channels", "message.groups", "message.im"}
+    assert events == {
+        "app_mention",
+        "message.channels",
+        "message.groups",
+        "message.im",
+        "app_home_opened",  # the Home tab (views.publish)
+        "reaction_added",  # votes
+        "reaction_removed",
+    }
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
