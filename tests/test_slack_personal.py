@@ -276,3 +276,25 @@ def test_forget_me_deletes_everything_about_the_person_and_says_so(bot: RunningB
     assert "keeps nothing about you" in texts(done)
     assert personal.user_follows(bot.engine, user) == [] and personal.count_saved(bot.engine, user) == 0
     assert "forget me" in texts(ask(bot, "forget", user))  # without "me": what it would do
+
+
+HOSTILE = [
+    "<!channel> privacy",
+    "<@U123> <#C123|general> <!subteam^S123> federated",
+    "`tick` *bold* ~strike~ ```block``` privacy",
+    "x" * 3000,
+    "\u202eevil\u202c privacy",
+    "author:\"<!here>\"",
+    "topic:<!everyone>",
+    "nul\x00byte privacy",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_follows_get_safe_answers(bot: RunningBot, text: str) -> None:
+    user = "U0EVE"
+    for command in (f"follow {text}", "following", f"unfollow {text}", f"saved {text}"):
+        answer = ask(bot, command, user)  # ask() checks limits, schema and mentions
+        assert answer["text"].strip()
+    for follow in personal.user_follows(bot.engine, user):
+        personal.remove_follow(bot.engine, user, follow.id)
