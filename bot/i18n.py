@@ -348,8 +348,8 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
         "ja": "`/papers forget me` で、フォロー・保存論文・投票・返信の記録・設定など、あなたについての情報をすべて削除します。",
     },
     "personal_needs_user": {
-        "en": "That is personal: ask it in Slack, where the bot knows who you are.",
-        "ja": "個人の機能です。Slack で使ってください。",
+        "en": "Follows, saved papers and forget me are yours alone: use the `/papers` command in Slack for them (e.g. `/papers following`), so that the answer is seen by you only.",
+        "ja": "フォロー・保存論文・削除はあなた専用の機能です。Slack の `/papers` コマンドで使ってください（例: `/papers following`）。",
     },
     "hot_title_votes_week": {"en": "🗳️ Most voted this week", "ja": "🗳️ この1週間で票の多い論文"},
     "hot_title_votes_month": {"en": "🗳️ Most voted this month", "ja": "🗳️ この1か月で票の多い論文"},

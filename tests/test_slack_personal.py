@@ -133,7 +133,11 @@ def test_follow_following_unfollow_and_the_privacy_of_follows(bot: RunningBot) -
     assert "already" in texts(ask(bot, "follow Differential  Privacy", user))
     nothing = ask(bot, "follow zzqxv", user)
     assert "not saved" in texts(nothing)
-    assert any(b["action_id"] == "follow:anyway" for b in buttons(nothing))
+    anyway = next(b for b in buttons(nothing) if b["action_id"] == "follow:anyway")
+    _, url = bot.click(anyway["action_id"], anyway["value"], user_id=user)
+    [saved] = bot.answer(url)
+    assert "Following" in texts(saved) and "zzqxv" in texts(saved)
+    assert "Unfollowed" in texts(ask(bot, "unfollow zzqxv", user))
     ask(bot, "follow author:McMahan week:2025-01-17", user)  # dates are left out of a follow
 
     listed = ask(bot, "following", user)
@@ -298,3 +302,13 @@ def test_hostile_follows_get_safe_answers(bot: RunningBot, text: str) -> None:
         assert answer["text"].strip()
     for follow in personal.user_follows(bot.engine, user):
         personal.remove_follow(bot.engine, user, follow.id)
+
+
+def test_personal_commands_in_a_dm_point_to_the_slash_command(bot: RunningBot) -> None:
+    """A question in a DM is answered in that thread, which is not private enough for a reading list."""
+    bot.fake.add_channel("D0ASK")
+    ts = bot.fake.add_message("D0ASK", "following", user="U0EVE")
+    event = {"type": "message", "channel": "D0ASK", "channel_type": "im", "user": "U0EVE", "text": "following", "ts": ts}
+    assert bot.event(event) == 200
+    reply = bot.fake.wait_for(lambda: [m for m in bot.fake.messages("D0ASK") if m.get("user") == BOT_USER_ID])
+    assert "/papers following" in texts(reply[0])

@@ -32,7 +32,7 @@ WEEK_MORE: Final = "week_more"
 #: Save a paper to the clicker's reading list / remove it; value: the arXiv id.
 PAPER_SAVE: Final = "paper_save"
 PAPER_UNSAVE: Final = "paper_unsave"
-#: Follow a query (a suggestion, a topic, "follow anyway"); value: the query text.
+#: Follow a query (a suggestion, a topic, "follow anyway"); value: {"q": query}.
 FOLLOW: Final = "follow"
 #: Unfollow one of the clicker's follows; value: the follow's id.
 UNFOLLOW: Final = "unfollow"
@@ -147,8 +147,16 @@ def parse_topic_value(raw: str | None) -> tuple[str, dt.date | None, int] | None
 
 
 def follow_value(query: str) -> str | None:
-    """A follow button's value: the query itself (None when it cannot fit in a value)."""
-    return query if 0 < text_len(query) <= BUTTON_VALUE else None
+    """A follow button's value, `{"q": query}` (None when it cannot fit in a value)."""
+    value = _dumps({"q": query})
+    return value if query and text_len(value) <= BUTTON_VALUE else None
+
+
+def parse_follow_value(raw: str | None) -> str | None:
+    """The query of a `follow` value, or None."""
+    data = _load(raw)
+    query = data.get("q") if data is not None else None
+    return query if isinstance(query, str) and query.strip() else None
 
 
 def saved_value(offset: int) -> str:

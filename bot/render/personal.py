@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bot.i18n import t
+from bot.i18n import papers, t
 from bot.model import Paper, ThreadInfo
 from bot.render import actions as act
 from bot.render.blocks import Block, Message, actions, button, context, header, section
@@ -27,6 +27,7 @@ from bot.render.mrkdwn import (
     fit,
     plain,
     text_len,
+    truncate_escaped,
 )
 
 #: How much of a follow's query a line shows.
@@ -63,8 +64,6 @@ def follow_button(label: str, query: str, *, index: int | str, anyway: bool = Fa
 
 def follow_saved(query: str, *, recent: int, weeks: int, dropped_dates: bool, lang: str = "en") -> Message:
     """`/papers follow …` saved: how much it matched lately, and what the DM will be."""
-    from bot.i18n import papers
-
     text = t(lang, "follow_done", query=query_label(query), n=papers(lang, recent), weeks=weeks)
     blocks: list[Block] = [section(text, bid="follow:done")]
     if dropped_dates:
@@ -93,8 +92,6 @@ def following_list(
     follows: Sequence[tuple[int, str, int]], *, muted: bool, weeks: int, lang: str = "en"
 ) -> Message:
     """`/papers following`: (follow id, query, recent matches) each with Unfollow; the DM switch."""
-    from bot.i18n import papers
-
     title = t(lang, "following_title", n=len(follows))
     blocks: list[Block] = [header(plain(title, HEADER_TEXT), bid="following:header")]
     if not follows:
@@ -112,7 +109,7 @@ def following_list(
         blocks.append(block)
     if rest:
         text = "\n".join(rest)
-        blocks.append(section(fit(text, SECTION_TEXT - 10) if text_len(text) > SECTION_TEXT - 10 else text, bid="following:rest"))
+        blocks.append(section(truncate_escaped(text, SECTION_TEXT - 10), bid="following:rest"))
     status = t(lang, "dms_status_off" if muted else "dms_status_on")
     blocks.append(context([status], bid="following:status"))
     toggle = button(

@@ -298,10 +298,10 @@ def register(
     def follow(ack: Ack, action: Mapping[str, Any], body: Mapping[str, Any]) -> None:
         ack()
         user, url, home = clicked(body)
-        query = str(action.get("value") or "")
+        query = act.parse_follow_value(action.get("value")) or ""
         anyway = str(action.get("action_id") or "").endswith(":anyway")
         what = f"follow button of {user}"
-        if not user:
+        if not user or not query:
             return
 
         def check() -> None:
