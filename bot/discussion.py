@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from sqlalchemy import Engine, and_, distinct, func, insert, select
@@ -166,22 +166,39 @@ def threads_for(
                 current = best.get(row.arxiv_id)
                 if current is None or rank > current[0]:
                     best[row.arxiv_id] = (rank, info)
-    return {arxiv_id: info for arxiv_id, (_, info) in best.items()}
+    found = {arxiv_id: info for arxiv_id, (_, info) in best.items()}
+    if found:
+        from bot.votes import votes_for  # votes rest on this module's paper_for_thread
+
+        voters = votes_for(engine, list(found))
+        found = {a: replace(info, votes=voters.get(a, 0)) for a, info in found.items()}
+    return found
 
 
 @dataclass(frozen=True, slots=True)
 class HotPaper:
-    """A paper discussed in the window: replies and people in it, and its whole thread."""
+    """A paper discussed or voted for in the window: replies and people in its thread,
+    votes added, and its whole thread."""
 
     arxiv_id: str
     replies: int
     participants: int
     thread: ThreadInfo
+    votes: int = 0
+
+    @property
+    def score(self) -> int:
+        """What `/papers hot` ranks by: a reply and a vote count alike."""
+        return self.replies + self.votes
 
 
 def window_start(period: Literal["week", "month"], now: dt.datetime) -> dt.datetime:
     """Where `/papers hot week|month` starts counting replies."""
     return now - PERIODS[period]
+
+
+#: Candidates read per kind (replies, votes) before they are ranked together.
+_HOT_CANDIDATES = 200
 
 
 def hot(
@@ -192,8 +209,13 @@ def hot(
     channel: str | None = None,
     until: dt.datetime | None = None,
 ) -> list[HotPaper]:
-    """The most discussed papers since `since` (and before `until`): most replies, then most
-    people, then latest."""
+    """The papers most discussed and voted for in [since, until): replies and votes added
+    in the window count alike, then most people in the thread, then the latest activity.
+
+    `channel` counts only that channel's replies (votes are per paper, wherever given).
+    """
+    from bot.votes import top_voted
+
     replies = func.count().label("replies")
     participants = func.count(distinct(thread_replies.c.user_id)).label("participants")
     last = func.max(thread_replies.c.replied_at).label("last")
@@ -202,17 +224,32 @@ def hot(
         .where(thread_replies.c.replied_at >= utc(since))
         .group_by(thread_replies.c.arxiv_id)
         .order_by(replies.desc(), participants.desc(), last.desc(), thread_replies.c.arxiv_id)
-        .limit(limit)
+        .limit(max(limit, _HOT_CANDIDATES))
     )
     if channel is not None:
         query = query.where(thread_replies.c.channel == channel)
     if until is not None:
         query = query.where(thread_replies.c.replied_at < utc(until))
     with engine.connect() as conn:
-        rows = list(conn.execute(query))
-    threads = threads_for(engine, [r.arxiv_id for r in rows], channel=channel)
-    return [
-        HotPaper(r.arxiv_id, r.replies, r.participants, threads[r.arxiv_id])
-        for r in rows
-        if r.arxiv_id in threads
+        rows = {r.arxiv_id: r for r in conn.execute(query)}
+    voted = dict(top_voted(engine, since, until, limit=max(limit, _HOT_CANDIDATES)))
+    ids = list(dict.fromkeys([*rows, *voted]))
+    threads = threads_for(engine, ids, channel=channel)
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    items = [
+        HotPaper(
+            arxiv_id,
+            rows[arxiv_id].replies if arxiv_id in rows else 0,
+            rows[arxiv_id].participants if arxiv_id in rows else 0,
+            threads[arxiv_id],
+            voted.get(arxiv_id, 0),
+        )
+        for arxiv_id in ids
+        if arxiv_id in threads
     ]
+
+    def rank(item: HotPaper) -> tuple[int, int, float, str]:
+        latest = utc(rows[item.arxiv_id].last) if item.arxiv_id in rows else epoch
+        return (-item.score, -item.participants, -latest.timestamp(), item.arxiv_id)
+
+    return sorted(items, key=rank)[:limit]

@@ -274,6 +274,184 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
         "en": "You have asked me a lot in the last minute: I will answer again in about {n} seconds.",
         "ja": "この1分間にたくさんの質問をいただきました。{n} 秒ほどしたらまた答えます。",
     },
+    # ---- The personal layer: votes, saved papers, follows, the weekly DM, the Home tab ----
+    "vote_one": {"en": "👍 1 vote", "ja": "👍 1 票"},
+    "vote_many": {"en": "👍 {n} votes", "ja": "👍 {n} 票"},
+    "save_button": {"en": "☆ Save", "ja": "☆ 保存"},
+    "unsave_button": {"en": "Remove", "ja": "保存から外す"},
+    "saved_done": {
+        "en": "☆ Saved *{title}* to your reading list (`/papers saved`).",
+        "ja": "☆ *{title}* を保存しました（`/papers saved` で一覧）。",
+    },
+    "saved_already": {
+        "en": "*{title}* is in your reading list already (`/papers saved`).",
+        "ja": "*{title}* はすでに保存されています（`/papers saved`）。",
+    },
+    "unsaved_done": {"en": "Removed *{title}* from your saved papers.", "ja": "*{title}* を保存から外しました。"},
+    "unsaved_missing": {"en": "That paper was not in your saved papers.", "ja": "その論文は保存されていません。"},
+    "save_unknown": {
+        "en": "That paper is not in the archive (any more).",
+        "ja": "その論文はアーカイブにありません。",
+    },
+    "saved_full": {
+        "en": "Your reading list holds {n} papers, the most it can: remove some first (`/papers saved`).",
+        "ja": "保存できる上限（{n} 本）に達しています。先にいくつか外してください（`/papers saved`）。",
+    },
+    "saved_title": {"en": "☆ Your saved papers ({n})", "ja": "☆ 保存した論文（{n} 本）"},
+    "saved_none": {
+        "en": "You have no saved papers yet: press *☆ Save* on any paper card.",
+        "ja": "保存した論文はまだありません。論文カードの *☆ 保存* を押してください。",
+    },
+    "saved_page": {"en": "{start}–{end} of {total}, newest first", "ja": "{total} 本中 {start}–{end}（新しい順）"},
+    "saved_hint": {
+        "en": "Only you can see this list. `/papers saved bibtex` gives it as a BibTeX file.",
+        "ja": "この一覧はあなたにだけ表示されます。`/papers saved bibtex` で BibTeX ファイルにできます。",
+    },
+    "bibtex_uploaded": {
+        "en": "📎 Your {n} saved papers as BibTeX: the file is in your direct messages with me.",
+        "ja": "📎 保存した {n} 本の BibTeX ファイルを DM に送りました。",
+    },
+    "bibtex_comment": {"en": "Your saved papers as BibTeX ({n})", "ja": "保存した論文の BibTeX（{n} 本）"},
+    "bibtex_title": {"en": "Saved papers (BibTeX)", "ja": "保存した論文（BibTeX）"},
+    "bibtex_text": {
+        "en": "The file could not be uploaded, so here is your BibTeX ({n} papers) to copy:",
+        "ja": "ファイルを送れなかったため、BibTeX（{n} 本）をここに表示します:",
+    },
+    "bibtex_cut": {
+        "en": "…{n} more papers did not fit here: try `/papers saved bibtex` again later for the whole file.",
+        "ja": "…ほか {n} 本は表示しきれません。後でもう一度 `/papers saved bibtex` を試してください。",
+    },
+    "bibtex_none": {"en": "You have no saved papers to export yet.", "ja": "書き出す保存論文がまだありません。"},
+    "follow_done": {
+        "en": "🔔 Following “{query}”: {n} in the last {weeks} weeks. Each week new papers that match come in one DM.",
+        "ja": "🔔 “{query}” をフォローしました（直近 {weeks} 週で {n}）。毎週、新しく一致した論文を DM でお知らせします。",
+    },
+    "follow_exists": {"en": "You follow “{query}” already.", "ja": "“{query}” はすでにフォローしています。"},
+    "follow_nothing": {
+        "en": "No paper in the archive matches “{query}”, so it was not saved as a follow.",
+        "ja": "“{query}” に一致する論文がアーカイブにないため、フォローしませんでした。",
+    },
+    "follow_try": {"en": "Try instead", "ja": "こちらはいかがですか"},
+    "follow_anyway_button": {"en": "Follow anyway", "ja": "それでもフォロー"},
+    "follow_button": {"en": "🔔 Follow {what}", "ja": "🔔 {what} をフォロー"},
+    "follow_too_many": {
+        "en": "You follow {n} queries, the most one person can: unfollow some first (`/papers following`).",
+        "ja": "フォローは {n} 件までです。先にいくつか外してください（`/papers following`）。",
+    },
+    "follow_usage": {
+        "en": "What to follow? `/papers follow QUERY`: words, `author:`, `topic:`, `cat:`, e.g. `/papers follow author:Dwork` or `/papers follow differential privacy topic:fl`. `/papers follow off` mutes the weekly DM.",
+        "ja": "何をフォローしますか？ `/papers follow 検索語`（単語、`author:`、`topic:`、`cat:`）。例: `/papers follow author:Dwork`。`/papers follow off` で週次 DM を止めます。",
+    },
+    "follow_no_dates": {
+        "en": "A follow is about new papers, so its `week:`, `since:` and `until:` were left out.",
+        "ja": "フォローは新しい論文が対象のため、`week:`・`since:`・`until:` は除きました。",
+    },
+    "following_title": {"en": "🔔 Your follows ({n})", "ja": "🔔 フォロー中（{n} 件）"},
+    "following_none": {
+        "en": "You follow nothing yet. `/papers follow federated learning` or `/papers follow author:Dwork` brings a weekly DM with new papers that match.",
+        "ja": "まだ何もフォローしていません。`/papers follow federated learning` などで、一致する新着論文が毎週 DM で届きます。",
+    },
+    "following_line": {"en": "*{i}.* `{query}`: {n} in the last {weeks} weeks", "ja": "*{i}.* `{query}`: 直近 {weeks} 週で {n}"},
+    "unfollow_button": {"en": "Unfollow", "ja": "フォロー解除"},
+    "dms_status_on": {
+        "en": "Weekly DM: on (`/papers follow off` mutes it). Only you can see your follows.",
+        "ja": "週次 DM: オン（`/papers follow off` で停止）。フォローはあなたにだけ表示されます。",
+    },
+    "dms_status_off": {
+        "en": "Weekly DM: muted (`/papers follow on` turns it back on). Only you can see your follows.",
+        "ja": "週次 DM: 停止中（`/papers follow on` で再開）。フォローはあなたにだけ表示されます。",
+    },
+    "dms_off_button": {"en": "🔕 Mute weekly DM", "ja": "🔕 週次 DM を止める"},
+    "dms_on_button": {"en": "🔔 Weekly DM on", "ja": "🔔 週次 DM を再開"},
+    "unfollow_done": {"en": "Unfollowed “{query}”.", "ja": "“{query}” のフォローを解除しました。"},
+    "unfollow_unknown": {
+        "en": "You do not follow “{text}”: `/papers following` lists your follows (unfollow by number or text).",
+        "ja": "“{text}” はフォローしていません。`/papers following` で一覧を確認できます（番号か検索語で解除）。",
+    },
+    "dms_off": {
+        "en": "🔕 Weekly DMs muted. Your follows stay; `/papers follow on` turns the DMs back on.",
+        "ja": "🔕 週次 DM を止めました。フォローは残ります。`/papers follow on` で再開します。",
+    },
+    "dms_on": {
+        "en": "🔔 Weekly DMs on: new papers matching your follows come in one DM a week.",
+        "ja": "🔔 週次 DM を再開しました。フォローに一致する新着論文を週に1回お届けします。",
+    },
+    "forget_done": {
+        "en": "🗑️ Done: deleted {follows} follows, {saved} saved papers, {votes} reactions, {replies} counted thread replies, {dms} weekly DM records and your settings. The bot keeps nothing about you now.",
+        "ja": "🗑️ 削除しました: フォロー {follows} 件、保存論文 {saved} 本、リアクション {votes} 件、返信の記録 {replies} 件、週次 DM の記録 {dms} 件と設定。あなたについての情報はもう何も残っていません。",
+    },
+    "forget_usage": {
+        "en": "`/papers forget me` deletes everything the bot keeps about you: follows, saved papers, votes, the replies it counted and your settings.",
+        "ja": "`/papers forget me` で、フォロー・保存論文・投票・返信の記録・設定など、あなたについての情報をすべて削除します。",
+    },
+    "personal_needs_user": {
+        "en": "Follows, saved papers and forget me are yours alone: use the `/papers` command in Slack for them (e.g. `/papers following`), so that the answer is seen by you only.",
+        "ja": "フォロー・保存論文・削除はあなた専用の機能です。Slack の `/papers` コマンドで使ってください（例: `/papers following`）。",
+    },
+    "hot_title_votes_week": {"en": "🗳️ Most voted this week", "ja": "🗳️ この1週間で票の多い論文"},
+    "hot_title_votes_month": {"en": "🗳️ Most voted this month", "ja": "🗳️ この1か月で票の多い論文"},
+    "hot_votes_none": {
+        "en": "No votes in that time. React to a paper's message in the channel to vote for it.",
+        "ja": "この期間の投票はありません。チャンネルの論文メッセージにリアクションすると投票になります。",
+    },
+    "hot_votes_hint": {
+        "en": "Votes are people reacting to a paper's message (any emoji but 👎). `/papers hot` ranks replies and votes together.",
+        "ja": "投票は論文メッセージへのリアクションです（👎 以外）。`/papers hot` は返信と投票を合わせて並べます。",
+    },
+    "dm_title": {"en": "📬 Your papers of the week of {week}", "ja": "📬 {week} の週のあなた向け論文"},
+    "dm_intro": {
+        "en": "New papers matching your follows, best first.",
+        "ja": "フォローに一致した新着論文です（関連度順）。",
+    },
+    "dm_follow": {"en": "🔔 *{query}*", "ja": "🔔 *{query}*"},
+    "dm_more": {"en": "…and {n} more: `/papers {query} week:{week}`", "ja": "…ほか {n} 本: `/papers {query} week:{week}`"},
+    "dm_discuss": {"en": "💬 thread", "ja": "💬 スレッド"},
+    "dm_footer": {
+        "en": "You get this DM because you follow these queries: `/papers following` to change them, `/papers follow off` to mute.",
+        "ja": "フォロー中の検索語に一致したためお送りしています。変更は `/papers following`、停止は `/papers follow off`。",
+    },
+    "dm_fallback": {"en": "{papers} for you this week", "ja": "今週のあなた向け: {papers}"},
+    "home_title": {"en": "📚 Your papers", "ja": "📚 あなたの論文"},
+    "home_week": {"en": "🗞️ This week's digest: {week}", "ja": "🗞️ 今週のダイジェスト: {week}"},
+    "home_week_none": {"en": "No digest in the archive yet.", "ja": "アーカイブにダイジェストがまだありません。"},
+    "home_topic": {"en": "*{topic}*: {papers}", "ja": "*{topic}*: {papers}"},
+    "home_new": {"en": "🔔 New for you since your last visit", "ja": "🔔 前回から新しく一致した論文"},
+    "home_new_none": {
+        "en": "Nothing new matches your follows since your last visit.",
+        "ja": "前回以降、フォローに一致する新着論文はありません。",
+    },
+    "home_no_follows": {
+        "en": "Follow a topic below, or anything with `/papers follow QUERY`, to see new papers here and in a weekly DM.",
+        "ja": "下のトピックや `/papers follow 検索語` をフォローすると、新着論文がここと週次 DM に届きます。",
+    },
+    "home_follows": {"en": "Following: {queries}", "ja": "フォロー中: {queries}"},
+    "home_saved": {"en": "☆ Your saved papers ({n})", "ja": "☆ 保存した論文（{n} 本）"},
+    "home_saved_more": {"en": "…and {n} more: `/papers saved`", "ja": "…ほか {n} 本: `/papers saved`"},
+    "home_hot": {"en": "🔥 Hot this month", "ja": "🔥 今月の注目スレッド"},
+    "home_private": {
+        "en": "Only you see this tab: your follows and saved papers are yours alone. `/papers forget me` deletes them.",
+        "ja": "このタブはあなたにだけ表示されます。`/papers forget me` で個人の情報を削除できます。",
+    },
+    "help_follow": {
+        "en": "Follow a query (words, author:, topic:, cat:): new papers that match come in one DM a week.",
+        "ja": "検索語をフォロー: 一致する新着論文を週に1回 DM でお知らせ。",
+    },
+    "help_following": {
+        "en": "Your follows, how much each matched lately, Unfollow buttons; unfollow by number or text; mute or unmute the weekly DM.",
+        "ja": "フォロー一覧（直近の件数と解除ボタン）。番号か検索語で解除、週次 DM の停止と再開。",
+    },
+    "help_saved": {
+        "en": "Your saved papers (☆ Save on any card), newest first; `bibtex` gives them as a BibTeX file.",
+        "ja": "保存した論文（カードの ☆ 保存）。`bibtex` で BibTeX ファイル。",
+    },
+    "help_votes": {
+        "en": "The papers with the most votes (reactions on their messages): pick the next reading.",
+        "ja": "票（メッセージへのリアクション）の多い論文。次に読む論文選びに。",
+    },
+    "help_forget": {
+        "en": "Delete everything the bot keeps about you.",
+        "ja": "あなたについての情報をすべて削除。",
+    },
 }
 
 
@@ -301,6 +479,11 @@ def replies(lang: str, count: int) -> str:
     if count <= 0:
         return t(lang, "discuss_in_thread")
     return t(lang, "reply_one") if count == 1 else t(lang, "reply_many", n=f"{count:,}")
+
+
+def votes_label(lang: str, count: int) -> str:
+    """A paper's votes ("👍 3 votes")."""
+    return t(lang, "vote_one") if count == 1 else t(lang, "vote_many", n=f"{count:,}")
 
 
 def papers(lang: str, count: int) -> str:

@@ -18,7 +18,7 @@ from typing import Literal
 
 from sqlalchemy import Engine
 
-from bot import discussion
+from bot import discussion, votes
 from bot.archive import parse_arxiv_id
 from bot.i18n import t
 from bot.model import Paper, ThreadInfo, Topic
@@ -42,7 +42,12 @@ from bot.trends import Trends, find_topic, trends
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["search", "topic", "topics", "author", "cat", "week", "id", "hot", "trends", "help"]
+Kind = Literal[
+    "search", "topic", "topics", "author", "cat", "week", "id", "hot", "trends", "help",
+    "follow", "following", "unfollow", "saved", "forget",
+]
+#: A person's own commands (`bot.personal_lookup`): they need to know who asked.
+PERSONAL_KINDS: frozenset[Kind] = frozenset({"follow", "following", "unfollow", "saved", "forget"})
 
 #: Longer queries are shortened (and the user told): nobody types more, and
 #: a 10,000-character "query" should cost nothing.
@@ -70,6 +75,17 @@ _KEYWORDS: dict[str, Kind] = {
     "トレンド": "trends",
     "help": "help",
     "ヘルプ": "help",
+    "follow": "follow",
+    "フォロー": "follow",
+    "following": "following",
+    "follows": "following",
+    "フォロー中": "following",
+    "unfollow": "unfollow",
+    "フォロー解除": "unfollow",
+    "saved": "saved",
+    "save": "saved",
+    "保存": "saved",
+    "forget": "forget",
     "?": "help",
     "？": "help",
 }
@@ -166,6 +182,8 @@ class Lookup:
             return self.paper(arg)
         if command.kind == "trends":
             return self.trends(arg)[0]
+        if command.kind in PERSONAL_KINDS:  # answered by the Slack app, which knows who asked
+            return _needs_user(self.lang)
         return self.hot(arg)
 
     def search(self, query: str, offset: int = 0, *, shortened: bool = False) -> Message:
@@ -254,16 +272,31 @@ class Lookup:
         return paper_detail(found, lang=self.lang, thread=discussion.thread_for(self.engine, arxiv_id))
 
     def hot(self, period: str) -> Message:
-        word = period.strip().casefold() or "week"
-        if word not in ("week", "month", "週", "月"):
+        """`/papers hot [votes] [week|month]`: replies and votes together, or votes alone."""
+        words = period.strip().casefold().split()
+        by_votes = bool(words) and words[0] in _VOTE_WORDS
+        word = (words[1:] if by_votes else words)[:1] or ["week"]
+        if len(words) > (2 if by_votes else 1) or word[0] not in ("week", "month", "週", "月"):
             return error_message("bad_period", lang=self.lang, text=period)
-        window: Literal["week", "month"] = "month" if word in ("month", "月") else "week"
-        items = discussion.hot(self.engine, discussion.window_start(window, self.now()), limit=10)
+        window: Literal["week", "month"] = "month" if word[0] in ("month", "月") else "week"
+        since = discussion.window_start(window, self.now())
+        if by_votes:
+            voted = votes.top_voted(self.engine, since, limit=10)
+            threads = discussion.threads_for(self.engine, [a for a, _ in voted])
+            items = [
+                discussion.HotPaper(a, threads[a].reply_count, threads[a].participants, threads[a], n)
+                for a, n in voted
+                if a in threads
+            ]
+        else:
+            items = discussion.hot(self.engine, since, limit=10)
         found = {p.arxiv_id: p for p in self.catalog.papers([i.arxiv_id for i in items])}
         rows = [
-            Discussed(found[i.arxiv_id], i.thread, i.replies, i.participants) for i in items if i.arxiv_id in found
+            Discussed(found[i.arxiv_id], i.thread, i.replies, i.participants, i.votes)
+            for i in items
+            if i.arxiv_id in found
         ]
-        return hot_papers(rows, lang=self.lang, period=window)
+        return hot_papers(rows, lang=self.lang, period=window, by="votes" if by_votes else "discussion")
 
     def trends(self, arg: str, *, share: bool = False, note: str | None = None) -> tuple[Message, Trends]:
         """`/papers trends [topic]`: the numbers as a message, and the `Trends` its chart is drawn from.
@@ -322,6 +355,16 @@ class Lookup:
     def _threads(self, papers: Iterable[Paper]) -> dict[str, ThreadInfo]:
         ids = list(dict.fromkeys(p.arxiv_id for p in papers))
         return discussion.threads_for(self.engine, ids) if ids else {}
+
+
+_VOTE_WORDS = ("votes", "vote", "voted", "投票", "票")
+
+
+def _needs_user(lang: str) -> Message:
+    """A person's own command where nobody is known to have asked (the terminal's preview)."""
+    from bot.render.personal import notice
+
+    return notice("personal_needs_user", lang=lang)
 
 
 def _suggested(labels: Sequence[str], topics: Sequence[Topic]) -> list[Topic]:

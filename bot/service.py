@@ -31,6 +31,7 @@ from bot.slack.flood import QuestionLimit
 from bot.slack.work import Workers
 from bot.store import Catalog
 from bot.store.health import StoreLost, StoreWatch, describe
+from bot.weekly_dms import DmReport, send_weekly_dms
 from bot.weekly_job import JobReport, make_weekly_job, resync, run_recap_job
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,11 @@ def background_jobs(
     settings = bot.settings
     if settings.channel or settings.channels:
         client = posting_client(settings.slack_bot_token, settings.slack_api_url)
-        weekly = make_weekly_job(bot.engine, archive, client, settings, clock=clock, sleep=sleep)
+
+        def dms(now: dt.datetime) -> DmReport:
+            return send_weekly_dms(bot.engine, client, bot.search.engine(), now=now, lang=settings.lang, sleep=sleep)
+
+        weekly = make_weekly_job(bot.engine, archive, client, settings, clock=clock, sleep=sleep, dms=dms)
 
         def job() -> JobReport:
             # A channel another replica held (it may have died), or Slack out of

@@ -1,4 +1,5 @@
-"""The scheduled job: fetch and read the archive again (incrementally), then post what is due.
+"""The scheduled job: fetch and read the archive again (incrementally), post what is due,
+then send the weekly DMs of the weeks posted (`bot.weekly_dms`).
 
 A plain function of (store, archive, Slack client, now, settings), so tests run
 it with a fixed clock; `make_weekly_job` binds it to the real clock for the
@@ -28,6 +29,10 @@ from bot.publisher.recap import RecapReport, post_recaps
 from bot.store.database import StoreError
 from bot.store.health import describe
 from bot.store.sync import ArchiveMismatch, SyncReport
+from bot.weekly_dms import DmReport
+
+#: The DM pass, bound to its store, client and search: called with the run's `now`.
+DmPass = Callable[[dt.datetime], DmReport]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +47,7 @@ class JobReport:
     sync: SyncReport | None = None
     publish: PublishReport | None = None
     recap: RecapReport | None = None
+    dms: DmReport | None = None
     error: str | None = None
     refused: str | None = None  # why nothing was posted (the wrong archive): not retried
 
@@ -59,6 +65,8 @@ class JobReport:
             return True
         if self.publish is None:
             return False
+        if self.dms is not None and (self.dms.busy or self.dms.error):
+            return True
         return any(
             channel.busy or channel.error in TRANSIENT_ERRORS for channel in self.publish.channels.values()
         )
@@ -71,6 +79,7 @@ class JobReport:
             "sync": self.sync.as_dict() if self.sync else None,
             "publish": self.publish.as_dict() if self.publish else None,
             "recap": self.recap.as_dict() if self.recap else None,
+            "dms": self.dms.as_dict() if self.dms else None,
         }
 
 
@@ -96,9 +105,11 @@ def run_weekly(
     client: WebClient,
     now: dt.datetime,
     settings: Settings,
+    dms: DmPass | None = None,
     **publish_options: Any,
 ) -> JobReport:
-    """Fetch and sync the archive into the store, then publish what is due at `now`.
+    """Fetch and sync the archive into the store, publish what is due at `now`, then
+    (with `dms`) send the weekly DMs of the weeks posted.
 
     Nothing is posted from an index that is not the configured archive's
     (a replica of a shared store configured with another archive, or the
@@ -133,6 +144,12 @@ def run_weekly(
         log.exception("the weekly posting job failed at %s", now.isoformat())
         report.error = f"{type(err).__name__}: {err}"
         return report
+    if dms is not None:
+        try:
+            report.dms = dms(now)
+        except Exception as err:  # a DM failure must not look like a posting failure
+            log.exception("the weekly DM pass failed at %s", now.isoformat())
+            report.dms = DmReport(error=f"{type(err).__name__}: {err}")
     publish = report.publish
     log.info(
         "weekly job: %d posted, %d adopted, %d updated%s",
@@ -170,10 +187,11 @@ def make_weekly_job(
     *,
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     sleep: Callable[[float], None] = time.sleep,
+    dms: DmPass | None = None,
 ) -> Callable[[], JobReport]:
     """The no-argument callable `bot.scheduler.build_scheduler` runs."""
 
     def weekly_job() -> JobReport:
-        return run_weekly(engine, archive, client, clock(), settings, sleep=sleep)
+        return run_weekly(engine, archive, client, clock(), settings, dms, sleep=sleep)
 
     return weekly_job

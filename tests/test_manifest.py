@@ -55,10 +55,21 @@ def test_scopes_and_events_are_exactly_what_the_bot_uses(manifest: dict[str, Any
         "groups:read",  # the same for private channels
         "links:read",  # link_shared: arXiv links pasted anywhere the bot is
         "links:write",  # chat.unfurl: the archive's card under them
-        "files:write",  # files_upload_v2: the weekly recap's chart, /papers trends
-        "im:write",  # conversations.open: /papers trends' chart in the person's DM
+        "files:write",  # files_upload_v2: the recap's chart, /papers trends, /papers saved bibtex
+        "im:write",  # conversations.open: the weekly DM, BibTeX and trends charts in a person's DM
+        "reactions:read",  # reaction_added / reaction_removed: votes
     }
-    assert events == {"app_mention", "link_shared", "message.channels", "message.groups", "message.im"}
+    assert events == {
+        "app_mention",
+        "link_shared",
+        "message.channels",
+        "message.groups",
+        "message.im",
+        "app_home_opened",  # the Home tab (views.publish)
+        "reaction_added",  # votes
+        "reaction_removed",
+    }
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
 
 
 def test_arxiv_links_are_unfurled(manifest: dict[str, Any]) -> None:

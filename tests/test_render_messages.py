@@ -257,7 +257,7 @@ def test_unlinkable_paper_has_no_link_and_no_pdf_button() -> None:
     blocks = paper_card(hostile_paper(arxiv_id="bad|id> x"))
     assert "<http" not in blocks[0]["text"]["text"]
     buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
-    assert [b["action_id"].split(":")[0] for b in buttons] == ["paper_share"]
+    assert [b["action_id"].split(":")[0] for b in buttons] == ["paper_share", "paper_save"]  # the reading list: every card
 
 
 def test_reply_counts_link_to_the_thread() -> None:
@@ -496,7 +496,7 @@ def test_digest_paper_has_pdf_but_no_share_and_a_thread_prompt() -> None:
     msg = digest_paper(hostile_paper(5), digest, lang="en")
     assert_ok(msg)
     names = [a.split(":")[0] for a in action_ids(msg)]
-    assert names == ["paper_pdf"]
+    assert names == ["paper_pdf", "paper_save"]  # Save on the weekly posts too
     assert msg["blocks"][-1]["elements"][0]["text"].startswith("💬 Discuss in thread")
 
 

@@ -16,6 +16,7 @@ from bot import __version__
 from bot.cli.archive_cmds import index, show, topics, weeks
 from bot.cli.context import CliContext, fail
 from bot.cli.db_cmds import db
+from bot.cli.dm_cmds import dms
 from bot.cli.post_cmds import post, status
 from bot.cli.recap_cmd import recap
 from bot.cli.run_cmd import run as run_bot
@@ -55,7 +56,7 @@ def main(ctx: click.Context, env_file: str) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-for command in (run_bot, index, show, topics, weeks, post, recap, status, search, trends_command, db):
+for command in (run_bot, index, show, topics, weeks, post, recap, dms, status, search, trends_command, db):
     main.add_command(command)
 
 

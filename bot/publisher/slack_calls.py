@@ -103,11 +103,17 @@ class SlackCalls:
         message: Mapping[str, Any],
         metadata: Mapping[str, Any],
         thread_ts: str | None = None,
+        *,
+        pace: str | None = None,
     ) -> str:
-        """chat.postMessage (a reply in `thread_ts`'s thread when given); the new message's ts."""
+        """chat.postMessage (a reply in `thread_ts`'s thread when given); the new message's ts.
+
+        Writes are paced per `pace` (default: the channel); the weekly DMs share
+        one pace, since each goes to a channel of its own.
+        """
         response = self._write(
             "chat.postMessage",
-            channel,
+            pace or channel,
             lambda: self.client.chat_postMessage(
                 channel=channel,
                 text=message["text"],
@@ -121,12 +127,18 @@ class SlackCalls:
         return str(response["ts"])
 
     def update(
-        self, channel: str, ts: str, message: Mapping[str, Any], metadata: Mapping[str, Any]
+        self,
+        channel: str,
+        ts: str,
+        message: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+        *,
+        pace: str | None = None,
     ) -> None:
         """chat.update of a message the bot posted (idempotent: safe to repeat)."""
         self._write(
             "chat.update",
-            channel,
+            pace or channel,
             lambda: self.client.chat_update(
                 channel=channel,
                 ts=ts,
@@ -135,6 +147,14 @@ class SlackCalls:
                 metadata=dict(metadata),
             ),
         )
+
+    def open_dm(self, user: str) -> str:
+        """conversations.open: the id of the bot's direct message channel with `user`."""
+        response = self._call("conversations.open", lambda: self.client.conversations_open(users=user))
+        channel = (response.get("channel") or {}).get("id")
+        if not isinstance(channel, str) or not channel:
+            raise SlackUncertain("conversations.open", "no channel id in the answer")
+        return channel
 
     def permalink(self, channel: str, ts: str) -> str:
         response = self._call(

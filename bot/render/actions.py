@@ -29,6 +29,17 @@ TOPIC_MORE: Final = "topic_more"
 TOPIC_SHOW: Final = "topic_show"
 #: Next page of a week overview; value: {"w": "YYYY-MM-DD", "o": offset}.
 WEEK_MORE: Final = "week_more"
+#: Save a paper to the clicker's reading list / remove it; value: the arXiv id.
+PAPER_SAVE: Final = "paper_save"
+PAPER_UNSAVE: Final = "paper_unsave"
+#: Follow a query (a suggestion, a topic, "follow anyway"); value: {"q": query}.
+FOLLOW: Final = "follow"
+#: Unfollow one of the clicker's follows; value: the follow's id.
+UNFOLLOW: Final = "unfollow"
+#: Next page of `/papers saved`; value: {"o": offset}.
+SAVED_MORE: Final = "saved_more"
+#: Weekly DMs on / off for the clicker; value: "on" or "off".
+DMS_TOGGLE: Final = "dms_toggle"
 
 #: Share the trends chart in the channel `/papers trends` was typed in; value: a topic slug or "*".
 TRENDS_SHARE: Final = "trends_share"
@@ -42,6 +53,12 @@ ACTION_NAMES: Final = (
     TOPIC_MORE,
     TOPIC_SHOW,
     WEEK_MORE,
+    PAPER_SAVE,
+    PAPER_UNSAVE,
+    FOLLOW,
+    UNFOLLOW,
+    SAVED_MORE,
+    DMS_TOGGLE,
 )
 
 
@@ -131,6 +148,29 @@ def parse_topic_value(raw: str | None) -> tuple[str, dt.date | None, int] | None
     if (offset := _offset(data)) is None or ("w" in data and _week(data) is None):
         return None
     return data["t"], _week(data), offset
+
+
+def follow_value(query: str) -> str | None:
+    """A follow button's value, `{"q": query}` (None when it cannot fit in a value)."""
+    value = _dumps({"q": query})
+    return value if query and text_len(value) <= BUTTON_VALUE else None
+
+
+def parse_follow_value(raw: str | None) -> str | None:
+    """The query of a `follow` value, or None."""
+    data = _load(raw)
+    query = data.get("q") if data is not None else None
+    return query if isinstance(query, str) and query.strip() else None
+
+
+def saved_value(offset: int) -> str:
+    return _dumps({"o": offset})
+
+
+def parse_saved_value(raw: str | None) -> int | None:
+    """The offset of a `saved_more` value, or None."""
+    data = _load(raw)
+    return None if data is None else _offset(data)
 
 
 def parse_week_value(raw: str | None) -> tuple[dt.date, int] | None:

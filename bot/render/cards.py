@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.i18n import replies, t
+from bot.i18n import replies, t, votes_label
 from bot.model import Paper, ThreadInfo
 from bot.render import actions as act
 from bot.render.blocks import Block, actions, block_id, button, context, section
@@ -163,12 +163,12 @@ def meta_line(paper: Paper, *, lang: str, full: bool = False) -> str:
 
 
 def thread_link(thread: ThreadInfo, *, lang: str) -> str:
-    """The reply count linked to the thread ("💬 Discuss in thread" before any reply)."""
+    """The reply count linked to the thread ("💬 Discuss in thread" before any reply),
+    and the paper's votes beside it once it has some ("👍 3 votes")."""
     label = replies(lang, thread.reply_count)
     url = thread.permalink or ""
-    if is_linkable(url) and text_len(url) <= _MAX_PERMALINK:
-        return link(url, label)
-    return fit(label, 80)
+    shown = link(url, label) if is_linkable(url) and text_len(url) <= _MAX_PERMALINK else fit(label, 80)
+    return f"{shown} · {votes_label(lang, thread.votes)}" if thread.votes > 0 else shown
 
 
 def paper_card(
@@ -179,12 +179,15 @@ def paper_card(
     full: bool = False,
     index: int | None = None,
     share: bool = True,
+    save: bool = True,
+    saved: bool = False,
 ) -> list[Block]:
     """The blocks of one paper: titles + bullets, (notes), metadata, buttons.
 
     `index` numbers the card ("3.") and keeps its ids unique in a list; `share`
     adds the "Share in channel" button (not wanted where the card is already
-    posted in a channel).
+    posted in a channel); `save` the "Save" button (a reading list is personal:
+    the click answers only the person who clicked), or "Remove" when `saved`.
     """
     sizes = FULL if full else COMPACT
     sfx = card_suffix(paper, index)
@@ -222,6 +225,10 @@ def paper_card(
                 url=paper.pdf_url,
             )
         )
+    if save and value:
+        name = act.PAPER_UNSAVE if saved else act.PAPER_SAVE
+        label = t(lang, "unsave_button" if saved else "save_button")
+        buttons.append(button(label, action_id=block_id(act.action_id(name, sfx)), value=value))
     if buttons:
         blocks.append(actions(buttons, bid=f"card:{sfx}:actions"))
     return blocks

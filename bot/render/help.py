@@ -39,6 +39,19 @@ USAGE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/papers topics", "help_topics", ()),
     ("/papers hot [week|month]", "help_hot", ("/papers hot month",)),
     ("/papers trends [topic]", "help_trends", ("/papers trends", "/papers trends 合成データ")),
+    ("/papers hot votes [week|month]", "help_votes", ("/papers hot votes",)),
+    (
+        "/papers follow <query>",
+        "help_follow",
+        ("/papers follow author:Dwork", "/papers follow differential privacy topic:fl"),
+    ),
+    (
+        "/papers following · unfollow <N|query> · follow off|on",
+        "help_following",
+        ("/papers unfollow 2", "/papers follow off"),
+    ),
+    ("/papers saved [bibtex]", "help_saved", ("/papers saved bibtex",)),
+    ("/papers forget me", "help_forget", ()),
     ("/papers help", "help_help", ()),
 )
 

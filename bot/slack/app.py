@@ -1,4 +1,5 @@
-"""The Bolt app: `/papers`, its buttons, mentions, direct messages, thread replies and link unfurls.
+"""The Bolt app: `/papers`, its buttons, mentions, direct messages, thread replies and link unfurls
+(the personal layer's commands, buttons, reactions and Home tab: `bot.slack.personal`).
 
 The app only wires Slack to `Lookup` (the answers) and `discussion` (thread
 counts). Every listener acknowledges on the request's own path and does no
@@ -51,6 +52,7 @@ from bot.render import (
     parse_week_value,
 )
 from bot.render.blocks import Message
+from bot.slack import personal as personal_listeners
 from bot.slack import trends, unfurls
 from bot.slack.flood import QuestionLimit
 from bot.slack.work import Workers
@@ -179,8 +181,16 @@ def build_app(
         if not work.notices.submit(job, f"busy notice for {what}"):
             log.error("every queue is full: %s got no answer and no busy notice", what)
 
+    # A person's own commands, Save / Follow buttons, reactions as votes, the Home tab.
+    mine = personal_listeners.register(
+        app, lookup=lookup, engine=engine, client=client, work=work, lang=lang,
+        bot_user_id=bot_user_id, deliver=_deliver, render=_render,
+    )
+
     @app.command(COMMAND)
     def papers(ack: Ack, command: Mapping[str, Any]) -> None:
+        if mine.handle(ack, command):
+            return
         url, text, user = command.get("response_url"), command.get("text"), command.get("user_id")
         what = f"/papers from {user}"
 

@@ -236,6 +236,23 @@ class Catalog:
             ).first()
             return self._digest(conn, row, names, True) if row else None
 
+    def digest_head(self, slug: str, week: dt.date, limit: int) -> tuple[list[Paper], int]:
+        """The first `limit` papers of one digest, in its order, and how many it holds
+        (the Home tab's "this week")."""
+        query = (
+            select(*_PAPER_COLUMNS)
+            .select_from(entries)
+            .join(digests, digests.c.id == entries.c.digest_id)
+            .join(papers, papers.c.arxiv_id == entries.c.arxiv_id)
+            .join(texts, texts.c.hash == papers.c.text_hash)
+            .where(digests.c.slug == slug, digests.c.week_start == week)
+            .order_by(entries.c.position)
+            .limit(max(limit, 0))
+        )
+        count = select(digests.c.paper_count).where(digests.c.slug == slug, digests.c.week_start == week)
+        with self.engine.connect() as conn:
+            return [_paper(r) for r in conn.execute(query)], int(conn.execute(count).scalar() or 0)
+
     def _digest(self, conn: Connection, row: Any, names: dict[str, Topic], with_papers: bool) -> Digest:
         topic = names.get(row.slug) or Topic(row.slug, row.slug, row.slug)
         found: tuple[Paper, ...] = ()

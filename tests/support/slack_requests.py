@@ -98,12 +98,15 @@ def block_actions_body(
     message: Mapping[str, Any] | None = None,
     team_id: str = TEAM_ID,
     api_app_id: str = APP_ID,
+    view: Mapping[str, Any] | None = None,
 ) -> bytes:
     """A button click, as Slack's interactivity `payload=` form field.
 
     Without `message_ts` the click came from an ephemeral message (e.g. a slash
     command's paginated answer); with it, from a channel message (`message` is then
-    the clicked message, e.g. one of `FakeSlack.messages(...)`).
+    the clicked message, e.g. one of `FakeSlack.messages(...)`). With `view` (a
+    published Home tab, e.g. `FakeSlack.home(user)`) it came from the Home tab:
+    Slack sends no response_url then.
     """
     ephemeral = message_ts is None
     container_ts = message_ts or _action_ts()
@@ -141,7 +144,12 @@ def block_actions_body(
             }
         ],
     }
-    if not ephemeral:
+    if view is not None:
+        payload["container"] = {"type": "view", "view_id": view.get("id")}
+        payload["view"] = dict(view)
+        payload.pop("response_url")
+        payload.pop("channel")
+    elif not ephemeral:
         payload["message"] = dict(message or {"type": "message", "ts": container_ts, "text": ""})
     return urlencode({"payload": json.dumps(payload)}).encode()
 

@@ -1,0 +1,33 @@
+"""`/papers forget me`: every row the bot stores about one person, deleted in one transaction.
+
+What the bot keeps that names a person: their follows, saved papers and
+settings (`people`), their weekly DMs' records, their reactions (votes) and
+their replies in paper threads (counted, never their text). Channel posts
+and runs name no one. Nothing about one person is ever shown to another.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, delete
+
+from bot.store.personal import dm_posts, follows, people, reactions, saved_papers
+from bot.store.posts import thread_replies
+
+#: What is deleted, in the words the answer uses (and the order it lists them).
+FORGOTTEN = (
+    ("follows", follows),
+    ("saved", saved_papers),
+    ("votes", reactions),
+    ("replies", thread_replies),
+    ("dms", dm_posts),
+    ("settings", people),
+)
+
+
+def forget_user(engine: Engine, user_id: str) -> dict[str, int]:
+    """Delete everything about `user_id`; how many rows of each kind went."""
+    counts: dict[str, int] = {}
+    with engine.begin() as conn:
+        for name, table in FORGOTTEN:
+            counts[name] = int(conn.execute(delete(table).where(table.c.user_id == user_id)).rowcount or 0)
+    return counts

@@ -1,0 +1,337 @@
+"""The personal layer's listeners: a person's `/papers` commands, Save / Follow buttons,
+reactions as votes, and the Home tab.
+
+Wired by `bot.slack.app.build_app` (`register`), with the same rules as every
+listener there: acknowledge on the request's own path, queue the work. Reads
+(a follow's check, a list, the Home tab) go on the answers queue, writes
+(follow, save, forget, a vote) on the writes queue, Slack calls (a
+response_url, `views.publish`, an upload) on the deliveries queue; a full
+queue answers "busy, try again" (a command's acknowledgement says it, a
+reaction event is answered 503 so Slack delivers it again). Everything a
+person does here is answered to that person alone: ephemeral messages, their
+DM, their Home tab.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from slack_bolt import Ack, App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from bot import personal, votes
+from bot.archive import parse_arxiv_id
+from bot.lookup import PERSONAL_KINDS, Lookup, parse_command
+from bot.personal_lookup import PersonalLookup
+from bot.render import actions as act
+from bot.render.blocks import Message
+from bot.render.messages import error_message
+from bot.render.personal import notice
+from bot.slack.work import Workers
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[..., None]
+Render = Callable[[str, Callable[[], Message | None], str], Message]
+
+#: Words that turn the weekly DM off / on after `/papers follow`.
+_OFF = ("off", "mute", "stop", "オフ", "停止")
+_ON = ("on", "unmute", "オン", "再開")
+
+
+class PersonalCommands:
+    """Routes a person's own `/papers` commands to their queues (`handle`)."""
+
+    def __init__(self, people: PersonalLookup, work: Workers, deliver: Deliver, render: Render, client: WebClient, lang: str) -> None:
+        self.people, self.work, self.deliver, self.render, self.client, self.lang = people, work, deliver, render, client, lang
+
+    # ---- plumbing ------------------------------------------------------------------
+
+    def _answer(self, url: str | None, make: Callable[[], Message | None], what: str, *, replace: bool = False) -> Callable[[], None]:
+        """A job: work the answer out, then hand its delivery to the deliveries queue."""
+
+        def job() -> None:
+            message = self.render(what, make, self.lang)
+            self.work.send(lambda: self.deliver(url, message, response_type="ephemeral", replace_original=replace), what)
+
+        return job
+
+    def _then_write(self, url: str | None, write: Callable[[], Message], what: str, *, replace: bool = False) -> None:
+        """From a read job: queue the write; a full write queue is said, not dropped."""
+        job = self._answer(url, write, what, replace=replace)
+        if not self.work.writes.submit(job, what):
+            busy = error_message("busy", lang=self.lang)
+            self.work.send(lambda: self.deliver(url, busy, response_type="ephemeral", replace_original=False), what)
+
+    # ---- /papers -------------------------------------------------------------------
+
+    def handle(self, ack: Ack, command: Mapping[str, Any]) -> bool:
+        """Take `/papers` when it is a personal command (True); acknowledged here either way."""
+        parsed = parse_command(command.get("text"))
+        if parsed.kind not in PERSONAL_KINDS:
+            return False
+        user = str(command.get("user_id") or "")
+        url = command.get("response_url")
+        what = f"/papers {parsed.kind} from {user}"
+        arg = parsed.arg.strip()
+        word = arg.casefold()
+        people = self.people
+        queue = self.work.answers
+        job: Callable[[], None]
+        if not user:
+            job = self._answer(url, lambda: notice("personal_needs_user", lang=self.lang), what)
+        elif parsed.kind == "follow" and word in _OFF + _ON:
+            queue, job = self.work.writes, self._answer(url, lambda: people.set_dms(user, word in _ON), what)
+        elif parsed.kind == "follow":
+
+            def check() -> None:
+                plan = people.plan_follow(user, arg)
+                if plan.answer is not None:
+                    answer = plan.answer
+                    self.work.send(lambda: self.deliver(url, answer, response_type="ephemeral"), what)
+                else:
+                    self._then_write(url, lambda: people.save_follow(user, plan), what)
+
+            job = check
+        elif parsed.kind == "following" or (parsed.kind == "unfollow" and not arg):
+            job = self._answer(url, lambda: people.following(user), what)
+        elif parsed.kind == "unfollow":
+            queue, job = self.work.writes, self._answer(url, lambda: people.unfollow(user, arg), what)
+        elif parsed.kind == "saved" and word in ("bibtex", "bib", "export"):
+            job = self._bibtex(user, url, what)
+        elif parsed.kind == "saved" and arg and (arxiv_id := parse_arxiv_id(arg)):
+            queue, job = self.work.writes, self._answer(url, lambda: people.save(user, arxiv_id), what)
+        elif parsed.kind == "saved":
+            job = self._answer(url, lambda: people.saved(user), what)
+        else:  # forget
+            queue, job = self.work.writes, self._answer(url, lambda: people.forget(user, arg), what)
+        if queue.submit(job, what):
+            ack()
+        else:
+            busy = error_message("busy", lang=self.lang)
+            ack(text=busy["text"], blocks=busy["blocks"], response_type="ephemeral")
+        return True
+
+    def _bibtex(self, user: str, url: str | None, what: str) -> Callable[[], None]:
+        """Read the reading list as BibTeX, then upload it to the person's DM (a delivery);
+        where the upload fails, the BibTeX comes as text in the answer."""
+
+        def job() -> None:
+            try:
+                text, count = self.people.bibtex(user)
+            except Exception:
+                log.exception("could not read the saved papers of %s", user)
+                failed = error_message("unknown", lang=self.lang)
+                self.work.send(lambda: self.deliver(url, failed, response_type="ephemeral"), what)
+                return
+            if count == 0:
+                none = notice("bibtex_none", lang=self.lang)
+                self.work.send(lambda: self.deliver(url, none, response_type="ephemeral"), what)
+                return
+            self.work.send(lambda: self._upload(user, url, text, count), what)
+
+        return job
+
+    def _upload(self, user: str, url: str | None, text: str, count: int) -> None:
+        from bot.i18n import t
+
+        try:
+            channel = self.client.conversations_open(users=user)["channel"]["id"]
+            self.client.files_upload_v2(
+                channel=channel,
+                content=text.encode("utf-8"),
+                filename="saved-papers.bib",
+                title=t(self.lang, "bibtex_title"),
+                initial_comment=t(self.lang, "bibtex_comment", n=count),
+            )
+            answer = notice("bibtex_uploaded", lang=self.lang, n=count)
+        except (SlackApiError, SlackRequestError, OSError, http.client.HTTPException, KeyError, TypeError) as err:
+            detail = err.response.get("error") if isinstance(err, SlackApiError) else type(err).__name__
+            log.warning("could not upload the BibTeX of %s (%s): sending it as text", user, detail)
+            answer = self.people.bibtex_as_text(text, count)
+        self.deliver(url, answer, response_type="ephemeral")
+
+
+def register(
+    app: App,
+    *,
+    lookup: Lookup,
+    engine: Engine,
+    client: WebClient,
+    work: Workers,
+    lang: str,
+    bot_user_id: str | None,
+    deliver: Deliver,
+    render: Render,
+) -> PersonalCommands:
+    """Add the personal layer's listeners to `app`; the `/papers` listener calls `handle`."""
+    people = PersonalLookup(lookup)
+    commands = PersonalCommands(people, work, deliver, render, client, lang)
+
+    def publish_home(user: str, *, visit: bool = False) -> None:
+        """Render the Home tab (answers), publish it (deliveries), then record the visit (writes)."""
+        what = f"Home tab of {user}"
+
+        def job() -> None:
+            try:
+                view = people.home(user)
+            except Exception:
+                log.exception("could not render the %s", what)
+                return
+
+            def send() -> None:
+                try:
+                    client.views_publish(user_id=user, view=view)
+                except SlackApiError as err:
+                    log.warning("could not publish the %s: %s", what, err.response.get("error"))
+                    return
+                except (OSError, http.client.HTTPException) as err:
+                    log.warning("could not publish the %s: %s", what, err)
+                    return
+                if visit and not work.writes.submit(lambda: personal.set_home_seen(engine, user, now=lookup.now()), f"visit of {user}"):
+                    log.warning("store writes are backed up: the visit of %s is not recorded", user)
+
+            work.send(send, what)
+
+        if not work.answers.submit(job, what):
+            log.warning("answers are backed up: the %s is not refreshed", what)
+
+    @app.event("app_home_opened")
+    def home_opened(event: Mapping[str, Any]) -> None:
+        user = event.get("user")
+        if event.get("tab", "home") != "home" or not isinstance(user, str) or not user or user == bot_user_id:
+            return
+        publish_home(user, visit=True)
+
+    def on_reaction(event: Mapping[str, Any], added: bool) -> BoltResponse | None:
+        item = event.get("item") or {}
+        if item.get("type") != "message" or not item.get("channel") or not item.get("ts"):
+            return None
+        if event.get("user") == bot_user_id:
+            return None
+        if bot_user_id is not None and event.get("item_user") not in (None, bot_user_id):
+            return None  # not the bot's message: nothing to count, no store write queued
+        fields = {
+            "channel": str(item["channel"]),
+            "ts": str(item["ts"]),
+            "user": event.get("user"),
+            "reaction": event.get("reaction"),
+            "added": added,
+            "bot_user_id": bot_user_id,
+            "item_user": event.get("item_user"),
+            "event_ts": event.get("event_ts"),
+        }
+        what = f"reaction {fields['reaction']} on {fields['ts']} in {fields['channel']}"
+        if not work.writes.submit(lambda: _count(fields), what):
+            log.warning("store writes are backed up: asking Slack to deliver %s again later", what)
+            return BoltResponse(status=503, body="busy: deliver this event again later")
+        return None
+
+    def _count(fields: Mapping[str, Any]) -> None:
+        try:
+            votes.record_reaction(engine, **fields)
+        except DBAPIError as err:  # a lock held too long, the store gone: logged, the worker lives on
+            log.error("could not count a reaction on %s in %s: %s", fields.get("ts"), fields.get("channel"), err)
+
+    @app.event("reaction_added")
+    def reaction_added(event: Mapping[str, Any]) -> BoltResponse | None:
+        return on_reaction(event, True)
+
+    @app.event("reaction_removed")
+    def reaction_removed(event: Mapping[str, Any]) -> BoltResponse | None:
+        return on_reaction(event, False)
+
+    # ---- buttons -------------------------------------------------------------------
+
+    def clicked(body: Mapping[str, Any]) -> tuple[str, str | None, bool]:
+        """(who clicked, the response_url, whether the click came from the Home tab)."""
+        user = str((body.get("user") or {}).get("id") or "")
+        home = (body.get("container") or {}).get("type") == "view" or (body.get("view") or {}).get("type") == "home"
+        return user, body.get("response_url"), home
+
+    def write_click(ack: Ack, body: Mapping[str, Any], write: Callable[[str], Message], what: str, *, replace: bool = False) -> None:
+        ack()
+        user, url, home = clicked(body)
+        if not user:
+            return
+
+        def job() -> None:
+            message = render(what, lambda: write(user), lang)
+            if home:
+                publish_home(user)
+            else:
+                work.send(lambda: deliver(url, message, response_type="ephemeral", replace_original=replace), what)
+
+        if not work.writes.submit(job, what):
+            busy = error_message("busy", lang=lang)
+            if not home:
+                work.send(lambda: deliver(url, busy, response_type="ephemeral", replace_original=False), what)
+
+    @app.action(act.action_pattern(act.PAPER_SAVE))
+    def save(ack: Ack, action: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+        arxiv_id = str(action.get("value") or "")
+        write_click(ack, body, lambda user: people.save(user, arxiv_id), f"save of {arxiv_id}")
+
+    @app.action(act.action_pattern(act.PAPER_UNSAVE))
+    def unsave(ack: Ack, action: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+        arxiv_id = str(action.get("value") or "")
+        write_click(ack, body, lambda user: people.unsave(user, arxiv_id), f"removal of {arxiv_id}")
+
+    @app.action(act.action_pattern(act.UNFOLLOW))
+    def unfollow(ack: Ack, action: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+        value = str(action.get("value") or "")
+        follow_id = int(value) if value.isdigit() else -1
+        write_click(ack, body, lambda user: people.unfollow_id(user, follow_id), f"unfollow {value}", replace=True)
+
+    @app.action(act.action_pattern(act.DMS_TOGGLE))
+    def dms_toggle(ack: Ack, action: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+        on = action.get("value") == "on"
+        write_click(ack, body, lambda user: people.set_dms(user, on), "weekly DM switch")
+
+    @app.action(act.action_pattern(act.FOLLOW))
+    def follow(ack: Ack, action: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+        ack()
+        user, url, home = clicked(body)
+        query = act.parse_follow_value(action.get("value")) or ""
+        anyway = str(action.get("action_id") or "").endswith(":anyway")
+        what = f"follow button of {user}"
+        if not user or not query:
+            return
+
+        def check() -> None:
+            plan = people.follow_anyway(user, query) if anyway else people.plan_follow(user, query)
+
+            def write() -> None:
+                message = render(what, lambda: people.save_follow(user, plan), lang)
+                if home:
+                    publish_home(user)
+                else:
+                    work.send(lambda: deliver(url, message, response_type="ephemeral", replace_original=False), what)
+
+            if plan.answer is not None and not home:
+                answer = plan.answer
+                work.send(lambda: deliver(url, answer, response_type="ephemeral", replace_original=False), what)
+            elif plan.answer is None and not work.writes.submit(write, what):
+                log.warning("store writes are backed up: %s not saved", what)
+
+        if not work.answers.submit(check, what) and not home:
+            busy = error_message("busy", lang=lang)
+            work.send(lambda: deliver(url, busy, response_type="ephemeral", replace_original=False), what)
+
+    @app.action(act.action_pattern(act.SAVED_MORE))
+    def saved_more(ack: Ack, action: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+        ack()
+        user, url, _home = clicked(body)
+        offset = act.parse_saved_value(action.get("value")) or 0
+        what = f"saved papers of {user}"
+        if user and not work.answers.submit(commands._answer(url, lambda: people.saved(user, offset), what, replace=True), what):
+            busy = error_message("busy", lang=lang)
+            work.send(lambda: deliver(url, busy, response_type="ephemeral", replace_original=False), what)
+
+    return commands

@@ -1,0 +1,457 @@
+"""The weekly DM pass: once a week is posted, one DM per person with follows, exactly once.
+
+For each recently posted week (`dm_weeks`), every person with follows (DMs
+not muted) gets at most one DM: the week's papers that really match any of
+their follows (`bot.follows.week_matches`, strict), best first, grouped by
+follow, each linked to its thread in the channel. Nothing matches: no DM.
+New papers indexed into the week later are added to that same DM
+(`chat.update`), never a second one.
+
+Exactly once, with the publisher's discipline (`bot.publisher`):
+
+1. Only the holder of the week's lease (`leases` row `dm|<week>`, renewed
+   before every Slack write) sends its DMs; on PostgreSQL the pass also
+   claims the week (`bot.store.locks.Claims`), so of three replicas one sends
+   while the others leave it, and a dead holder's lease is taken over at once.
+2. Before `chat.postMessage` the (user, week) row is committed `pending` with
+   the DM channel (`bot.store.dms`); the message's metadata carries the row's
+   id; Slack's ts is recorded right after.
+3. Pending rows found at the start of a pass (a crash between post and
+   record) are looked up in the DM's history by that metadata: found ones are
+   adopted, the others were never sent and are sent again. An answer that is
+   not a clear refusal (a 5xx, a dropped connection) gets the same look-up
+   before any retry, never a blind re-send.
+4. A refusal about one person (`user_not_found`, `cannot_dm_bot`, …) marks
+   that row `failed` (tried again next pass) and the pass goes on; a refused
+   token stops it. Writes are paced (`DM_INTERVAL` between any two) and 429s
+   waited out with their Retry-After (`SlackCalls`).
+
+A week whose pass finished with every DM settled is marked with the archive
+version it saw (`state` key `dm_pass:<week>`): the next pass skips it until
+the archive moves (new papers) or a follow is added.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy import Engine, func, select, update
+
+from bot import discussion, follows, personal
+from bot.publisher.leases import _holder_is_dead, default_holder
+from bot.publisher.slack_calls import AUTH_ERRORS, SlackCalls, SlackRefused, SlackUncertain
+from bot.render.weekly_dm import PER_FOLLOW, FollowGroup, weekly_dm
+from bot.search.engine import SearchEngine
+from bot.store import dms as store
+from bot.store import locks
+from bot.store import posts as post_store
+from bot.store.codec import content_hash
+from bot.store.database import insert_ignoring_duplicates
+from bot.store.personal import follows as follows_table
+from bot.store.posts import digest_marks
+from bot.store.schema import state
+from bot.store.sync import archive_version
+
+log = logging.getLogger(__name__)
+
+#: `event_type` of the metadata on every weekly DM.
+DM_EVENT = "digest_bot_dm"
+#: Seconds between any two DM writes (each DM is a channel of its own, so
+#: Slack's per-channel pace does not space them; the workspace's limit does).
+DM_INTERVAL = 0.5
+#: Weeks whose digest was posted and began at most this long ago are DMed
+#: (a backfill of old weeks sends no DMs).
+DM_WINDOW = dt.timedelta(days=14)
+LEASE_TTL = dt.timedelta(minutes=10)
+#: Attempts per DM when Slack's answer is unknown, and sends of a refused DM over passes.
+MAX_ATTEMPTS = 5
+BACKOFF_SECONDS = 1.0
+#: How far before the attempt the DM's history is read back (clock skew).
+RECONCILE_MARGIN = dt.timedelta(hours=1)
+
+Checkpoint = Callable[[str, store.DmRow | None], None]
+"""Called at `after_intent`, `after_slack`, `after_record`, `after_uncertain`: tests raise
+from it to crash the pass at exactly that point."""
+
+
+@dataclass(slots=True)
+class DmReport:
+    """What a pass did: per week sent / adopted / updated, who had nothing, what failed."""
+
+    weeks: list[str] = field(default_factory=list)
+    sent: int = 0
+    adopted: int = 0
+    updated: int = 0
+    nothing: int = 0
+    busy: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok, "weeks": self.weeks, "sent": self.sent, "adopted": self.adopted,
+            "updated": self.updated, "nothing": self.nothing, "busy": self.busy, "failed": self.failed,
+            "error": self.error,
+        }
+
+
+class _Stop(Exception):
+    """The pass stops (a refused token, the lease lost, Slack out of reach)."""
+
+
+def dm_weeks(engine: Engine, now: dt.datetime) -> list[dt.date]:
+    """Weeks posted in some channel that began within `DM_WINDOW` of `now`, oldest first."""
+    since = (now - DM_WINDOW).date()
+    query = (
+        select(digest_marks.c.week_start)
+        .where(digest_marks.c.state == "posted", digest_marks.c.week_start >= since)
+        .distinct()
+        .order_by(digest_marks.c.week_start)
+    )
+    with engine.connect() as conn:
+        return list(conn.scalars(query))
+
+
+def _pass_key(week: dt.date) -> str:
+    return f"dm_pass:{week.isoformat()}"
+
+
+def _pass_mark(engine: Engine) -> str:
+    """What a finished pass depends on: the archive version and the follows."""
+    with engine.connect() as conn:
+        version = archive_version(conn)
+        newest = conn.execute(select(func.max(follows_table.c.id), func.count())).first()
+    return json.dumps({"version": version, "follows": list(newest or ())})
+
+
+def _done(engine: Engine, week: dt.date) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(select(state.c.value).where(state.c.key == _pass_key(week))).scalar()
+
+
+def _mark_done(engine: Engine, week: dt.date, mark: str) -> None:
+    with engine.begin() as conn:
+        if conn.execute(update(state).where(state.c.key == _pass_key(week)).values(value=mark)).rowcount == 0:
+            insert_ignoring_duplicates(conn, state, [{"key": _pass_key(week), "value": mark}])
+
+
+def dm_metadata(row: store.DmRow) -> dict[str, Any]:
+    payload = {"dm_id": row.id, "user": row.user_id, "week": row.week_start.isoformat()}
+    return {"event_type": DM_EVENT, "event_payload": payload}
+
+
+def _describes(message: Mapping[str, Any], row: store.DmRow) -> bool:
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") if isinstance(metadata, Mapping) else None
+    return (
+        isinstance(payload, Mapping)
+        and metadata.get("event_type") == DM_EVENT
+        and payload.get("dm_id") == row.id
+        and payload.get("user") == row.user_id
+        and payload.get("week") == row.week_start.isoformat()
+    )
+
+
+def send_weekly_dms(
+    engine: Engine,
+    client: WebClient,
+    search: SearchEngine,
+    *,
+    now: dt.datetime,
+    lang: str = "en",
+    weeks: Sequence[dt.date] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+    min_interval: float = DM_INTERVAL,
+    holder: str | None = None,
+    checkpoint: Checkpoint | None = None,
+) -> DmReport:
+    """DM every person with follows about each due week (`dm_weeks`, or `weeks`); never
+    sends one person two DMs for a week. Never raises for Slack's sake: see the report."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    slack = SlackCalls(client, sleep=sleep, monotonic=monotonic, min_interval=min_interval)
+    run = _Pass(engine, slack, search, lang=lang, now=now, sleep=sleep, monotonic=monotonic,
+                holder=holder or default_holder(), checkpoint=checkpoint)
+    try:
+        for week in weeks if weeks is not None else dm_weeks(engine, now):
+            run.week(week)
+    except _Stop as stop:
+        run.report.error = str(stop)
+        log.error("weekly DMs stopped: %s", stop)
+    finally:
+        run.claims.close()
+    report = run.report
+    if report.sent or report.adopted or report.updated or report.failed:
+        log.info("weekly DMs: %d sent, %d adopted, %d updated, %d failed", report.sent, report.adopted, report.updated, len(report.failed))
+    return report
+
+
+class _Pass:
+    def __init__(
+        self, engine: Engine, slack: SlackCalls, search: SearchEngine, *, lang: str, now: dt.datetime,
+        sleep: Callable[[float], None], monotonic: Callable[[], float], holder: str, checkpoint: Checkpoint | None,
+    ) -> None:
+        self.engine, self.slack, self.search, self.lang = engine, slack, search, lang
+        self.sleep, self.monotonic, self.holder, self.checkpoint = sleep, monotonic, holder, checkpoint
+        self._now, self._started = now.astimezone(dt.UTC), monotonic()
+        self.claims = locks.Claims(engine)
+        self.report = DmReport()
+        self._lease: str | None = None
+        self._claim: str | None = None
+
+    def clock(self) -> dt.datetime:
+        return self._now + dt.timedelta(seconds=self.monotonic() - self._started)
+
+    def _check(self, point: str, row: store.DmRow | None) -> None:
+        if self.checkpoint is not None:
+            self.checkpoint(point, row)
+
+    # ---- the week's lease and claim ------------------------------------------------
+
+    def _take(self, week: dt.date) -> bool:
+        claim, key = f"dm:{week.isoformat()}", f"dm|{week.isoformat()}"
+        if not self.claims.try_claim(claim):
+            return False
+        now = self.clock()
+        taken = post_store.acquire_lease(self.engine, key, self.holder, now=now, ttl=LEASE_TTL)
+        if not taken:
+            lease = post_store.get_lease(self.engine, key)
+            dead = lease is not None and lease.holder and (self.claims.exclusive or _holder_is_dead(lease.holder))
+            taken = bool(dead) and lease is not None and post_store.take_over_lease(
+                self.engine, key, dead_holder=str(lease.holder), holder=self.holder, now=now, ttl=LEASE_TTL
+            )
+            if taken:
+                log.warning("took over the weekly DMs of %s from %s, which is no longer running", week, lease.holder if lease else "?")
+        if not taken:
+            self.claims.release(claim)
+            return False
+        self._lease, self._claim = key, claim
+        return True
+
+    def _renew(self) -> None:
+        """Before every Slack write: still ours?"""
+        assert self._lease is not None and self._claim is not None
+        if not self.claims.holds(self._claim) or not post_store.acquire_lease(
+            self.engine, self._lease, self.holder, now=self.clock(), ttl=LEASE_TTL
+        ):
+            self._lease = None
+            raise _Stop("the weekly DM lease was lost (another process took it over)")
+
+    def _release(self) -> None:
+        if self._lease is not None:
+            post_store.release_lease(self.engine, self._lease, self.holder)
+        if self._claim is not None:
+            self.claims.release(self._claim)
+        self._lease = self._claim = None
+
+    # ---- one week ------------------------------------------------------------------
+
+    def week(self, week: dt.date) -> None:
+        mark = _pass_mark(self.engine)
+        if _done(self.engine, week) == mark:
+            return  # nothing new since every DM of this week was settled
+        if not self._take(week):
+            self.report.busy.append(week.isoformat())
+            log.info("the weekly DMs of %s are being sent by another process; left to it", week)
+            return
+        try:
+            self.report.weeks.append(week.isoformat())
+            self._reconcile(week)
+            settled = self._send_all(week)
+            if settled:
+                _mark_done(self.engine, week, mark)
+        finally:
+            self._release()
+
+    def _reconcile(self, week: dt.date) -> None:
+        """Pending rows left by a pass that stopped: adopted when Slack has them, else failed."""
+        for row in store.week_rows(self.engine, week).values():
+            if row.state != "pending":
+                continue
+            ts = self._find(row) if row.channel else None
+            if ts is None:
+                store.mark_failed(self.engine, row.id, error="interrupted before Slack had it", now=self.clock())
+            else:
+                store.mark_posted(self.engine, row.id, ts=ts, now=self.clock(), adopted=True)
+                self.report.adopted += 1
+                log.info("weekly DM of %s for %s: adopted message %s of an interrupted send", row.user_id, week, ts)
+
+    def _find(self, row: store.DmRow) -> str | None:
+        """The ts of the DM carrying this row's id in its metadata, if Slack has it."""
+        assert row.channel is not None
+        oldest = row.attempted_at - RECONCILE_MARGIN
+        cursor: str | None = None
+        for _ in range(20):
+            page = self._read(functools.partial(self.slack.history_page, str(row.channel), oldest, cursor))
+            for message in page.get("messages") or []:
+                if _describes(message, row):
+                    return str(message["ts"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+        return None
+
+    def _read(self, call: Callable[[], Any]) -> Any:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return call()
+            except SlackRefused as err:
+                if err.error in AUTH_ERRORS:
+                    raise _Stop(f"Slack refused the token ({err.error})") from err
+                raise
+            except SlackUncertain as err:
+                if attempt == MAX_ATTEMPTS:
+                    raise _Stop(f"Slack did not answer: {err.detail}") from err
+                self.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _groups(self, week: dt.date, queries: Sequence[str], cache: dict[str, FollowGroup]) -> list[FollowGroup]:
+        groups = []
+        for query in queries:
+            group = cache.get(query)
+            if group is None:
+                response = follows.week_matches(self.search, query, week, limit=PER_FOLLOW * 2)
+                group = cache[query] = FollowGroup(query, tuple(h.paper for h in response.hits), response.total)
+            if group.papers:
+                groups.append(group)
+        return groups  # in the order the person followed them; a paper stands under the first
+
+    def _send_all(self, week: dt.date) -> bool:
+        """Every person's DM for the week; True when all are settled (none left to retry)."""
+        everyone = personal.followers(self.engine)
+        rows = store.week_rows(self.engine, week)
+        cache: dict[str, FollowGroup] = {}
+        settled = True
+        for user, user_follows in everyone.items():
+            groups = self._groups(week, [f.query for f in user_follows], cache)
+            row = rows.get(user)
+            if not groups:
+                if row is None:
+                    self.report.nothing += 1
+                continue
+            ids = list(dict.fromkeys(p.arxiv_id for g in groups for p in g.papers))
+            threads = discussion.threads_for(self.engine, ids)
+            rendered = weekly_dm(week, groups, threads=threads, lang=self.lang)
+            if rendered is None:
+                continue
+            message, papers = rendered
+            hash_ = content_hash(message)
+            if row is not None and row.posted:
+                if row.content_hash != hash_ and row.channel and row.ts and set(papers) - set(row.papers):
+                    self._update(row, message, papers, hash_)
+                continue
+            if row is not None and row.state == "failed" and row.attempts >= MAX_ATTEMPTS:
+                continue  # refused again and again: left (`status` shows it)
+            settled &= self._send(user, week, row, message, papers, hash_)
+        return settled
+
+    def _send(
+        self, user: str, week: dt.date, row: store.DmRow | None, message: dict[str, Any],
+        papers: Sequence[str], hash_: str,
+    ) -> bool:
+        """One person's DM exactly once; True when it is settled (sent or adopted)."""
+        self._renew()
+        try:
+            channel = self._dm_channel(user)
+        except SlackRefused as err:
+            self._failed(user, week, err.error)
+            return True  # a refusal about this person (gone, a bot): asking again changes nothing
+        if row is None:
+            row = store.create_intent(
+                self.engine, user_id=user, week=week, channel=channel, papers=papers, content_hash=hash_, now=self.clock()
+            )
+        else:
+            row = store.retry_intent(self.engine, row, channel=channel, papers=papers, content_hash=hash_, now=self.clock())
+        if row is None:
+            return True  # another process took it: theirs now
+        self._check("after_intent", row)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                ts = self.slack.post(channel, message, dm_metadata(row), pace="dms")
+            except SlackRefused as err:
+                store.mark_failed(self.engine, row.id, error=err.error, now=self.clock())
+                if err.error in AUTH_ERRORS:
+                    raise _Stop(f"Slack refused the token ({err.error})") from err
+                if err.error in ("channel_not_found", "not_in_channel", "is_archived"):
+                    personal.set_dm_channel(self.engine, user, None, now=self.clock())  # ask again next time
+                self.report.failed.append({"user": user, "week": week.isoformat(), "error": err.error})
+                log.warning("weekly DM to %s for %s refused: %s", user, week, err.error)
+                return False
+            except SlackUncertain as err:
+                self._check("after_uncertain", row)
+                log.warning("weekly DM to %s: no answer to chat.postMessage (%s); looking for it", user, err.detail)
+                found = self._find(row)
+                if found is not None:
+                    store.mark_posted(self.engine, row.id, ts=found, now=self.clock(), adopted=True)
+                    self.report.adopted += 1
+                    return True
+                if attempt == MAX_ATTEMPTS:
+                    store.note_error(self.engine, row.id, error=err.detail, now=self.clock())
+                    raise _Stop(f"Slack did not answer: {err.detail}") from err
+                self.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+                retried = store.retry_intent(self.engine, row, channel=channel, papers=papers, content_hash=hash_, now=self.clock())
+                if retried is None:
+                    return True
+                row = retried
+                continue
+            self._check("after_slack", row)
+            store.mark_posted(self.engine, row.id, ts=ts, now=self.clock())
+            self._check("after_record", row)
+            self.report.sent += 1
+            return True
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _failed(self, user: str, week: dt.date, error: str) -> None:
+        if error in AUTH_ERRORS:
+            raise _Stop(f"Slack refused the token ({error})")
+        self.report.failed.append({"user": user, "week": week.isoformat(), "error": error})
+        log.warning("no weekly DM to %s for %s: conversations.open refused (%s)", user, week, error)
+
+    def _dm_channel(self, user: str) -> str:
+        known = personal.person(self.engine, user).dm_channel
+        if known:
+            return known
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                channel = self.slack.open_dm(user)
+                break
+            except SlackUncertain as err:  # conversations.open is safe to repeat
+                if attempt == MAX_ATTEMPTS:
+                    raise _Stop(f"Slack did not answer: {err.detail}") from err
+                self.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+        personal.set_dm_channel(self.engine, user, channel, now=self.clock())
+        return channel
+
+    def _update(self, row: store.DmRow, message: dict[str, Any], papers: Sequence[str], hash_: str) -> None:
+        """New papers for a DM already sent: the same DM, brought up to date (safe to repeat)."""
+        assert row.channel is not None and row.ts is not None
+        self._renew()
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                self.slack.update(row.channel, row.ts, message, dm_metadata(row), pace="dms")
+                break
+            except SlackRefused as err:
+                if err.error in AUTH_ERRORS:
+                    raise _Stop(f"Slack refused the token ({err.error})") from err
+                store.note_error(self.engine, row.id, error=err.error, now=self.clock())
+                store.record_update(self.engine, row.id, papers=papers, content_hash=hash_, now=self.clock())
+                return
+            except SlackUncertain as err:
+                if attempt == MAX_ATTEMPTS:
+                    raise _Stop(f"Slack did not answer: {err.detail}") from err
+                self.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+        store.record_update(self.engine, row.id, papers=papers, content_hash=hash_, now=self.clock())
+        self.report.updated += 1
