@@ -14,10 +14,10 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from bot.charts import trends_chart  # noqa: E402
-from bot.store import Catalog, open_engine, sync_archive  # noqa: E402
-from bot.trends import trends  # noqa: E402
-from tests.support.trends_archive import write_trends_archive  # noqa: E402
+from bot.charts import trends_chart
+from bot.store import Catalog, open_engine, sync_archive
+from bot.trends import trends
+from tests.support.trends_archive import write_trends_archive
 
 
 def main() -> None:
