@@ -111,3 +111,45 @@ def test_an_unusable_index_folder_still_answers(
     search = live(engine, blocker / "index")
     assert top(search, "federated learning")
     assert "cannot be used" in caplog.text and "DIGEST_INDEX_DIR" in caplog.text
+
+
+def test_a_running_replica_follows_a_rebuild_another_made(
+    example_archive: Path, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """b rebuilds (new format) and removes a's folder: a must open b's index, not fail on a
+    deleted folder or serve the old one."""
+    sync_archive(engine, example_archive)
+    catalog = Catalog(engine)
+    a = live(engine, tmp_path / "index")
+    old = a.engine().path
+    monkeypatch.setattr(disk_index, "FORMAT", disk_index.FORMAT + 1)
+    b = live(engine, tmp_path / "index")
+    b.engine()
+    assert b.opened == "built" and not old.exists()
+    newest = max(p.week_start for p in catalog.iter_papers() if p.week_start)
+    for path in example_archive.glob(f"_*/{newest.isoformat()}.md"):
+        path.unlink()
+    sync_archive(engine, example_archive)
+    assert a.refresh()
+    assert a.engine().path == b.engine().path != old
+    assert len(a.engine()) == catalog.count_papers()
+    assert top(a, "federated learning")
+
+
+def test_a_running_replica_rebuilds_when_the_store_holds_another_archive(
+    example_archive: Path, engine: Engine, tmp_path: Path
+) -> None:
+    """`digest-bot index --archive other` while the bot runs: patching the old index with
+    the new store's changes would mix two archives, so the bot builds afresh."""
+    sync_archive(engine, example_archive)
+    search = live(engine, tmp_path / "index")
+    before = search.engine().path
+    other = tmp_path / "other-archive"
+    shutil.copytree(example_archive, other)
+    sync_archive(engine, other, retarget=True)
+    search.refresh()
+    after = search.engine()
+    assert after.path != before
+    meta = after.meta
+    assert meta is not None and meta.matches(*Catalog(engine).archive_identity())
+    assert len(after) == Catalog(engine).count_papers()

@@ -79,10 +79,8 @@ class LiveSearch:
         if engine is not None and self._clock() - self._checked_at < self.min_interval:
             return engine
         with self._lock:
-            if self._engine is None:
+            if self._engine is None or self._replaced(self._engine) or not self._catch_up(self._engine):
                 self._engine = self._open_or_build()
-            else:
-                self._catch_up(self._engine)
             self._checked_at = self._clock()
             return self._engine
 
@@ -188,32 +186,53 @@ class LiveSearch:
 
     # Catching up ------------------------------------------------------------
 
-    def _catch_up(self, engine: SearchEngine) -> None:
+    def _replaced(self, engine: SearchEngine) -> bool:
+        """True when another process sharing the folder switched CURRENT to a new build
+        (after a store or archive change): this engine's folder is gone or going."""
+        if self.index_dir is None:
+            return False
+        current = self._current()
+        if current is not None and current.resolve() == engine.path.resolve():
+            return False
+        log.info("search index at %s was replaced by another process; opening %s", engine.path, current)
+        return True
+
+    def _catch_up(self, engine: SearchEngine) -> bool:
         """Apply the store's changes since our version, or adopt them when another process
-        sharing the folder applied them already; a busy writer is waited for briefly."""
+        sharing the folder applied them already; a busy writer is waited for briefly.
+
+        False when this engine cannot follow the store any more (the store or archive
+        folder changed identity, or another process removed the folder mid-update):
+        the caller opens or builds the right index instead of serving a stale one."""
         if self.catalog.version() == self._version:
-            return
+            return True
         version, changed, removed = self.catalog.changes_since(self._version)
         if version == self._version:
-            return
+            return True
         archive_id, root = self.catalog.archive_identity()
+        built_for = engine.meta
+        if built_for is not None and not built_for.matches(archive_id, root):
+            log.info("the store now holds another archive (%s); reopening the search index", root)
+            return False
         deadline = self._clock() + WRITER_WAIT
         while True:
             meta = engine.meta
             if meta is not None and meta.matches(archive_id, root) and version <= meta.version <= self.catalog.version():
                 engine.reload()  # another process sharing the folder got there first
                 self._version = meta.version
-                return
+                return True
             try:
                 engine.update(changed, removed, topics=self._topics(), meta=new_meta(archive_id, root, version))
             except ValueError as err:
+                if self.index_dir is not None and (not engine.path.is_dir() or self._replaced(engine)):
+                    return False
                 if "LockBusy" not in str(err) or self._clock() > deadline:
                     log.warning("search index not updated (%s); serving version %d for now", err, self._version)
-                    return
+                    return True
                 time.sleep(0.05)
                 continue
             self._version = version
-            return
+            return True
 
     def _topics(self) -> list[Topic]:
         return [s.topic for s in self.catalog.topics()]
