@@ -212,7 +212,7 @@ def hot(
     """The papers most discussed and voted for in [since, until): replies and votes added
     in the window count alike, then most people in the thread, then the latest activity.
 
-    `channel` counts only that channel's replies (votes are per paper, wherever given).
+    `channel` counts only that channel's replies and the votes on its messages.
     """
     from bot.votes import top_voted
 
@@ -232,7 +232,7 @@ def hot(
         query = query.where(thread_replies.c.replied_at < utc(until))
     with engine.connect() as conn:
         rows = {r.arxiv_id: r for r in conn.execute(query)}
-    voted = dict(top_voted(engine, since, until, limit=max(limit, _HOT_CANDIDATES)))
+    voted = dict(top_voted(engine, since, until, limit=max(limit, _HOT_CANDIDATES), channel=channel))
     ids = list(dict.fromkeys([*rows, *voted]))
     threads = threads_for(engine, ids, channel=channel)
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

@@ -96,15 +96,15 @@ def replies_per_topic(engine: Engine, channel: str, since: dt.datetime, until: d
         return {slug: int(n) for slug, n in conn.execute(query)}
 
 
-def default_votes() -> VotesSource | None:
-    """`bot.votes.top_voted` (reactions as votes), if this install has it."""
+def default_votes(channel: str | None = None) -> VotesSource | None:
+    """`bot.votes.top_voted` (reactions as votes) on `channel`'s messages, if this install has it."""
     try:
         from bot.votes import top_voted  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return None
 
     def source(engine: Engine, since: dt.datetime, until: dt.datetime | None) -> Sequence[tuple[str, int]]:
-        return list(top_voted(engine, since, until, limit=TOP))
+        return list(top_voted(engine, since, until, limit=TOP, channel=channel))
 
     return source
 
@@ -135,7 +135,7 @@ def build_recap(
     )
     hot = discussion.hot(engine, since, limit=TOP, channel=channel, until=until)
     voted_ids: Sequence[tuple[str, int]] = ()
-    source = votes if votes is not None else default_votes()
+    source = votes if votes is not None else default_votes(channel)
     if source is not None:
         try:
             voted_ids = [(a, n) for a, n in source(engine, since, until) if n > 0][:TOP]

@@ -131,9 +131,17 @@ def votes_for(engine: Engine, arxiv_ids: Sequence[str]) -> dict[str, int]:
 
 
 def top_voted(
-    engine: Engine, since: dt.datetime, until: dt.datetime | None = None, *, limit: int = 10
+    engine: Engine,
+    since: dt.datetime,
+    until: dt.datetime | None = None,
+    *,
+    limit: int = 10,
+    channel: str | None = None,
 ) -> list[tuple[str, int]]:
     """The most voted papers by votes added in [since, until): (arXiv id, people), most first.
+
+    `channel` counts only the votes on that channel's messages (a channel's recap
+    reports its own people's votes, not the whole workspace's).
 
     Ties go to the paper whose latest vote is newer, then by arXiv id, so the
     order is the same on every call.
@@ -149,5 +157,7 @@ def top_voted(
     )
     if until is not None:
         query = query.where(reactions.c.reacted_at < utc(until))
+    if channel is not None:
+        query = query.where(reactions.c.channel == channel)
     with engine.connect() as conn:
         return [(row.arxiv_id, int(row.voters)) for row in conn.execute(query)]

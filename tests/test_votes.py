@@ -135,3 +135,14 @@ def test_top_voted_counts_votes_added_in_the_window(papers: Engine) -> None:
     react(papers, "U3", added=False, when=11)
     assert top_voted(papers, since, until) == [("2501.00002", 2)]
     assert top_voted(papers, NOW - dt.timedelta(days=5), until) == [("2501.00002", 2), ("2501.00001", 1)]
+
+
+def test_a_channels_top_voted_counts_only_votes_on_its_messages(papers: Engine) -> None:
+    """A channel's recap reports that channel's votes; the workspace-wide view counts all."""
+    since = NOW - dt.timedelta(days=1)
+    react(papers, "U1", ts="1700000000.000300", channel="C0FL", when=1)  # 2501.00001 in #fl
+    react(papers, "U2", ts="1700000000.000300", channel="C0FL", when=2)
+    react(papers, "U3", ts="1700000000.000200", when=3)  # 2501.00002 in #sd
+    assert top_voted(papers, since) == [("2501.00001", 2), ("2501.00002", 1)]
+    assert top_voted(papers, since, channel="C0SD") == [("2501.00002", 1)]
+    assert top_voted(papers, since, channel="C0FL") == [("2501.00001", 2)]
