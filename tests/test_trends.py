@@ -190,3 +190,23 @@ def test_share_the_chart_in_the_channel(trends_bot: Any) -> None:
         assert "not_in_channel" in json.dumps(notice) and trends_bot.fake.files("C0FL") == []
     finally:
         trends_bot.fake.not_member.discard("C0FL")
+
+
+@pytest.mark.parametrize(
+    ("method", "error"),
+    [("conversations.open", "missing_scope"), ("files.completeUploadExternal", "not_allowed_token_type")],
+)
+def test_a_chart_that_cannot_reach_the_dm_is_said_in_one_line(trends_bot: Any, method: str, error: str) -> None:
+    """Opening the DM or the upload refused: the numbers still come, then one line says why no chart."""
+    trends_bot.fake.fail(method, error)
+    try:
+        status, url = trends_bot.command("trends")
+        assert status == 200
+        answers = trends_bot.answer(url, count=2)  # two deliveries, in whichever order they land
+        [numbers] = [a for a in answers if "trends_share" in json.dumps(a)]
+        [notice] = [a for a in answers if a is not numbers]
+        raw = json.dumps(notice, ensure_ascii=False)
+        assert "could not be uploaded" in raw and error in raw
+        assert notice.get("replace_original") is False and violations(notice) == []
+    finally:
+        trends_bot.fake.clear_faults()

@@ -21,7 +21,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -33,6 +33,7 @@ from bot.render import actions as act
 from bot.render.blocks import Message
 from bot.render.messages import error_message
 from bot.render.personal import notice
+from bot.slack import files
 from bot.slack.work import Workers
 
 log = logging.getLogger(__name__)
@@ -141,22 +142,20 @@ class PersonalCommands:
     def _upload(self, user: str, url: str | None, text: str, count: int) -> None:
         from bot.i18n import t
 
-        try:
-            channel = self.client.conversations_open(users=user)["channel"]["id"]
-            self.client.files_upload_v2(
-                channel=channel,
-                content=text.encode("utf-8"),
-                filename="saved-papers.bib",
-                title=t(self.lang, "bibtex_title"),
-                initial_comment=t(self.lang, "bibtex_comment", n=count),
-            )
+        error = files.upload_to_dm(
+            self.client,
+            user,
+            content=text.encode("utf-8"),
+            filename="saved-papers.bib",
+            title=t(self.lang, "bibtex_title"),
+            initial_comment=t(self.lang, "bibtex_comment", n=count),
+        )
+        if error is None:
             answer = notice("bibtex_uploaded", lang=self.lang, n=count)
-        except (SlackApiError, SlackRequestError, OSError, http.client.HTTPException, KeyError, TypeError) as err:
-            detail = err.response.get("error") if isinstance(err, SlackApiError) else type(err).__name__
-            log.warning("could not upload the BibTeX of %s (%s): sending it as text", user, detail)
+        else:
+            log.warning("could not upload the BibTeX of %s (%s): sending it as text", user, error)
             answer = self.people.bibtex_as_text(text, count)
         self.deliver(url, answer, response_type="ephemeral")
-
 
 def register(
     app: App,

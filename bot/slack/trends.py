@@ -12,7 +12,6 @@ acknowledgement; a refused upload is said in one ephemeral line.
 from __future__ import annotations
 
 import datetime as dt
-import http.client
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -20,7 +19,6 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.i18n import t
 from bot.lookup import Lookup, parse_command
@@ -28,6 +26,7 @@ from bot.render import TRENDS_SHARE, action_pattern, error_message
 from bot.render.blocks import Message, context
 from bot.render.layout import message as build_message
 from bot.render.trends import trends_table
+from bot.slack import files
 from bot.slack.work import Workers
 from bot.trends import Trends
 
@@ -46,27 +45,18 @@ def _notice(text: str) -> Message:
     return build_message(text, [context([text], bid="trends:notice")])
 
 
-def _upload(client: WebClient, channel: str, data: Trends, *, lang: str, comment: str, stamp: dt.date) -> str | None:
-    """Render and upload the chart; None when it went, else Slack's error code (or what failed)."""
+def _chart(data: Trends, *, lang: str, stamp: dt.date) -> dict[str, Any]:
+    """The chart rendered, as `bot.slack.files.upload`'s arguments (but the comment)."""
     from bot.charts import trends_chart
 
     chart = trends_chart(data, lang=lang)
     scope = "-".join(t.slug for t in data.topics) if len(data.topics) == 1 else "all"
-    try:
-        client.files_upload_v2(
-            channel=channel,
-            content=chart.png,
-            filename=f"digest-bot-trends-{scope}-{stamp.isoformat()}.png",
-            title=chart.title,
-            alt_txt=trends_table(data)[:1000],
-            initial_comment=comment,
-        )
-    except SlackApiError as err:
-        return str(err.response.get("error") or "error")
-    except (SlackRequestError, OSError, http.client.HTTPException) as err:
-        log.warning("could not upload the trends chart to %s: %s", channel, err)
-        return "unreachable"
-    return None
+    return {
+        "content": chart.png,
+        "filename": f"digest-bot-trends-{scope}-{stamp.isoformat()}.png",
+        "title": chart.title,
+        "alt_txt": trends_table(data)[:1000],
+    }
 
 
 def command_job(
@@ -88,17 +78,11 @@ def command_job(
             work.send(lambda: deliver(url, lookup.trends(arg)[0], response_type="ephemeral"), "trends answer")
             return
         work.send(lambda: deliver(url, message, response_type="ephemeral"), "trends answer")
-        error = "user_not_found"
+        error: str | None = "user_not_found"
         if _USER_RE.match(user):
-            try:
-                dm = client.conversations_open(users=user)["channel"]["id"]
-            except SlackApiError as err:
-                error = str(err.response.get("error") or "error")
-            except (OSError, http.client.HTTPException):
-                error = "unreachable"
-            else:
-                title = t(lang, "trends_chart_title", n=len(data.weeks))
-                error = _upload(client, dm, data, lang=lang, comment=f"📈 {title}", stamp=lookup.today()) or ""
+            title = t(lang, "trends_chart_title", n=len(data.weeks))
+            chart = _chart(data, lang=lang, stamp=lookup.today())
+            error = files.upload_to_dm(client, user, initial_comment=f"📈 {title}", **chart)
         if error:
             log.warning("the trends chart for %s was not uploaded: %s", user, error)
             notice = _notice(t(lang, "trends_chart_failed", error=error))
@@ -125,7 +109,7 @@ def register(app: App, *, lookup: Lookup, client: WebClient, work: Workers, deli
             shared_by = f"<@{user}>" if _USER_RE.match(user) else "…"
             title = t(lang, "trends_chart_title", n=len(data.weeks))
             comment = t(lang, "trends_shared_by", title=title, user=shared_by)
-            error = _upload(client, channel, data, lang=lang, comment=comment, stamp=lookup.today())
+            error = files.upload(client, channel, initial_comment=comment, **_chart(data, lang=lang, stamp=lookup.today()))
             if error:
                 notice = _notice(t(lang, "trends_chart_failed", error=error))
                 work.send(lambda: deliver(url, notice, response_type="ephemeral", replace_original=False), "notice")
