@@ -79,7 +79,7 @@ class LiveSearch:
         if engine is not None and self._clock() - self._checked_at < self.min_interval:
             return engine
         with self._lock:
-            if self._engine is None or self._replaced(self._engine) or not self._catch_up(self._engine):
+            if self._engine is None or not self._catch_up(self._engine, serving=True):
                 self._engine = self._open_or_build()
             self._checked_at = self._clock()
             return self._engine
@@ -197,18 +197,21 @@ class LiveSearch:
         log.info("search index at %s was replaced by another process; opening %s", engine.path, current)
         return True
 
-    def _catch_up(self, engine: SearchEngine) -> bool:
+    def _catch_up(self, engine: SearchEngine, *, serving: bool = False) -> bool:
         """Apply the store's changes since our version, or adopt them when another process
         sharing the folder applied them already; a busy writer is waited for briefly.
 
         False when this engine cannot follow the store any more (the store or archive
-        folder changed identity, or another process removed the folder mid-update):
-        the caller opens or builds the right index instead of serving a stale one."""
+        folder changed identity, or another process removed the folder mid-update, or,
+        for the engine being `serving`, switched CURRENT to a new build): the caller
+        opens or builds the right index instead of serving a stale one."""
         if self.catalog.version() == self._version:
             return True
         version, changed, removed = self.catalog.changes_since(self._version)
         if version == self._version:
             return True
+        if serving and self._replaced(engine):  # only when there is something to apply: no file read per search
+            return False
         archive_id, root = self.catalog.archive_identity()
         built_for = engine.meta
         if built_for is not None and not built_for.matches(archive_id, root):
@@ -224,7 +227,7 @@ class LiveSearch:
             try:
                 engine.update(changed, removed, topics=self._topics(), meta=new_meta(archive_id, root, version))
             except ValueError as err:
-                if self.index_dir is not None and (not engine.path.is_dir() or self._replaced(engine)):
+                if self.index_dir is not None and (not engine.path.is_dir() or (serving and self._replaced(engine))):
                     return False
                 if "LockBusy" not in str(err) or self._clock() > deadline:
                     log.warning("search index not updated (%s); serving version %d for now", err, self._version)
