@@ -137,6 +137,17 @@ def test_english_words_meet_their_other_forms() -> None:
     assert ids(engine, "fine-tuning") == ["2401.00005"]
 
 
+def test_a_short_name_is_not_stemmed_into_an_abbreviation() -> None:
+    # Snowball stems `psy` to `psi`: the PSY method was found as private set intersection.
+    engine = build(
+        paper("2401.00001", "PSY: posterior sampling for LLM privacy"),
+        paper("2401.00002", "Fast PSI for contact discovery"),
+        *fillers(5, "Other"),
+    )
+    assert ids(engine, "private set intersection") == ["2401.00002"]
+    assert ids(engine, "PSY") == ["2401.00001"]
+
+
 # One concept in three names -------------------------------------------------------------
 
 

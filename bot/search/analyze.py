@@ -6,7 +6,8 @@ by script:
 - Latin words are stemmed with the Snowball English stemmer (PyStemmer), so
   `images`/`image`, `shuffling`/`shuffle` and `learning`/`learned` meet. An
   all-consonant abbreviation loses a plural `s` the stemmer keeps (`LLMs` ->
-  `llm`, `GNNs` -> `gnn`). A hyphenated compound (`zk-SNARK`, `fine-tuning`,
+  `llm`, `GNNs` -> `gnn`); a three-letter word is left as it is unless plural
+  (`PSY` is not the stem `psi` of `PSI`). A hyphenated compound (`zk-SNARK`, `fine-tuning`,
   `non-IID`) gives its parts and also the parts joined (`zksnark`, `finetun`),
   so either spelling finds the other.
 - Japanese has no spaces: kanji/katakana runs become overlapping character
@@ -47,6 +48,8 @@ def stem(word: str) -> str:
     """One folded Latin word's stem (cached: the same few words recur all the time)."""
     if word.isdigit() or len(word) <= 2:
         return word
+    if len(word) == 3 and not word.endswith("s"):
+        return word  # an abbreviation: the stemmer would make `psy` the `psi` of PSI
     if word.endswith("s") and len(word) >= 4 and not _VOWELS.intersection(word[:-1]):
         return word[:-1]  # llms -> llm, cnns -> cnn: the stemmer keeps these
     if not word.isascii():
