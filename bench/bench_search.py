@@ -11,6 +11,7 @@ Systems (bench/baselines.py describes the baselines):
                     BM25 over weighted fields in tantivy, OR with coordination, on disk
   engine-noglossary the same without the glossary (what learning from the archive alone gives)
   engine-notrans    the same without the learned translations
+  engine-nosemantic the same without the semantic rerank (cross-language LSI learned from the archive)
   bm25              character-bigram BM25 (pure Python, in memory)
   fts5              SQLite FTS5 trigram, bm25() ranking (a file, reopened on restart)
   tantivy           tantivy with its own analysers, terms OR-ed (a folder, reopened on restart)
@@ -56,7 +57,7 @@ KNOWN = PROJECT / "tests" / "search_queries.yaml"
 TOPICAL = PROJECT / "tests" / "topical_queries.yaml"
 MAKE_ARCHIVE = PROJECT.parent / "shared" / "tools" / "make_archive.py"
 DEFAULT_ARCHIVE = PROJECT.parent / "shared" / "archive"
-SYSTEMS = ("engine", "engine-noglossary", "engine-notrans", "bm25", "fts5", "tantivy")
+SYSTEMS = ("engine", "engine-noglossary", "engine-notrans", "engine-nosemantic", "bm25", "fts5", "tantivy")
 SPEED_SYSTEMS = ("engine", "bm25", "fts5", "tantivy")
 
 
@@ -96,7 +97,8 @@ class Runner:
         from bot.search import LiveSearch
         from bot.search.engine import Options
 
-        options = Options(glossary=self.name != "engine-noglossary", translations=self.name != "engine-notrans")
+        options = Options(glossary=self.name != "engine-noglossary", translations=self.name != "engine-notrans",
+                          semantic=self.name != "engine-nosemantic")
         return LiveSearch(self.catalog(), index_dir=self.work / self.name, options=options)
 
     def _baseline(self, *, rebuild: bool) -> Any:

@@ -7,9 +7,10 @@ every measure, answer every question that has relevant papers, and not fall belo
 the levels it reached when the set was last judged.
 
 The issue that asked for this set set higher targets (nDCG@10 >= 0.85,
-success@3 >= 0.95, English nDCG@10 >= 0.80); the engine measured 0.781 / 0.897 /
-0.758 (dev 0.780, held-out 0.784). The floors below guard what was reached,
-with a small margin for judging noise; they are not the targets.
+success@3 >= 0.95, English nDCG@10 >= 0.80); with the semantic rerank the engine
+measured 0.801 / 0.936 / 0.776 (dev 0.804, held-out 0.789; without the rerank
+0.784 / 0.897 / 0.759). The floors below guard what was reached, with a small
+margin for judging noise; they are not the targets.
 """
 
 from __future__ import annotations
@@ -64,11 +65,11 @@ def measures(real_store: Catalog) -> dict[str, dict[str, Graded]]:
 def test_the_engine_reaches_its_measured_levels(measures: dict[str, dict[str, Graded]]) -> None:
     engine = measures["engine"]
     print({key: g.row() for key, g in engine.items()})
-    assert engine["all"].ndcg10 >= 0.76
-    assert engine["all"].p5 >= 0.82
-    assert engine["all"].success3 >= 0.86
-    assert engine["en"].ndcg10 >= 0.73
-    assert engine["heldout"].ndcg10 >= 0.74  # not tuned on: the same level as the rest
+    assert engine["all"].ndcg10 >= 0.78
+    assert engine["all"].p5 >= 0.84
+    assert engine["all"].success3 >= 0.91
+    assert engine["en"].ndcg10 >= 0.75
+    assert engine["heldout"].ndcg10 >= 0.76  # not tuned on: the same level as the rest
     assert engine["all"].empty == []  # no question with relevant papers goes unanswered
 
 

@@ -30,14 +30,16 @@ from pathlib import Path
 import tantivy
 
 from bot.model import AGGREGATE_SLUG, Paper
+from bot.search import semantic
 from bot.search.analyze import field_terms, latin_words
 from bot.search.glossary import digest
 from bot.search.normalize import fold
+from bot.search.semantic import Space
 from bot.search.tagging import Tagger
 from bot.store.codec import digests_data, paper_from, text_data
 
 #: Bumped whenever the schema or the analysis changes: an index of another format is rebuilt.
-FORMAT = 7
+FORMAT = 8
 
 #: Text fields, searched with BM25 (each its own statistics).
 TEXT_FIELDS = ("title", "title_ja", "summary", "remark", "comment", "authors", "xlat", "topics")
@@ -90,6 +92,8 @@ def build_schema() -> tantivy.Schema:
     b.add_text_field("week", tokenizer_name="raw", index_option="basic")
     b.add_integer_field("day", indexed=True, fast=True)
     b.add_integer_field("recency", fast=True)
+    for name in semantic.FIELDS:  # the paper's place in the semantic space, int8 packed
+        b.add_unsigned_field(name, fast=True)
     b.add_bytes_field("paper", stored=True)
     return b.build()
 
@@ -106,13 +110,11 @@ def decode_paper(raw: bytes) -> Paper:
     return paper_from(data, topics=data.get("topics"), digests=data.get("digests"))
 
 
-def document(paper: Paper, topic_names: Mapping[str, str], tagger: Tagger) -> tantivy.Document:
-    """A paper's document: term streams, filter terms, numbers, and the paper itself."""
-    slugs = sorted(({t.slug for t in paper.topics} | {d.slug for d in paper.digests}) - {AGGREGATE_SLUG})
-    names = " ".join(n for s in slugs for n in (topic_names.get(s, ""), s))
-    doc = tantivy.Document()
+def paper_streams(paper: Paper, tagger: Tagger) -> dict[str, str]:
+    """The paper's own fields as the term streams the index stores (and the semantic
+    space is learned from), with the English learned for its Japanese text (`xlat`)."""
     tag = tagger.concepts
-    streams = {
+    out = {
         "title": field_terms(paper.title, tag=tag),
         "title_ja": field_terms(paper.title_ja, hiragana=True, tag=tag),
         "summary": field_terms("\n".join(paper.summary), tag=tag),
@@ -120,7 +122,20 @@ def document(paper: Paper, topic_names: Mapping[str, str], tagger: Tagger) -> ta
         "comment": field_terms(paper.comment, tag=tag),
         "authors": field_terms(" ; ".join(paper.authors)),
     }
-    streams["xlat"] = " ".join(tagger.english(fold(f"{paper.title_ja}\n" + "\n".join(paper.summary))))
+    out["xlat"] = " ".join(tagger.english(fold(f"{paper.title_ja}\n" + "\n".join(paper.summary))))
+    return out
+
+
+def document(
+    paper: Paper, topic_names: Mapping[str, str], tagger: Tagger, space: Space | None = None
+) -> tantivy.Document:
+    """A paper's document: term streams, filter terms, numbers, its place in the semantic
+    space (when there is one), and the paper itself."""
+    slugs = sorted(({t.slug for t in paper.topics} | {d.slug for d in paper.digests}) - {AGGREGATE_SLUG})
+    names = " ".join(n for s in slugs for n in (topic_names.get(s, ""), s))
+    doc = tantivy.Document()
+    tag = tagger.concepts
+    streams = paper_streams(paper, tagger)
     for name, stream in streams.items():
         doc.add_text(name, stream)
     doc.add_text("topics", field_terms(names, tag=tag))
@@ -141,6 +156,9 @@ def document(paper: Paper, topic_names: Mapping[str, str], tagger: Tagger) -> ta
     day = paper_day(paper)
     doc.add_integer("day", day.toordinal() if day else 0)
     doc.add_integer("recency", recency(paper))
+    if space is not None:
+        for name, value in zip(semantic.FIELDS, semantic.pack(space.fold(semantic.paper_terms(streams))), strict=True):
+            doc.add_unsigned(name, value)
     doc.add_bytes("paper", encode_paper(paper))
     return doc
 
@@ -217,6 +235,7 @@ class DiskIndex:
         meta: IndexMeta,
         clear: bool = False,
         threads: int = 1,
+        space: Space | None = None,
     ) -> int:
         """Apply changes in one commit, then record `meta`; returns the papers written.
 
@@ -235,7 +254,7 @@ class DiskIndex:
             for paper in changed:
                 if not clear:
                     writer.delete_documents_by_term("key", paper_key(paper.arxiv_id))
-                writer.add_document(document(paper, topic_names, tagger))
+                writer.add_document(document(paper, topic_names, tagger, space))
                 written += 1
             writer.commit()
             writer.wait_merging_threads()

@@ -30,7 +30,7 @@ import tantivy
 from rapidfuzz import fuzz, process
 
 from bot.model import Paper, Topic
-from bot.search import ranking
+from bot.search import ranking, semantic
 from bot.search.analyze import field_terms, phrase_terms
 from bot.search.concepts import Alternative, Concept, Resources, plan
 from bot.search.disk_index import (
@@ -39,12 +39,14 @@ from bot.search.disk_index import (
     decode_paper,
     new_meta,
     paper_key,
+    paper_streams,
 )
 from bot.search.glossary import glossary
 from bot.search.names import TopicNames, nearest_authors
 from bot.search.normalize import fold, tokens
 from bot.search.query import Query, parse_query
 from bot.search.results import Hit, SearchResponse
+from bot.search.semantic import Space
 from bot.search.tagging import Tagger
 from bot.search.translate import EMPTY, MAX_PAIRS, Translations, learn
 from bot.search.vocab import Vocabulary
@@ -66,6 +68,7 @@ class Options:
 
     glossary: bool = True
     translations: bool = True
+    semantic: bool = True
 
 
 @dataclass(slots=True)
@@ -94,10 +97,12 @@ class SearchEngine:
         *,
         options: Options = Options(),
         keep: Any = None,
+        space: Space | None = None,
     ) -> None:
         self._disk = disk
         self._topics = TopicNames(topics)
         self._translations = translations
+        self._space = space
         self._options = options
         self._lock = threading.RLock()
         self._keep = keep  # a temporary directory that must live as long as the engine
@@ -120,7 +125,8 @@ class SearchEngine:
         """Index every paper into `path` (a temporary folder when None), replacing what it held.
 
         One pass over `papers`: the title pairs translations are learned from
-        are the first `MAX_PAIRS` (the store yields the newest first).
+        are the first `MAX_PAIRS` (the store yields the newest first), the
+        semantic space is learned from the first `semantic.SAMPLE`.
         """
         keep = None
         if path is None:
@@ -131,14 +137,19 @@ class SearchEngine:
         # Translations are learned from the newest papers' title pairs first (the store
         # yields the newest first), so that the index can add them as it goes.
         stream = iter(papers)
-        first = list(itertools.islice(stream, MAX_PAIRS))
-        translations = learn((p.title, p.title_ja) for p in first if p.title_ja)
+        first = list(itertools.islice(stream, max(MAX_PAIRS, semantic.SAMPLE)))
+        translations = learn((p.title, p.title_ja) for p in first[:MAX_PAIRS] if p.title_ja)
         _write_json(path / TRANSLATIONS_FILE, translations.to_json())
+        tagger = Tagger(glossary(), translations)
+        space = semantic.learn(semantic.paper_terms(paper_streams(p, tagger)) for p in first[: semantic.SAMPLE])
+        (path / semantic.FILE).unlink(missing_ok=True)
+        if space is not None:
+            space.save(path / semantic.FILE)
         disk.write(
-            itertools.chain(first, stream), (), _topic_names(topics), Tagger(glossary(), translations),
-            meta=meta or new_meta("", "", 0), clear=True, threads=threads,
+            itertools.chain(first, stream), (), _topic_names(topics), tagger,
+            meta=meta or new_meta("", "", 0), clear=True, threads=threads, space=space,
         )
-        return cls(disk, topics, translations, options=options, keep=keep)
+        return cls(disk, topics, translations, options=options, keep=keep, space=space)
 
     @classmethod
     def open(cls, path: Path, topics: Iterable[Topic] = (), *, options: Options = Options()) -> SearchEngine:
@@ -148,7 +159,7 @@ class SearchEngine:
             translations = Translations.from_json(json.loads((path / TRANSLATIONS_FILE).read_text("utf-8")))
         except (OSError, ValueError):
             translations = EMPTY
-        return cls(disk, topics, translations, options=options)
+        return cls(disk, topics, translations, options=options, space=Space.load(path / semantic.FILE))
 
     @property
     def meta(self) -> IndexMeta | None:
@@ -171,7 +182,8 @@ class SearchEngine:
             if topics is not None:
                 self._topics = TopicNames(topics)
             current = meta or self._disk.meta() or new_meta("", "", 0)
-            self._disk.write(changed, removed_ids, _topic_names(self._topics.topics), self._tagger, meta=current)
+            self._disk.write(changed, removed_ids, _topic_names(self._topics.topics), self._tagger, meta=current,
+                             space=self._space)
             self._state = self._load_state()
 
     def reload(self) -> None:
@@ -384,9 +396,11 @@ class _Search:
         # an intersection is cheap where a union of common concepts is not.
         hits: list[tuple[float, Any]] = []
         full = ranking.strict(k)
+        space = self.engine._space if self.engine._options.semantic else None
+        depth = max(need, int(ranking.RERANK_DEPTH)) if space is not None else need
         for held in range(k, (full if self.strict else gate) - 1, -1):
-            hits = _top(searcher, ranking.text_query(schema, weighed, decide, held, filters), need)
-            if len(hits) >= need:
+            hits = _top(searcher, ranking.text_query(schema, weighed, decide, held, filters), depth)
+            if len(hits) >= depth:
                 break
         if not hits:
             return [], 0
@@ -394,11 +408,33 @@ class _Search:
         if total == 0:
             self.notices.append("no paper matches every part of the question; showing the closest")
             total = _count(searcher.search(ranking.count_query(schema, concepts, gate, filters), 1, count=True))
-        if len(hits) < need and gate > 1 and not self.strict:
-            more = _top(searcher, ranking.text_query(schema, weighed, decide, 1, filters), need)
+        if len(hits) < depth and gate > 1 and not self.strict:
+            more = _top(searcher, ranking.text_query(schema, weighed, decide, 1, filters), depth)
             seen = {(a.segment_ord, a.doc) for _s, a in hits}
             hits += [(s, a) for s, a in more if (a.segment_ord, a.doc) not in seen]
+        if space is not None:
+            hits = self._rerank(space, weighed, hits[:depth])
         return hits[:need], total
+
+    def _rerank(
+        self, space: Space, weighed: Sequence[ranking.Weighed], hits: list[tuple[float, Any]]
+    ) -> list[tuple[float, Any]]:
+        """The candidates by their score (the best at 100) plus SEMANTIC_WEIGHT times the
+        cosine of the question to the paper in the semantic space; ties keep their order."""
+        query = space.query(
+            (term, alt.weight) for w in weighed for alt in w.concept.alternatives
+            for term in (alt.terms or [t for part in alt.parts for t in part])
+        )
+        if query is None or len(hits) < 2:
+            return hits
+        searcher = self.state.searcher
+        addresses = [a for _s, a in hits]
+        packed = [searcher.fast_field_values(f, addresses) for f in semantic.FIELDS]
+        cosines = semantic.cosines(query, packed)
+        top = max(s for s, _a in hits) or 1.0
+        scored = [(100.0 * s / top + ranking.SEMANTIC_WEIGHT * float(c), a) for (s, a), c in zip(hits, cosines, strict=True)]
+        order = sorted(range(len(scored)), key=lambda i: -round(scored[i][0], 4))
+        return [scored[i] for i in order]
 
     # arXiv ids --------------------------------------------------------------
 

@@ -158,6 +158,10 @@ GENERIC_FROM = 200
 DROP_GENERIC = True
 #: What holding a concept in a title adds (a paper about it, not one mentioning it).
 TITLE_COORDINATION = 0.0
+#: The semantic rerank (`bot.search.semantic`): the best RERANK_DEPTH candidates by the
+#: score above (the best at 100) gain SEMANTIC_WEIGHT times the question's cosine to them.
+RERANK_DEPTH = 30
+SEMANTIC_WEIGHT = 50.0
 
 
 def deciding(weighed: Sequence[Weighed], papers: int) -> list[Weighed]:
