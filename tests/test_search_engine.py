@@ -110,6 +110,9 @@ def test_japanese_without_spaces() -> None:
 def test_japanese_segments_drop_particles() -> None:
     assert segments("連合学習のプライバシー") == ["連合学習", "プライバシー"]
     assert segments("なりすまし") == ["なりすまし"]
+    assert segments("暗号を用いた推論") == ["暗号", "推論"]  # a one-kanji verb stem goes
+    assert segments("鍵の管理") == ["鍵", "管理"]  # a one-kanji noun before a particle stays
+    assert segments("使った") == ["使"]  # unless it is all there is
 
 
 def test_katakana_word_inside_a_longer_one_ranks_lower() -> None:

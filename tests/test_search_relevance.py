@@ -116,6 +116,16 @@ def test_japanese_grammar_is_not_a_required_word() -> None:
     assert ids(engine, "連合学習とは") == ["2401.00001"]
 
 
+def test_a_one_kanji_verb_in_a_question_is_not_a_concept() -> None:
+    # `使った` ("using") was a concept `使` that every paper saying 使って held: it outranked the subject.
+    on_subject = paper("2401.00001", "A", title_ja="差分プライバシーによる合成データ")
+    uses = [paper(f"2401.{i:05d}", "B", title_ja="差分プライバシー", summary=("既存の手法を使って評価する",))
+            for i in range(2, 6)]
+    engine = build(on_subject, *uses, *fillers(5, "Other"))
+    assert [c["concept"] for c in engine.explain("差分プライバシーを使った合成データ")] == ["差分プライバシー", "合成データ"]
+    assert ids(engine, "差分プライバシーを使った合成データ")[0] == "2401.00001"
+
+
 # Morphology -----------------------------------------------------------------------
 
 

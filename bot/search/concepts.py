@@ -31,7 +31,7 @@ from rapidfuzz.distance import OSA
 from bot.search.analyze import bigrams, is_compound, phrase_terms, stem
 from bot.search.glossary import Concept as GlossaryConcept
 from bot.search.glossary import Glossary
-from bot.search.normalize import fold, is_cjk, segments, tokens
+from bot.search.normalize import content_segments, fold, is_cjk, tokens
 from bot.search.query import Query
 from bot.search.translate import Translations
 from bot.search.vocab import Vocabulary, max_typos
@@ -166,6 +166,7 @@ def plan(query: Query, res: Resources) -> list[Concept]:
 
 def _pieces(words: Sequence[str], names: frozenset[str]) -> list[_Piece]:
     out: list[_Piece] = []
+    stems: list[_Piece] = []  # one-kanji verbs (`使った`): pieces only of a query with nothing else
     for word in words:
         folded_word = fold(word)
         if is_compound(folded_word):  # zk-SNARK, fine-tuning: one piece, a phrase of its parts
@@ -178,10 +179,12 @@ def _pieces(words: Sequence[str], names: frozenset[str]) -> list[_Piece]:
                 continue
             for tok in tokens(text):
                 if is_cjk(tok):
-                    out += [_Piece(seg, False, seg) for seg in segments(tok)]
+                    pieces, verbs = content_segments(tok)
+                    out += [_Piece(seg, False, seg) for seg in pieces]
+                    stems += [_Piece(seg, False, seg) for seg in verbs]
                 else:
                     out.append(_Piece(_typed_span(word, tok), True, tok, (stem(tok),)))
-    return out
+    return out or stems
 
 
 def _cut_at_names(text: str, names: frozenset[str]) -> list[tuple[str, bool]]:

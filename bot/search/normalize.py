@@ -127,23 +127,41 @@ def query_bigrams(segment: str) -> tuple[str, ...]:
 def segments(run: str) -> list[str]:
     """Content pieces of a Japanese query run: particles and okurigana are dropped.
 
-    `連合学習のプライバシー` -> [`連合学習`, `プライバシー`]. A run that is only
-    hiragana is kept whole (it is the word itself, e.g. `なりすまし`).
+    `連合学習のプライバシー` -> [`連合学習`, `プライバシー`]; `暗号を用いた推論` -> [`暗号`,
+    `推論`] (a one-kanji verb stem goes too, unless it is all there is: see
+    `content_segments`). A run that is only hiragana is kept whole (it is the word
+    itself, e.g. `なりすまし`).
+    """
+    pieces, stems = content_segments(run)
+    return pieces or stems or [run]
+
+
+def content_segments(run: str) -> tuple[list[str], list[str]]:
+    """(content pieces, one-kanji verb or adjective stems) of a Japanese query run.
+
+    A kanji alone before its okurigana (`使った`, `用いた`, `守る`) says "using", "with"
+    in a question, and as a one-character term most papers hold it would outrank the
+    subject: the caller keeps such stems only when the query has nothing else.
     """
     if _HIRAGANA_RE.fullmatch(run):
-        return [run]
+        return [run], []
     pieces: list[str] = []
+    stems: list[str] = []
     pos = 0
     for m in _HIRAGANA_RE.finditer(run):
         if m.start() > pos:
-            pieces.append(run[pos : m.start()])
+            piece = run[pos : m.start()]
+            if len(piece) == 1 and is_cjk(piece) and not _all_particles(m.group()):
+                stems.append(piece)
+            else:
+                pieces.append(piece)
         kana = m.group()
         if len(kana) > 2 and kana not in _PARTICLES and not _all_particles(kana):
             pieces.append(kana)
         pos = m.end()
     if pos < len(run):
         pieces.append(run[pos:])
-    return pieces or [run]
+    return pieces, stems
 
 
 def _all_particles(kana: str) -> bool:
