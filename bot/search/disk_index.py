@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -126,16 +127,36 @@ def paper_streams(paper: Paper, tagger: Tagger) -> dict[str, str]:
     return out
 
 
+#: Papers analysed together when written (their semantic vectors are folded in one product).
+BATCH = 512
+
+
+def documents(
+    papers: Iterable[Paper], topic_names: Mapping[str, str], tagger: Tagger, space: Space | None = None
+) -> Iterator[tuple[Paper, tantivy.Document]]:
+    """Each paper with its document, made a batch at a time."""
+    stream = iter(papers)
+    while batch := list(itertools.islice(stream, BATCH)):
+        own = [paper_streams(p, tagger) for p in batch]
+        vectors = space.fold_many(own) if space is not None else None
+        for i, paper in enumerate(batch):
+            packed = semantic.pack(vectors[i]) if vectors is not None else None
+            yield paper, document(paper, topic_names, tagger, streams=own[i], vector=packed)
+
+
 def document(
-    paper: Paper, topic_names: Mapping[str, str], tagger: Tagger, space: Space | None = None
+    paper: Paper, topic_names: Mapping[str, str], tagger: Tagger, *,
+    streams: dict[str, str] | None = None, vector: list[int] | None = None,
 ) -> tantivy.Document:
-    """A paper's document: term streams, filter terms, numbers, its place in the semantic
-    space (when there is one), and the paper itself."""
+    """A paper's document: term streams (`paper_streams`, unless given), filter terms,
+    numbers, its place in the semantic space (`vector`, packed, when there is one), and
+    the paper itself."""
     slugs = sorted(({t.slug for t in paper.topics} | {d.slug for d in paper.digests}) - {AGGREGATE_SLUG})
     names = " ".join(n for s in slugs for n in (topic_names.get(s, ""), s))
     doc = tantivy.Document()
     tag = tagger.concepts
-    streams = paper_streams(paper, tagger)
+    if streams is None:
+        streams = paper_streams(paper, tagger)
     for name, stream in streams.items():
         doc.add_text(name, stream)
     doc.add_text("topics", field_terms(names, tag=tag))
@@ -156,8 +177,8 @@ def document(
     day = paper_day(paper)
     doc.add_integer("day", day.toordinal() if day else 0)
     doc.add_integer("recency", recency(paper))
-    if space is not None:
-        for name, value in zip(semantic.FIELDS, semantic.pack(space.fold(semantic.paper_terms(streams))), strict=True):
+    if vector is not None:
+        for name, value in zip(semantic.FIELDS, vector, strict=True):
             doc.add_unsigned(name, value)
     doc.add_bytes("paper", encode_paper(paper))
     return doc
@@ -251,10 +272,10 @@ class DiskIndex:
                 writer.delete_all_documents()
             for arxiv_id in removed_ids:
                 writer.delete_documents_by_term("key", paper_key(arxiv_id))
-            for paper in changed:
+            for paper, doc in documents(changed, topic_names, tagger, space):
                 if not clear:
                     writer.delete_documents_by_term("key", paper_key(paper.arxiv_id))
-                writer.add_document(document(paper, topic_names, tagger, space))
+                writer.add_document(doc)
                 written += 1
             writer.commit()
             writer.wait_merging_threads()

@@ -23,6 +23,7 @@ about which words go together, and the rerank is then left out.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -40,7 +41,7 @@ MIN_PAPERS = 200
 MIN_DF = 2
 MAX_SHARE = 0.5
 MAX_TERMS = 50_000
-#: How the fields of a paper count in its row (titles say what a paper is about).
+#: How the fields of a paper count in its row (titles say what a paper is about); whole numbers.
 FIELD_WEIGHTS = {"title": 2, "title_ja": 2, "summary": 1, "xlat": 1}
 FILE = "semantic.npz"
 FIELDS = tuple(f"lsa{i}" for i in range(DIMS // 8))
@@ -81,6 +82,37 @@ class Space:
         if top == 0.0:
             return np.zeros(self.dims, dtype=np.int8)
         return np.round(vec * (127.0 / top)).astype(np.int8)
+
+    def fold_many(self, papers: Sequence[Mapping[str, str]]) -> np.ndarray:
+        """`fold` of many papers' term streams at once (papers x dims, int8): one sparse
+        product for the lot, so a build pays a few microseconds a paper, not tens."""
+        get = self.index.get
+        cols: list[int] = []
+        lengths = np.zeros(len(papers), dtype=np.int64)
+        for r, streams in enumerate(papers):
+            # Each field repeated as often as it weighs: counting the terms then counts them weighted.
+            text = " ".join(streams.get(name, "") for name, weight in FIELD_WEIGHTS.items() for _ in range(weight))
+            before = len(cols)
+            cols += map(get, text.split(), itertools.repeat(-1))
+            lengths[r] = len(cols) - before
+        out = np.zeros((len(papers), self.dims), dtype=np.int8)
+        ids = np.asarray(cols, dtype=np.int64)
+        rows = np.repeat(np.arange(len(papers)), lengths)
+        known = ids >= 0
+        if not known.any():
+            return out
+        tf = sparse.csr_matrix(
+            (np.ones(int(known.sum()), dtype=np.float32), (rows[known], ids[known])),
+            shape=(len(papers), len(self.terms)),
+        )  # duplicates summed: the weighted term counts
+        tf.sum_duplicates()
+        tf.data = (1.0 + np.log(tf.data)) * self.idf[tf.indices]
+        norms = np.sqrt(np.asarray(tf.multiply(tf).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        vecs = np.asarray(tf @ self.vectors) / norms[:, None]
+        top = np.abs(vecs).max(axis=1)
+        top[top == 0] = 1.0
+        return np.round(vecs * (127.0 / top)[:, None]).astype(np.int8)
 
     def query(self, weighted_terms: Iterable[tuple[str, float]]) -> np.ndarray | None:
         """A question's unit vector from its terms and their weights; None when none is known."""
