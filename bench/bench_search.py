@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import shutil
@@ -136,13 +137,8 @@ def peak_rss_mb() -> float:
     """This process's peak RSS since it started (VmHWM). Not ru_maxrss: Linux carries that
     across fork and exec, so every child reported at least the parent's own peak (the
     quality run's, about 400 MB), whatever it used itself."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = status_mb("VmHWM")
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 if math.isnan(peak) else peak  # no /proc
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -190,9 +186,14 @@ class AnonPeak:
 
 
 def anon_rss_mb() -> float:
+    return status_mb("RssAnon")
+
+
+def status_mb(key: str) -> float:
+    """A memory figure of /proc/self/status in MB (nan where there is no /proc)."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("RssAnon:"):
+            if line.startswith(f"{key}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
