@@ -154,3 +154,12 @@ def test_an_index_without_its_space_still_answers(tmp_path: Path) -> None:
     engine = SearchEngine.open(tmp_path / "index", TOPICS)
     found = [i for i in ids(engine, "shadow", limit=100) if i.startswith("2403.")]
     assert found == [off_subject.arxiv_id, on_subject.arxiv_id]  # word scores alone: the newer first
+
+
+def test_pages_of_a_reranked_answer_neither_overlap_nor_skip() -> None:
+    papers, _ = two_subjects()
+    engine = SearchEngine.build(papers, TOPICS)
+    whole = ids(engine, "shadow lattice", limit=80)
+    paged = [i for offset in range(0, 80, 10) for i in ids(engine, "shadow lattice", limit=10, offset=offset)]
+    assert len(whole) == 80
+    assert paged == whole

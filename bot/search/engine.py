@@ -413,7 +413,11 @@ class _Search:
             seen = {(a.segment_ord, a.doc) for _s, a in hits}
             hits += [(s, a) for s, a in more if (a.segment_ord, a.doc) not in seen]
         if space is not None:
-            hits = self._rerank(space, weighed, hits[:depth])
+            # Only the best RERANK_DEPTH, whatever the page: every page cuts the same ordering.
+            window = int(ranking.RERANK_DEPTH)
+            top = max((sc for sc, _a in hits), default=0.0) or 1.0
+            rest = [(100.0 * sc / top, a) for sc, a in hits[window:depth]]  # on the window's scale
+            hits = self._rerank(space, weighed, hits[:window]) + rest
         return hits[:need], total
 
     def _rerank(
