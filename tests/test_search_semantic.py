@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -53,18 +52,19 @@ def two_subjects(per_subject: int = 500) -> tuple[list[Paper], dict[str, list[st
     return papers, vocab
 
 
-def terms_of(engine_papers: list[Paper]) -> list[Counter[str]]:
+def terms_of(engine_papers: list[Paper]) -> list[dict[str, str]]:
+    """The papers' term streams, as the index makes them (what the space learns from and folds)."""
     from bot.search.disk_index import paper_streams
     from bot.search.glossary import glossary
     from bot.search.tagging import Tagger
     from bot.search.translate import EMPTY
 
     tagger = Tagger(glossary(), EMPTY)
-    return [semantic.paper_terms(paper_streams(p, tagger)) for p in engine_papers]
+    return [paper_streams(p, tagger) for p in engine_papers]
 
 
-def cosine(space: semantic.Space, query: np.ndarray, counts: Counter[str]) -> float:
-    vec = space.fold(counts).astype(np.float32)
+def cosine(space: semantic.Space, query: np.ndarray, streams: dict[str, str]) -> float:
+    vec = space.fold([streams])[0].astype(np.float32)
     return float(vec @ query / (np.linalg.norm(vec) or 1.0))
 
 
@@ -92,7 +92,7 @@ def test_a_question_with_no_known_term_has_no_place() -> None:
     space = semantic.learn(terms_of(papers))
     assert space is not None
     assert space.query([("neverseenword", 1.0)]) is None
-    assert not space.fold(Counter({"neverseenword": 3})).any()
+    assert not space.fold([{"title": "neverseenword neverseenword neverseenword"}]).any()
 
 
 def test_the_space_survives_a_save_and_a_load(tmp_path: Path) -> None:
@@ -102,8 +102,8 @@ def test_the_space_survives_a_save_and_a_load(tmp_path: Path) -> None:
     space.save(tmp_path / semantic.FILE)
     again = semantic.Space.load(tmp_path / semantic.FILE)
     assert again is not None and again.terms == space.terms
-    counts = terms_of(papers[:1])[0]
-    assert np.abs(again.fold(counts).astype(int) - space.fold(counts).astype(int)).max() <= 1
+    streams = terms_of(papers[:1])
+    assert np.abs(again.fold(streams).astype(int) - space.fold(streams).astype(int)).max() <= 1
     (tmp_path / "broken.npz").write_bytes(b"not a numpy file")
     assert semantic.Space.load(tmp_path / "broken.npz") is None
     assert semantic.Space.load(tmp_path / "missing.npz") is None

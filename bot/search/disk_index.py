@@ -138,7 +138,7 @@ def documents(
     stream = iter(papers)
     while batch := list(itertools.islice(stream, BATCH)):
         own = [paper_streams(p, tagger) for p in batch]
-        vectors = space.fold_many(own) if space is not None else None
+        vectors = space.fold(own) if space is not None else None
         for i, paper in enumerate(batch):
             packed = semantic.pack(vectors[i]) if vectors is not None else None
             yield paper, document(paper, topic_names, tagger, streams=own[i], vector=packed)

@@ -141,7 +141,7 @@ class SearchEngine:
         translations = learn((p.title, p.title_ja) for p in first[:MAX_PAIRS] if p.title_ja)
         _write_json(path / TRANSLATIONS_FILE, translations.to_json())
         tagger = Tagger(glossary(), translations)
-        space = semantic.learn(semantic.paper_terms(paper_streams(p, tagger)) for p in first[: semantic.SAMPLE])
+        space = semantic.learn(paper_streams(p, tagger) for p in first[: semantic.SAMPLE])
         (path / semantic.FILE).unlink(missing_ok=True)
         if space is not None:
             space.save(path / semantic.FILE)
@@ -416,15 +416,15 @@ class _Search:
             # Only the best RERANK_DEPTH, whatever the page: every page cuts the same ordering.
             window = int(ranking.RERANK_DEPTH)
             top = max((sc for sc, _a in hits), default=0.0) or 1.0
-            rest = [(100.0 * sc / top, a) for sc, a in hits[window:depth]]  # on the window's scale
-            hits = self._rerank(space, weighed, hits[:window]) + rest
+            scaled = [(100.0 * sc / top, a) for sc, a in hits[:depth]]  # the best at 100
+            hits = self._rerank(space, weighed, scaled[:window]) + scaled[window:]
         return hits[:need], total
 
     def _rerank(
         self, space: Space, weighed: Sequence[ranking.Weighed], hits: list[tuple[float, Any]]
     ) -> list[tuple[float, Any]]:
-        """The candidates by their score (the best at 100) plus SEMANTIC_WEIGHT times the
-        cosine of the question to the paper in the semantic space; ties keep their order."""
+        """The candidates (scored, the best at 100) by their score plus SEMANTIC_WEIGHT times
+        the cosine of the question to the paper in the semantic space; ties keep their order."""
         query = space.query(
             (term, alt.weight) for w in weighed for alt in w.concept.alternatives
             for term in (alt.terms or [t for part in alt.parts for t in part])
@@ -435,8 +435,7 @@ class _Search:
         addresses = [a for _s, a in hits]
         packed = [searcher.fast_field_values(f, addresses) for f in semantic.FIELDS]
         cosines = semantic.cosines(query, packed)
-        top = max(s for s, _a in hits) or 1.0
-        scored = [(100.0 * s / top + ranking.SEMANTIC_WEIGHT * float(c), a) for (s, a), c in zip(hits, cosines, strict=True)]
+        scored = [(s + ranking.SEMANTIC_WEIGHT * float(c), a) for (s, a), c in zip(hits, cosines, strict=True)]
         order = sorted(range(len(scored)), key=lambda i: -round(scored[i][0], 4))
         return [scored[i] for i in order]
 

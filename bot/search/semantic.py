@@ -11,7 +11,7 @@ glossary concepts and learned English that occur in the same papers close togeth
 
 - `learn` runs a randomized SVD (Halko, Martinsson and Tropp, 2011) over the
   tf-idf rows of up to `SAMPLE` papers (the newest) at a full build;
-- `Space.fold` puts any paper in the space (its tf-idf row times the term
+- `Space.fold` puts papers in the space (their tf-idf rows times the term
   vectors), quantized to int8 so the index keeps it in fast fields and a rerank
   reads no stored document;
 - `Space.query` puts a question's concepts in it; the cosine to each candidate
@@ -23,8 +23,8 @@ about which words go together, and the rerank is then left out.
 
 from __future__ import annotations
 
+import array
 import itertools
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -50,12 +50,31 @@ _OVERSAMPLE = 16
 _POWER_ITERATIONS = 3
 
 
-def paper_terms(streams: Mapping[str, str]) -> Counter[str]:
-    """A paper's weighted term counts, from the term streams the index stores."""
-    counts: Counter[str] = Counter()
-    for name, weight in FIELD_WEIGHTS.items():
-        for term in streams.get(name, "").split():
-            counts[term] += weight
+def _weighted_terms(streams: Mapping[str, str]) -> list[str]:
+    """A paper's terms from the streams the index stores, each field's repeated as often
+    as the field weighs: counting them then counts them weighted."""
+    return " ".join(streams.get(name, "") for name, weight in FIELD_WEIGHTS.items() for _ in range(weight)).split()
+
+
+def _unit_tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
+    """Papers' rows of (1 + log tf) idf, each scaled to unit length (an empty row stays empty)."""
+    rows = counts.copy()
+    rows.data = ((1.0 + np.log(rows.data)) * idf[rows.indices]).astype(np.float32)
+    per_row = np.diff(rows.indptr)
+    norms = np.sqrt(np.add.reduceat(rows.data**2, rows.indptr[:-1][per_row > 0])) if len(rows.data) else np.zeros(0)
+    rows.data /= np.repeat(norms, per_row[per_row > 0]).astype(np.float32)
+    return rows
+
+
+def _term_counts(term_ids: np.ndarray, lengths: np.ndarray, width: int) -> sparse.csr_matrix:
+    """Papers x terms counts from each paper's term ids in turn (`lengths[p]` of them;
+    an id of -1, a term outside the space, is left out)."""
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    known = term_ids >= 0
+    counts = sparse.csr_matrix(
+        (np.ones(int(known.sum()), dtype=np.float32), (rows[known], term_ids[known])), shape=(len(lengths), width)
+    )
+    counts.sum_duplicates()
     return counts
 
 
@@ -72,45 +91,19 @@ class Space:
     def dims(self) -> int:
         return int(self.vectors.shape[1])
 
-    def fold(self, counts: Mapping[str, float]) -> np.ndarray:
-        """A paper's unit vector as int8 (zero when it holds no kept term)."""
-        ids, weights = _weights(counts, self.index, self.idf)
-        if not len(ids):
-            return np.zeros(self.dims, dtype=np.int8)
-        vec = weights @ self.vectors[ids]
-        top = float(np.abs(vec).max())
-        if top == 0.0:
-            return np.zeros(self.dims, dtype=np.int8)
-        return np.round(vec * (127.0 / top)).astype(np.int8)
-
-    def fold_many(self, papers: Sequence[Mapping[str, str]]) -> np.ndarray:
-        """`fold` of many papers' term streams at once (papers x dims, int8): one sparse
-        product for the lot, so a build pays a few microseconds a paper, not tens."""
+    def fold(self, papers: Sequence[Mapping[str, str]]) -> np.ndarray:
+        """Papers' unit vectors (papers x dims, int8; zeros for a paper holding no kept term),
+        from their term streams: one sparse product for the lot, a few microseconds a paper."""
         get = self.index.get
-        cols: list[int] = []
+        ids: list[int] = []
         lengths = np.zeros(len(papers), dtype=np.int64)
         for r, streams in enumerate(papers):
-            # Each field repeated as often as it weighs: counting the terms then counts them weighted.
-            text = " ".join(streams.get(name, "") for name, weight in FIELD_WEIGHTS.items() for _ in range(weight))
-            before = len(cols)
-            cols += map(get, text.split(), itertools.repeat(-1))
-            lengths[r] = len(cols) - before
-        out = np.zeros((len(papers), self.dims), dtype=np.int8)
-        ids = np.asarray(cols, dtype=np.int64)
-        rows = np.repeat(np.arange(len(papers)), lengths)
-        known = ids >= 0
-        if not known.any():
-            return out
-        tf = sparse.csr_matrix(
-            (np.ones(int(known.sum()), dtype=np.float32), (rows[known], ids[known])),
-            shape=(len(papers), len(self.terms)),
-        )  # duplicates summed: the weighted term counts
-        tf.sum_duplicates()
-        tf.data = (1.0 + np.log(tf.data)) * self.idf[tf.indices]
-        norms = np.sqrt(np.asarray(tf.multiply(tf).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        vecs = np.asarray(tf @ self.vectors) / norms[:, None]
-        top = np.abs(vecs).max(axis=1)
+            before = len(ids)
+            ids += map(get, _weighted_terms(streams), itertools.repeat(-1))
+            lengths[r] = len(ids) - before
+        rows = _unit_tfidf(_term_counts(np.asarray(ids, dtype=np.int64), lengths, len(self.terms)), self.idf)
+        vecs = np.asarray(rows @ self.vectors)
+        top = np.abs(vecs).max(axis=1) if len(vecs) else np.zeros(0)
         top[top == 0] = 1.0
         return np.round(vecs * (127.0 / top)[:, None]).astype(np.int8)
 
@@ -143,65 +136,40 @@ class Space:
             return None
 
 
-def learn(papers: Iterable[Mapping[str, float]], dims: int = DIMS, *, seed: int = 0) -> Space | None:
-    """The space of these papers' term counts, or None below MIN_PAPERS papers.
+def learn(papers: Iterable[Mapping[str, str]], dims: int = DIMS, *, seed: int = 0) -> Space | None:
+    """The space of these papers (their term streams), or None below MIN_PAPERS papers.
 
-    One pass that keeps each paper as two small arrays (term ids, counts) rather
-    than its mapping, so a full sample costs tens of MB, not hundreds."""
+    The papers' terms are kept as ids in one compact array, not as mappings, so a
+    full sample costs tens of MB, not hundreds."""
     seen: dict[str, int] = {}
-    rows: list[tuple[np.ndarray, np.ndarray]] = []
-    for counts in papers:
-        ids = np.fromiter((seen.setdefault(t, len(seen)) for t in counts), dtype=np.int32, count=len(counts))
-        rows.append((ids, np.fromiter(counts.values(), dtype=np.float32, count=len(counts))))
-    n = len(rows)
+    ids = array.array("q")
+    lengths: list[int] = []
+    for streams in papers:
+        before = len(ids)
+        ids.extend(seen.setdefault(t, len(seen)) for t in _weighted_terms(streams))
+        lengths.append(len(ids) - before)
+    n = len(lengths)
     if n < MIN_PAPERS:
         return None
-    df = np.bincount(np.concatenate([ids for ids, _tf in rows]), minlength=len(seen)) if rows else np.zeros(0)
+    counts = _term_counts(np.frombuffer(ids, dtype=np.int64), np.asarray(lengths, dtype=np.int64), len(seen))
+    del ids
+    df = np.bincount(counts.indices, minlength=len(seen))
     by_id = list(seen)
     del seen
-    kept = [i for i in np.flatnonzero((df >= MIN_DF) & (df <= MAX_SHARE * n))]
+    kept = [int(i) for i in np.flatnonzero((df >= MIN_DF) & (df <= MAX_SHARE * n))]
     kept.sort(key=lambda i: (-df[i], by_id[i]))
     kept = kept[:MAX_TERMS]
     if len(kept) <= dims:
         return None
     terms = [by_id[i] for i in kept]
-    remap = np.full(len(by_id), -1, dtype=np.int32)
-    remap[kept] = np.arange(len(kept), dtype=np.int32)
     idf = np.log(n / df[kept].astype(np.float32)).astype(np.float32)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    indices: list[np.ndarray] = []
-    data: list[np.ndarray] = []
-    for r, (ids, tf) in enumerate(rows):
-        new = remap[ids]
-        keep = (new >= 0) & (tf > 0)
-        new, weights = new[keep], (1.0 + np.log(tf[keep])) * idf[new[keep]]
-        norm = float(np.linalg.norm(weights))
-        indices.append(new)
-        data.append((weights / norm if norm > 0 else weights).astype(np.float32))
-        indptr[r + 1] = indptr[r] + len(new)
-    del rows
-    x = sparse.csr_matrix((np.concatenate(data), np.concatenate(indices), indptr), shape=(n, len(terms)))
-    del indices, data
+    x = _unit_tfidf(counts[:, kept].tocsr(), idf)
+    del counts
     k = min(dims, n - 1)
     vectors = _top_right_singular_vectors(x, k, seed)
     if k < dims:  # a small sample: pad, so every vector has the same width
         vectors = np.hstack([vectors, np.zeros((len(terms), dims - k), dtype=np.float32)])
     return Space(terms, idf, vectors)
-
-
-def _weights(counts: Mapping[str, float], index: Mapping[str, int], idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A paper's kept terms and their unit-normalized tf-idf weights ((1 + log tf) idf)."""
-    get = index.get
-    found = [get(t, -1) for t in counts]
-    ids = np.array(found, dtype=np.int32)
-    tf = np.array(list(counts.values()), dtype=np.float32)
-    keep = (ids >= 0) & (tf > 0)
-    ids, tf = ids[keep], tf[keep]
-    if not len(ids):
-        return ids, tf
-    weights = (1.0 + np.log(tf)) * idf[ids]
-    norm = float(np.linalg.norm(weights))
-    return ids, (weights / norm if norm > 0 else weights).astype(np.float32)
 
 
 def _top_right_singular_vectors(x: sparse.csr_matrix, k: int, seed: int) -> np.ndarray:
