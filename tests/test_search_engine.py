@@ -9,7 +9,7 @@ import pytest
 
 from bot.model import DigestRef, Paper, Topic, TopicRef
 from bot.search import SearchEngine, parse_query
-from bot.search.normalize import fold, segments
+from bot.search.normalize import content_segments, fold
 
 TOPICS = [
     Topic("sd", "合成データ", "Synthetic Data"),
@@ -108,11 +108,13 @@ def test_japanese_without_spaces() -> None:
 
 
 def test_japanese_segments_drop_particles() -> None:
-    assert segments("連合学習のプライバシー") == ["連合学習", "プライバシー"]
-    assert segments("なりすまし") == ["なりすまし"]
-    assert segments("暗号を用いた推論") == ["暗号", "推論"]  # a one-kanji verb stem goes
-    assert segments("鍵の管理") == ["鍵", "管理"]  # a one-kanji noun before a particle stays
-    assert segments("使った") == ["使"]  # unless it is all there is
+    assert content_segments("連合学習のプライバシー") == (["連合学習", "プライバシー"], [])
+    assert content_segments("なりすまし") == (["なりすまし"], [])
+    assert content_segments("暗号を用いた推論") == (["暗号", "推論"], ["用"])  # a one-kanji verb stem goes apart
+    assert content_segments("鍵の管理") == (["鍵", "管理"], [])  # a one-kanji noun before a particle stays
+    assert content_segments("使った") == ([], ["使"])
+    engine = build(paper("2401.00001", "A", title_ja="使い方"), paper("2401.00002", "B"))
+    assert [c["concept"] for c in engine.explain("使った")] == ["使"]  # a stem is the concept when it is all there is
 
 
 def test_katakana_word_inside_a_longer_one_ranks_lower() -> None:

@@ -120,24 +120,15 @@ def hiragana_bigrams(text: str) -> list[str]:
 
 
 def query_bigrams(segment: str) -> tuple[str, ...]:
-    """The indexed bigrams of one query segment (see `segments`), in order."""
+    """The indexed bigrams of one query segment (see `content_segments`), in order."""
     return tuple(dict.fromkeys(content_bigrams(segment) or hiragana_bigrams(segment)))
 
 
-def segments(run: str) -> list[str]:
-    """Content pieces of a Japanese query run: particles and okurigana are dropped.
-
-    `連合学習のプライバシー` -> [`連合学習`, `プライバシー`]; `暗号を用いた推論` -> [`暗号`,
-    `推論`] (a one-kanji verb stem goes too, unless it is all there is: see
-    `content_segments`). A run that is only hiragana is kept whole (it is the word
-    itself, e.g. `なりすまし`).
-    """
-    pieces, stems = content_segments(run)
-    return pieces or stems or [run]
-
-
 def content_segments(run: str) -> tuple[list[str], list[str]]:
-    """(content pieces, one-kanji verb or adjective stems) of a Japanese query run.
+    """(content pieces, one-kanji verb or adjective stems) of a Japanese query run:
+    particles and okurigana are dropped. `連合学習のプライバシー` -> [`連合学習`,
+    `プライバシー`]; a run that is only hiragana is kept whole (it is the word itself,
+    e.g. `なりすまし`).
 
     A kanji alone before its okurigana (`使った`, `用いた`, `守る`) says "using", "with"
     in a question, and as a one-character term most papers hold it would outrank the
