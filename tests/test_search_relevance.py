@@ -171,6 +171,37 @@ def test_fl_federated_learning_and_renkei_gakushu_are_one_concept() -> None:
         assert set(ids(engine, query)) == expected, query
 
 
+def test_a_broad_concept_is_answered_by_papers_on_a_narrower_one() -> None:
+    # "MPC for machine learning": a paper on MPC for LLM inference names no "machine
+    # learning", yet answers; one naming the broad concept itself still ranks first.
+    broad = paper("2401.00001", "Secure multiparty computation for machine learning")
+    narrow = paper("2401.00002", "MPC inference of large language models")
+    unrelated = paper("2401.00003", "Secure multiparty computation for auctions")
+    engine = build(broad, narrow, unrelated, *fillers(5, "Large language models for code"))
+    found = ids(engine, "MPC で機械学習")
+    assert found[:2] == ["2401.00001", "2401.00002"]
+    assert engine.search("machine learning MPC").total == 2  # the narrower paper really matches
+
+
+def test_narrower_is_not_broader() -> None:
+    # A paper on machine learning in general does not answer a question about LLMs.
+    engine = build(paper("2401.00001", "Machine learning for tumour detection"), *fillers(3, "Other"))
+    assert "2401.00001" not in ids(engine, "LLM")
+
+
+def test_kousokuka_is_the_concept_of_speeding_up() -> None:
+    # 高速化 in a Japanese question meets `speed-up` / `accelerating` in English titles, and a
+    # hardware accelerator, the commonest way the archive speeds things up.
+    engine = build(
+        paper("2401.00001", "Accelerating zkSNARK provers"),
+        paper("2401.00002", "An FPGA accelerator for zkSNARKs"),
+        paper("2401.00003", "zkSNARKs for voting"),
+        *fillers(5, "Other"),
+    )
+    found = ids(engine, "zkSNARK の高速化")
+    assert set(found[:2]) == {"2401.00001", "2401.00002"}
+
+
 def test_english_words_reach_japanese_summaries_through_learned_translations() -> None:
     # Title pairs teach `diffusion` <-> 拡散 (and nothing else names it): a paper whose only
     # mention is in its Japanese summary is then found by the English word.

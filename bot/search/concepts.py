@@ -40,6 +40,9 @@ from bot.search.vocab import Vocabulary, max_typos
 #: English learned for its Japanese text unless translations are off: `english`), Japanese
 #: (`ja`), or a glossary concept's token (`concept`).
 Script = Literal["latin", "english", "ja", "concept"]
+#: How a narrower concept's paper (`glossary._NARROWER`) weighs against one naming the concept
+#: itself: it answers, so it counts as holding the concept, but its BM25 counts this much.
+NARROWER_WEIGHT = 0.3
 Via = Literal["typed", "glossary", "translation", "typo", "prefix"]
 
 #: Words that carry no subject in a question: left out unless nothing else is typed.
@@ -265,6 +268,9 @@ def _from_glossary(concept: GlossaryConcept, label: str, typed: tuple[str, objec
     (`bot.search.glossary.Tagger`). An abbreviation that is also a word is not tagged,
     so one typed in capitals (`HE`) is searched as itself too."""
     alts = [Alternative((concept.token,), "concept", 1.0, "glossary", concept.key)]
+    if NARROWER_WEIGHT:
+        alts += [Alternative((n.token,), "concept", NARROWER_WEIGHT, "glossary", n.key)
+                 for n in res.glossary.narrower.get(concept.token, ())]
     kind, key = typed
     if kind == "latin" and len(key) == 1 and label.isupper() and label.casefold() in {  # type: ignore[arg-type]
         a.casefold() for a in res.glossary.case_sensitive

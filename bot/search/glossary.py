@@ -114,6 +114,7 @@ edge device, edge computing | | エッジデバイス, エッジコンピュー�
 internet of things | IoT | モノのインターネット, IoT
 energy efficiency, energy-efficient, energy consumption | | エネルギー効率, 省エネ, 消費電力, エネルギー消費
 hardware accelerator, accelerator, hardware acceleration | | アクセラレータ, ハードウェアアクセラレータ, ハードウェア高速化
+speed-up, speedup, acceleration, accelerating | | 高速化
 graphics processing unit | GPU | GPU
 field-programmable gate array | FPGA | FPGA
 recommender system, recommendation system, recommender | | 推薦システム, レコメンダーシステム, レコメンデーション
@@ -147,6 +148,29 @@ evaluation, evaluate | | 評価
 inference | | 推論
 """.strip()
 
+#: Narrower concepts, by their first English name: a question about the broader one is
+#: also answered, less well, by a paper that names only a narrower one (`machine learning`
+#: by a paper on large language models, `MPC` by one on secret sharing). Kinds of the
+#: broader concept, or means to it, never merely related subjects. Read at query time
+#: (`bot.search.concepts`), so it is not part of the index's `digest`.
+_NARROWER = """
+machine learning > deep learning, neural network, convolutional neural network, graph neural network, reinforcement learning, large language model, language model, vision language model, foundation model, diffusion model, generative adversarial network, generative model, variational autoencoder, privacy-preserving machine learning, zero-knowledge machine learning, transfer learning
+deep learning > neural network, convolutional neural network, graph neural network, large language model, diffusion model, generative adversarial network, variational autoencoder
+neural network > convolutional neural network, graph neural network
+language model > large language model
+generative model > diffusion model, generative adversarial network, variational autoencoder, large language model
+zero-knowledge proof > zk-snark, zero-knowledge machine learning
+homomorphic encryption > fully homomorphic encryption
+secure multiparty computation > secret sharing, garbled circuit, oblivious transfer
+trusted execution environment > software guard extensions, secure enclave, confidential virtual machine
+differential privacy > local differential privacy, differentially private stochastic gradient descent
+federated learning > federated transfer learning, personalized federated learning, vertical federated learning, federated unlearning
+machine unlearning > federated unlearning
+healthcare > medical imaging, electronic health record, hospital
+synthetic data > synthetic image
+speed-up > hardware accelerator
+""".strip()
+
 #: Abbreviations that are also English words: matched only as typed in capitals.
 _CASE_SENSITIVE = frozenset({"HE", "DID", "VC", "PET", "OT", "ZK", "LM", "DP"})
 
@@ -170,6 +194,7 @@ class Glossary:
     case_sensitive: frozenset[str]
     longest: int  # most terms in an English name
     japanese_names: frozenset[str]  # every folded Japanese name, to find inside a query's runs
+    narrower: dict[str, tuple[Concept, ...]]  # a concept's token -> its narrower concepts
 
     def concept_for_japanese(self, text: str) -> Concept | None:
         found = self.by_japanese.get(fold(text))
@@ -212,7 +237,16 @@ def glossary() -> Glossary:
     names = frozenset(n for n in by_japanese if any(is_cjk(c) for c in n))
     tokens = [c.token for c in concepts]
     assert len(set(tokens)) == len(tokens), "two glossary concepts share a key"
-    return Glossary(tuple(concepts), by_phrase, by_japanese, _CASE_SENSITIVE, longest, names)
+    return Glossary(tuple(concepts), by_phrase, by_japanese, _CASE_SENSITIVE, longest, names, _narrower(concepts))
+
+
+def _narrower(concepts: list[Concept]) -> dict[str, tuple[Concept, ...]]:
+    by_key = {c.key: c for c in concepts}
+    out: dict[str, tuple[Concept, ...]] = {}
+    for line in _NARROWER.splitlines():
+        broad, _, narrow = line.partition(">")
+        out[by_key[broad.strip()].token] = tuple(by_key[n.strip()] for n in narrow.split(","))
+    return out
 
 
 @cache
