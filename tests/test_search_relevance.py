@@ -147,6 +147,19 @@ def test_english_words_meet_their_other_forms() -> None:
     assert ids(engine, "fine-tuning") == ["2401.00005"]
 
 
+def test_a_verb_meets_its_noun_where_the_stems_differ() -> None:
+    # `defend` and `defense` stem apart (defend / defens), as do `verifying` and
+    # `verification`: the glossary makes each pair one concept, in Japanese too.
+    engine = build(
+        paper("2401.00001", "Backdoor defense for federated learning"),
+        paper("2401.00002", "Robust training", summary=("バックドア攻撃に対する防御手法を提案する",)),
+        paper("2401.00003", "Verification of model training", title_ja="モデル訓練の検証"),
+        *fillers(5, "Other"),
+    )
+    assert set(ids(engine, "how to defend against backdoors")) >= {"2401.00001", "2401.00002"}
+    assert ids(engine, "verifying")[0] == "2401.00003"
+
+
 def test_a_short_name_is_not_stemmed_into_an_abbreviation() -> None:
     # Snowball stems `psy` to `psi`: the PSY method was found as private set intersection.
     engine = build(

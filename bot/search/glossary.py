@@ -83,6 +83,7 @@ generative adversarial network | GAN | 敵対的生成ネットワーク
 generative model | | 生成モデル
 variational autoencoder | VAE | 変分オートエンコーダ
 machine unlearning, unlearning | | アンラーニング, 忘却, 機械学習の忘却, 機械忘却, 機械的忘却
+privacy attack, privacy risk, privacy leakage, privacy threat | | プライバシー攻撃, プライバシーリスク, プライバシー漏洩, プライバシー侵害, プライバシー脅威
 membership inference, membership inference attack | MIA | メンバーシップ推論, メンバーシップ推論攻撃, メンバーシップ推定, 所属推論
 attribute inference | | 属性推論
 model inversion | | モデル反転, モデル逆転
@@ -143,8 +144,9 @@ object detection | | 物体検出
 semantic segmentation | | セマンティックセグメンテーション, 意味セグメンテーション
 privacy | | プライバシー
 attack | | 攻撃
-defense, defence | | 防御
+defense, defence, defend, defending | | 防御
 evaluation, evaluate | | 評価
+verification, verify, verifying, verifiable | | 検証, 検証可能
 inference | | 推論
 """.strip()
 
@@ -169,6 +171,15 @@ machine unlearning > federated unlearning
 healthcare > medical imaging, electronic health record, hospital
 synthetic data > synthetic image
 speed-up > hardware accelerator
+privacy attack > membership inference, attribute inference, model inversion, gradient inversion, data reconstruction, training data extraction, re-identification
+attack > membership inference, attribute inference, model inversion, gradient inversion, data reconstruction, training data extraction, backdoor attack, poisoning attack, adversarial example, side-channel attack, privacy attack
+digital identity > self-sovereign identity, decentralized identifier, verifiable credential, identity wallet
+self-sovereign identity > decentralized identifier, verifiable credential
+blockchain > smart contract
+anonymization > k-anonymity
+communication efficiency > compression, quantization, sparsification
+hardware accelerator > graphics processing unit, field-programmable gate array
+model aggregation > secure aggregation, robust aggregation
 """.strip()
 
 #: Abbreviations that are also English words: matched only as typed in capitals.
