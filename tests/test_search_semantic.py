@@ -163,3 +163,23 @@ def test_pages_of_a_reranked_answer_neither_overlap_nor_skip() -> None:
     paged = [i for offset in range(0, 80, 10) for i in ids(engine, "shadow lattice", limit=10, offset=offset)]
     assert len(whole) == 80
     assert paged == whole
+
+
+@pytest.mark.parametrize("use_semantic", [True, False])
+def test_related_papers_of_equal_shared_words_put_the_one_on_the_subject_first(use_semantic: bool) -> None:
+    # The seed and the pair share only `shadow`, so their word scores tie (the first
+    # indexed first), but the seed's other words always occur with the on-subject paper's.
+    rng = random.Random(5)
+    a1, a2, b1, b2 = (words(rng, 4) for _ in range(4))
+    noise = words(rng, 400)  # enough words for a space (it has more dimensions than four subjects)
+    fillers = [paper(f"2401.{i:05d}", f"Filler {x[i % 4]} {y[i % 4]} {' '.join(rng.sample(noise, 3))}")
+               for i, (x, y) in enumerate([(a1, a2)] * 150 + [(b1, b2)] * 150)]
+    seed = paper("2403.00001", f"Shadow {a1[0]} {a1[1]}")
+    off_subject = paper("2403.00002", f"Shadow {b2[0]} {b2[1]}")
+    on_subject = paper("2403.00003", f"Shadow {a2[0]} {a2[1]}")
+    engine = SearchEngine.build([*fillers, seed, off_subject, on_subject], TOPICS,
+                                options=Options(semantic=use_semantic))
+    found = [h.paper.arxiv_id for h in engine.related(seed.arxiv_id, limit=400).hits]
+    pair = [i for i in found if i in (on_subject.arxiv_id, off_subject.arxiv_id)]
+    expected = [on_subject.arxiv_id, off_subject.arxiv_id]
+    assert pair == (expected if use_semantic else expected[::-1])

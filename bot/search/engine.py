@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tantivy
 from rapidfuzz import fuzz, process
 
@@ -295,9 +296,32 @@ class SearchEngine:
         if not clauses:
             return SearchResponse(query=paper.title)
         clauses.append((Occur.MustNot, _key_query(schema, [arxiv_id])))
-        result = state.searcher.search(tantivy.Query.boolean_query(clauses), limit)
-        hits = _hits(state.searcher, result.hits, ())
+        space = self._space if self._options.semantic else None
+        depth = max(limit, int(ranking.RERANK_DEPTH)) if space is not None else limit
+        found = state.searcher.search(tantivy.Query.boolean_query(clauses), depth).hits
+        if space is not None and found:
+            found = self._related_rerank(arxiv_id, found)[:limit]
+        hits = _hits(state.searcher, found, ())
         return SearchResponse(query=paper.title, hits=tuple(hits), total=len(hits))
+
+    def _related_rerank(self, arxiv_id: str, found: list[tuple[float, Any]]) -> list[tuple[float, Any]]:
+        """The more-like-this candidates by their score (the best at 100) plus RELATED_WEIGHT
+        times their cosine to the paper itself in the semantic space: shared words find the
+        candidates, the subject orders them (papers on it in other words come first)."""
+        searcher = self._state.searcher
+        own = searcher.search(_key_query(self._disk.schema, [arxiv_id]), 1).hits
+        if not own:
+            return found
+        addresses = [own[0][1]] + [a for _s, a in found]
+        vectors = semantic.unpack([searcher.fast_field_values(f, addresses) for f in semantic.FIELDS])
+        norms = np.linalg.norm(vectors, axis=1)
+        norms[norms == 0] = 1.0
+        vectors /= norms[:, None]
+        cosines = vectors[1:] @ vectors[0]
+        top = max(s for s, _a in found) or 1.0
+        weight = ranking.RELATED_WEIGHT
+        scored = [(100.0 * s / top + weight * float(c), a) for (s, a), c in zip(found, cosines, strict=True)]
+        return sorted(scored, key=lambda sa: -sa[0])
 
 
 class _Search:
