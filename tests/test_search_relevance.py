@@ -196,6 +196,18 @@ def test_a_broad_concept_is_answered_by_papers_on_a_narrower_one() -> None:
     assert engine.search("machine learning MPC").total == 2  # the narrower paper really matches
 
 
+def test_a_concept_most_papers_name_asks_for_no_narrower_ones() -> None:
+    # Where FL is everywhere, a paper on personalised FL names FL too: the narrower concepts
+    # would add clauses and no papers. Where it is rare, they are asked for.
+    def alternatives(engine: SearchEngine) -> set[str]:
+        return {a["terms"] for a in engine.explain("federated learning")[0]["alternatives"]}
+
+    common = build(*fillers(8, "Federated learning"), *fillers(2, "Other", start=200))
+    rare = build(paper("2401.00001", "Federated learning"), *fillers(9, "Other"))
+    assert "§personalized_federated_learning" not in alternatives(common)
+    assert "§personalized_federated_learning" in alternatives(rare)
+
+
 def test_narrower_is_not_broader() -> None:
     # A paper on machine learning in general does not answer a question about LLMs.
     engine = build(paper("2401.00001", "Machine learning for tumour detection"), *fillers(3, "Other"))

@@ -39,10 +39,13 @@ from bot.search.vocab import Vocabulary, max_typos
 #: Which fields an alternative is looked for in: the paper's own English (`latin`, and the
 #: English learned for its Japanese text unless translations are off: `english`), Japanese
 #: (`ja`), or a glossary concept's token (`concept`).
-Script = Literal["latin", "english", "ja", "concept"]
+Script = Literal["latin", "english", "ja", "concept", "narrower"]
 #: How a narrower concept's paper (`glossary._NARROWER`) weighs against one naming the concept
 #: itself: it answers, so it counts as holding the concept, but its BM25 counts this much.
 NARROWER_WEIGHT = 0.3
+#: ... unless the concept itself is named by more than this share of the papers: a paper on
+#: personalised FL names FL too, so its narrower concepts add little but cost.
+NARROWER_UP_TO = 0.2
 Via = Literal["typed", "glossary", "translation", "typo", "prefix"]
 
 #: Words that carry no subject in a question: left out unless nothing else is typed.
@@ -268,8 +271,8 @@ def _from_glossary(concept: GlossaryConcept, label: str, typed: tuple[str, objec
     (`bot.search.glossary.Tagger`). An abbreviation that is also a word is not tagged,
     so one typed in capitals (`HE`) is searched as itself too."""
     alts = [Alternative((concept.token,), "concept", 1.0, "glossary", concept.key)]
-    if NARROWER_WEIGHT:
-        alts += [Alternative((n.token,), "concept", NARROWER_WEIGHT, "glossary", n.key)
+    if NARROWER_WEIGHT and res.df(concept.token) <= NARROWER_UP_TO * max(res.papers, 1):
+        alts += [Alternative((n.token,), "narrower", NARROWER_WEIGHT, "glossary", n.key)
                  for n in res.glossary.narrower.get(concept.token, ())]
     kind, key = typed
     if kind == "latin" and len(key) == 1 and label.isupper() and label.casefold() in {  # type: ignore[arg-type]
@@ -382,8 +385,8 @@ def _dedupe(alts: list[Alternative]) -> tuple[Alternative, ...]:
         if key not in best or best[key].weight < alt.weight:
             best[key] = alt
     ordered = sorted(best.values(), key=lambda a: -a.weight)
-    typed = [a for a in ordered if a.via == "typed" or a.script == "concept"]
-    rest = [a for a in ordered if not (a.via == "typed" or a.script == "concept")]
+    typed = [a for a in ordered if a.via == "typed" or a.script in ("concept", "narrower")]
+    rest = [a for a in ordered if not (a.via == "typed" or a.script in ("concept", "narrower"))]
     return tuple((typed + rest)[:MAX_ALTERNATIVES])
 
 

@@ -36,7 +36,11 @@ CONCEPT_FIELDS = {"title": 3.0, "title_ja": 3.0, "summary": 1.0, "topics": 0.7, 
 #: Most of a long Japanese compound's bigrams, or each of its words: looked for in the Japanese
 #: title only (in summaries, common bigrams make it the slowest clause of all, for little).
 BAG_FIELDS = {"title_ja": 3.0}
-_FIELDS = {"latin": LATIN_FIELDS, "english": ENGLISH_FIELDS, "ja": JA_FIELDS, "concept": CONCEPT_FIELDS}
+#: A narrower concept's token (`concepts.NARROWER_WEIGHT`): where the paper says what it is about
+#: (half the clauses of a concept's own, and there may be a dozen narrower ones).
+NARROWER_FIELDS = {"title": 3.0, "title_ja": 3.0, "summary": 1.0}
+_FIELDS = {"latin": LATIN_FIELDS, "english": ENGLISH_FIELDS, "ja": JA_FIELDS, "concept": CONCEPT_FIELDS,
+           "narrower": NARROWER_FIELDS}
 TIE_BREAKER = 0.2
 #: What holding a concept at all adds to a paper's score (BM25 units).
 COORDINATION = 200.0
