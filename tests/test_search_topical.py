@@ -7,10 +7,12 @@ every measure, answer every question that has relevant papers, and not fall belo
 the levels it reached when the set was last judged.
 
 The issue that asked for this set set higher targets (nDCG@10 >= 0.85,
-success@3 >= 0.95, English nDCG@10 >= 0.80); with the semantic rerank the engine
-measured 0.804 / 0.936 / 0.776 (dev 0.807, held-out 0.796; without the rerank
-0.788 / 0.897 / 0.759; bench/bench_search.py). The floors below guard what was reached, with a small
-margin for judging noise; they are not the targets.
+success@3 >= 0.95, English nDCG@10 >= 0.80); with narrower glossary concepts and
+the semantic rerank the engine measured 0.833 / 0.936 / 0.806 (dev 0.836,
+held-out 0.822; without the rerank 0.815 / 0.923 / 0.775; bench/bench_search.py).
+The floors below guard what was reached, with a small margin for judging noise
+and for the small differences between builds (success@3 moves by one question,
+0.013, with the order papers are indexed in); they are not the targets.
 """
 
 from __future__ import annotations
@@ -65,11 +67,11 @@ def measures(real_store: Catalog) -> dict[str, dict[str, Graded]]:
 def test_the_engine_reaches_its_measured_levels(measures: dict[str, dict[str, Graded]]) -> None:
     engine = measures["engine"]
     print({key: g.row() for key, g in engine.items()})
-    assert engine["all"].ndcg10 >= 0.78
-    assert engine["all"].p5 >= 0.84
-    assert engine["all"].success3 >= 0.91
-    assert engine["en"].ndcg10 >= 0.75
-    assert engine["heldout"].ndcg10 >= 0.76  # not tuned on: the same level as the rest
+    assert engine["all"].ndcg10 >= 0.81
+    assert engine["all"].p5 >= 0.86
+    assert engine["all"].success3 >= 0.90
+    assert engine["en"].ndcg10 >= 0.78
+    assert engine["heldout"].ndcg10 >= 0.79  # not tuned on: the same level as the rest
     assert engine["all"].empty == []  # no question with relevant papers goes unanswered
 
 
