@@ -208,6 +208,16 @@ def test_a_concept_most_papers_name_asks_for_no_narrower_ones() -> None:
     assert "§personalized_federated_learning" in alternatives(rare)
 
 
+def test_every_narrower_concept_listed_is_asked_for() -> None:
+    # A concept has at most MAX_ALTERNATIVES alternatives (its own token first): a narrower
+    # concept listed past the cap would be silently left out of every query.
+    from bot.search.concepts import MAX_ALTERNATIVES
+    from bot.search.glossary import glossary
+
+    for token, narrower in glossary().narrower.items():
+        assert len(narrower) <= MAX_ALTERNATIVES - 1, token
+
+
 def test_narrower_is_not_broader() -> None:
     # A paper on machine learning in general does not answer a question about LLMs.
     engine = build(paper("2401.00001", "Machine learning for tumour detection"), *fillers(3, "Other"))

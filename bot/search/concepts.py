@@ -38,7 +38,8 @@ from bot.search.vocab import Vocabulary, max_typos
 
 #: Which fields an alternative is looked for in: the paper's own English (`latin`, and the
 #: English learned for its Japanese text unless translations are off: `english`), Japanese
-#: (`ja`), or a glossary concept's token (`concept`).
+#: (`ja`), a glossary concept's token (`concept`), or the token of a concept narrower than
+#: the one asked for (`narrower`: titles and summary only).
 Script = Literal["latin", "english", "ja", "concept", "narrower"]
 #: How a narrower concept's paper (`glossary._NARROWER`) weighs against one naming the concept
 #: itself: it answers, so it counts as holding the concept, but its BM25 counts this much.
