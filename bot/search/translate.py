@@ -121,7 +121,9 @@ def learn(pairs: Iterable[tuple[str, str]]) -> Translations:
         if dice < MIN_DICE:
             continue
         candidates.setdefault(e, []).append((dice, j))
-        if j not in best_ja or dice > best_ja[j][1]:
+        # Ties go to the alphabetically later stem: any fixed rule, so that the table does
+        # not depend on the order sets iterate in (Python's string hashing, per process).
+        if j not in best_ja or (dice, e) > best_ja[j][::-1]:
             best_ja[j] = (e, dice)
     table: dict[str, tuple[str, float]] = {}
     for e, found in candidates.items():
@@ -132,6 +134,6 @@ def learn(pairs: Iterable[tuple[str, str]]) -> Translations:
             continue
         top = max(d for d, _j in mine)
         # The longest string as good as the best (ドロップアウト, not ドロップ).
-        dice, j = max(((d, j) for d, j in mine if d >= LONGER * top), key=lambda dj: len(dj[1]))
+        dice, j = max(((d, j) for d, j in mine if d >= LONGER * top), key=lambda dj: (len(dj[1]), dj))
         table[e] = (j, round(dice, 3))
     return Translations(table)
