@@ -385,10 +385,10 @@ def _dedupe(alts: list[Alternative]) -> tuple[Alternative, ...]:
         key = (alt.terms, alt.script, alt.bag, bool(alt.parts))
         if key not in best or best[key].weight < alt.weight:
             best[key] = alt
-    ordered = sorted(best.values(), key=lambda a: -a.weight)
-    typed = [a for a in ordered if a.via == "typed" or a.script in ("concept", "narrower")]
-    rest = [a for a in ordered if not (a.via == "typed" or a.script in ("concept", "narrower"))]
-    return tuple((typed + rest)[:MAX_ALTERNATIVES])
+    # What was typed and the glossary's tokens first, then the rest; each by weight.
+    ordered = sorted(best.values(), key=lambda a: (not (a.via == "typed" or a.script in ("concept", "narrower")),
+                                                   -a.weight))
+    return tuple(ordered[:MAX_ALTERNATIVES])
 
 
 def _merge_duplicates(concepts: list[Concept]) -> list[Concept]:

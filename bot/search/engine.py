@@ -163,6 +163,11 @@ class SearchEngine:
         return cls(disk, topics, translations, options=options, space=Space.load(path / semantic.FILE))
 
     @property
+    def _rerank_space(self) -> Space | None:
+        """The semantic space the rerank uses: none when the options turn it off."""
+        return self._space if self._options.semantic else None
+
+    @property
     def meta(self) -> IndexMeta | None:
         return self._disk.meta()
 
@@ -296,10 +301,10 @@ class SearchEngine:
         if not clauses:
             return SearchResponse(query=paper.title)
         clauses.append((Occur.MustNot, _key_query(schema, [arxiv_id])))
-        space = self._space if self._options.semantic else None
-        depth = max(limit, int(ranking.RERANK_DEPTH)) if space is not None else limit
+        reranked = self._rerank_space is not None
+        depth = max(limit, int(ranking.RERANK_DEPTH)) if reranked else limit
         found = state.searcher.search(tantivy.Query.boolean_query(clauses), depth).hits
-        if space is not None and found:
+        if reranked and found:
             found = self._related_rerank(arxiv_id, found)[:limit]
         hits = _hits(state.searcher, found, ())
         return SearchResponse(query=paper.title, hits=tuple(hits), total=len(hits))
@@ -312,12 +317,9 @@ class SearchEngine:
         own = searcher.search(_key_query(self._disk.schema, [arxiv_id]), 1).hits
         if not own:
             return found
-        addresses = [own[0][1]] + [a for _s, a in found]
-        vectors = semantic.unpack([searcher.fast_field_values(f, addresses) for f in semantic.FIELDS])
-        norms = np.linalg.norm(vectors, axis=1)
-        norms[norms == 0] = 1.0
-        vectors /= norms[:, None]
-        cosines = vectors[1:] @ vectors[0]
+        packed = [searcher.fast_field_values(f, [own[0][1]] + [a for _s, a in found]) for f in semantic.FIELDS]
+        seed = semantic.unpack([column[:1] for column in packed])[0]
+        cosines = semantic.cosines(seed / (float(np.linalg.norm(seed)) or 1.0), [column[1:] for column in packed])
         top = max(s for s, _a in found) or 1.0
         weight = ranking.RELATED_WEIGHT
         scored = [(100.0 * s / top + weight * float(c), a) for (s, a), c in zip(found, cosines, strict=True)]
@@ -420,7 +422,7 @@ class _Search:
         # an intersection is cheap where a union of common concepts is not.
         hits: list[tuple[float, Any]] = []
         full = ranking.strict(k)
-        space = self.engine._space if self.engine._options.semantic else None
+        space = self.engine._rerank_space
         depth = max(need, int(ranking.RERANK_DEPTH)) if space is not None else need
         for held in range(k, (full if self.strict else gate) - 1, -1):
             hits = _top(searcher, ranking.text_query(schema, weighed, decide, held, filters), depth)
