@@ -260,6 +260,21 @@ def test_a_capitalised_abbreviation_that_is_a_word_needs_its_capitals() -> None:
     assert "2401.00001" not in ids(engine, "he")
 
 
+def test_a_paper_writing_only_the_capitalised_abbreviation_holds_the_concept() -> None:
+    # `PETs` in a title, `HEベース` in a Japanese summary: the paper names the concept, and a
+    # question in its other names finds it. A `he` in a sentence, the OT inside IoT or ending
+    # `FMDA-OT` (optimal transport) does not.
+    pets = paper("2401.00001", "The PET Paradox: PETs in smart homes", title_ja="PETのパラドックス")
+    he = paper("2401.00002", "Private inference at scale", summary=("HEベースの推論を高速化する",))
+    pronoun = paper("2401.00003", "What he said about privacy enhancing")
+    iot = paper("2401.00004", "IoT device onboarding", summary=("FMDA-OTによる適応",))
+    engine = build(pets, he, pronoun, iot, *fillers(5, "Other"))
+    assert ids(engine, "プライバシー保護技術")[:1] == ["2401.00001"]
+    assert ids(engine, "privacy enhancing technologies")[0] == "2401.00001"
+    assert ids(engine, "homomorphic encryption") == ["2401.00002"]
+    assert "2401.00004" not in ids(engine, "oblivious transfer")
+
+
 # Subject over title similarity -----------------------------------------------------------
 
 

@@ -97,14 +97,15 @@ def compound_joins(folded: str) -> list[str]:
 
 
 def field_terms(
-    text: str, *, hiragana: bool = False, tag: Callable[[str, list[str]], list[str]] | None = None
+    text: str, *, hiragana: bool = False, tag: Callable[[str, str, list[str]], list[str]] | None = None
 ) -> str:
     """A field's term stream as the index stores it: terms joined by spaces, and the
-    tokens `tag` finds in the folded text and its terms (the glossary's concepts)."""
+    tokens `tag` finds in the text, as written and folded, and its terms (the glossary's
+    concepts)."""
     folded = fold(text)
     found = terms(folded, hiragana=hiragana)
     if tag is not None:
-        found += tag(folded, found)
+        found += tag(text, folded, found)
     return " ".join(found)
 
 

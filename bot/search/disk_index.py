@@ -40,7 +40,7 @@ from bot.search.tagging import Tagger
 from bot.store.codec import digests_data, paper_from, text_data
 
 #: Bumped whenever the schema or the analysis changes: an index of another format is rebuilt.
-FORMAT = 8
+FORMAT = 9
 
 #: Text fields, searched with BM25 (each its own statistics).
 TEXT_FIELDS = ("title", "title_ja", "summary", "remark", "comment", "authors", "xlat", "topics")

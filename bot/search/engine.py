@@ -708,7 +708,7 @@ def matched_fields(paper: Paper, concepts: Sequence[Concept], tagger: Tagger | N
         folded = fold(text)
         stream = phrase_terms(folded, hiragana=name == "title_ja")
         if tagger is not None and name != "authors":
-            stream += tagger.concepts(folded, stream)
+            stream += tagger.concepts(text, folded, stream)
         joined = f" {' '.join(stream)} "
         if any(_holds(joined, a) for c in concepts for a in c.alternatives):
             out.append(name)

@@ -10,12 +10,15 @@ Two kinds of added terms, found in each field as the paper is indexed:
   own (`xlat`) so that English words reach the Japanese summaries, weighed
   apart from the paper's own English.
 
-Abbreviations that are also English words (`he`, `did`) are not tagged: case
-is gone by the time text is folded.
+Abbreviations that are also English words (`HE`, `DID`, `PET`) are tagged only
+where the paper writes them in capitals (`PETs`, `HEベース`), found in its text
+before folding: `he` in a sentence is not homomorphic encryption.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 from bot.search.glossary import Glossary
@@ -35,13 +38,23 @@ class Tagger:
         self._longest: dict[str, int] = {}  # a name's first term -> its longest name's length
         for key in self._by_stems:
             self._longest[key[0]] = max(self._longest.get(key[0], 0), len(key))
+        cased = {a: g.concepts[g.by_phrase[(fold(a),)]].token for a in g.case_sensitive if (fold(a),) in g.by_phrase}
+        self._cased = cased
+        # As written (widths folded, case kept), a plural `s` allowed, not inside a Latin
+        # word or number (`IoT` holds no OT, `LLM` no LM) nor ending a hyphenated name
+        # (`FMDA-OT` is optimal transport; `DP-SGD` starts with DP); Japanese may touch it.
+        self._cased_re = re.compile(
+            "(?<![^\\W_])(?<![^\\W_]-)(" + "|".join(sorted(map(re.escape, cased), key=len, reverse=True)) + ")s?(?![^\\W_])",
+            re.ASCII,
+        ) if cased else None
         self._concepts = _Names((name, g.concepts[g.by_japanese[name]].token) for name in g.japanese_names)
         self._english = _Names(
             (ja, en) for en, (ja, dice) in translations.en_ja.items() if dice >= MIN_EXPANSION_DICE and len(ja) >= 2
         )
 
-    def concepts(self, folded: str, stems: Sequence[str]) -> list[str]:
-        """The concept tokens of a field: `folded` its text, `stems` its terms in order."""
+    def concepts(self, text: str, folded: str, stems: Sequence[str]) -> list[str]:
+        """The concept tokens of a field: `text` as written, `folded` its folded form,
+        `stems` its terms in order."""
         found: list[str] = []
         by_stems, longest = self._by_stems, self._longest
         for i, first in enumerate(stems):
@@ -52,7 +65,13 @@ class Tagger:
                 token = by_stems.get(tuple(stems[i : i + n]))
                 if token is not None:
                     found.append(token)
-        return found + self._concepts.find(folded)
+        return found + self._concepts.find(folded) + self._capitals(text)
+
+    def _capitals(self, text: str) -> list[str]:
+        """The tokens of the case-sensitive abbreviations written in capitals."""
+        if self._cased_re is None or not any(c.isupper() for c in text):
+            return []
+        return [self._cased[m.group(1)] for m in self._cased_re.finditer(unicodedata.normalize("NFKC", text))]
 
     def english(self, folded: str) -> list[str]:
         """The learned English stems of a field's Japanese text (one per occurrence)."""
