@@ -24,19 +24,19 @@ from bot.search.analyze import phrase_terms
 from bot.search.normalize import fold, is_cjk
 
 _GLOSSARY = """
-federated learning, federated training | FL | 連合学習, 連合型学習, フェデレーテッドラーニング, フェデレーテッド学習, 連邦学習
+federated learning, federated training | FL | 連合学習, 連合型学習, フェデレーテッドラーニング, フェデレーテッド学習, 連邦学習, フェデレーション学習, 連合訓練
 federated transfer learning | FTL | 連合転移学習
-personalized federated learning, personalised federated learning | PFL | 個別化連合学習, パーソナライズ連合学習, パーソナライズド連合学習
-vertical federated learning | VFL | 垂直連合学習, 垂直型連合学習
-federated unlearning | | 連合アンラーニング, 連合忘却
-differential privacy, differentially private | DP | 差分プライバシー, 差分プライバシ
+personalized federated learning, personalised federated learning | PFL | 個別化連合学習, パーソナライズ連合学習, パーソナライズド連合学習, 個別連合学習, 個人化連合学習
+vertical federated learning | VFL | 垂直連合学習, 垂直型連合学習, 縦型連合学習
+federated unlearning | | 連合アンラーニング, 連合忘却, 連合消去
+differential privacy, differentially private | DP | 差分プライバシー, 差分プライバシ, 差分プライベート
 local differential privacy, locally differentially private | LDP | 局所差分プライバシー, ローカル差分プライバシー
 differentially private stochastic gradient descent, dp-sgd | DPSGD | 差分プライバシー確率的勾配降下法
 stochastic gradient descent | SGD | 確率的勾配降下法, 確率的勾配降下
 privacy accounting, privacy accountant | | プライバシー会計, プライバシー計算
 privacy budget | | プライバシー予算
 homomorphic encryption, homomorphically encrypted | HE | 準同型暗号, 準同型暗号化
-fully homomorphic encryption | FHE, TFHE, CKKS, BFV | 完全準同型暗号
+fully homomorphic encryption | FHE, TFHE, CKKS, BFV | 完全準同型暗号, 全準同型暗号, 完全同型暗号
 bootstrapping | | ブートストラップ, ブートストラッピング
 secure multiparty computation, secure multi-party computation, multiparty computation, multi-party computation, secure computation | MPC, SMPC | 秘密計算, マルチパーティ計算, 多者間計算, 安全な計算, セキュアマルチパーティ計算
 secret sharing | | 秘密分散, 秘密共有
@@ -72,41 +72,41 @@ reinforcement learning | RL | 強化学習
 computer vision | CV | コンピュータビジョン
 natural language processing | NLP | 自然言語処理
 synthetic data, data synthesis | | 合成データ, データ合成
-tabular data, table data | | 表形式データ, 表データ, テーブルデータ, 表形式
+tabular data, table data | | 表形式データ, 表データ, テーブルデータ, 表形式, タブラー, タブデータ
 synthetic image | | 合成画像
-large language model | LLM | 大規模言語モデル, 大規模言語モデル, LLM
-language model | LM | 言語モデル
-vision language model, vision-language model | VLM | 視覚言語モデル, 視覚-言語モデル
-foundation model | | 基盤モデル, ファウンデーションモデル
+large language model | LLM | 大規模言語モデル, 大型言語モデル, LLM
+language model | LM | 言語モデル, ランゲージモデル
+vision language model, vision-language model | VLM | 視覚言語モデル, 視覚-言語モデル, ビジョン言語モデル, ビジョンランゲージモデル
+foundation model | | 基盤モデル, ファウンデーションモデル, 基礎モデル
 diffusion model | | 拡散モデル
-generative adversarial network | GAN | 敵対的生成ネットワーク
+generative adversarial network | GAN | 敵対的生成ネットワーク, 生成敵対ネットワーク, 生成的敵対ネットワーク, 生成型敵対ネットワーク
 generative model | | 生成モデル
 variational autoencoder | VAE | 変分オートエンコーダ
-machine unlearning, unlearning | | アンラーニング, 忘却, 機械学習の忘却, 機械忘却, 機械的忘却
+machine unlearning, unlearning | | アンラーニング, 忘却, 機械学習の忘却, 機械忘却, 機械的忘却, 学習解除
 privacy attack, privacy risk, privacy leakage, privacy threat | | プライバシー攻撃, プライバシーリスク, プライバシー漏洩, プライバシー侵害, プライバシー脅威
-membership inference, membership inference attack | MIA | メンバーシップ推論, メンバーシップ推論攻撃, メンバーシップ推定, 所属推論
-attribute inference | | 属性推論
+membership inference, membership inference attack | MIA | メンバーシップ推論, メンバーシップ推論攻撃, メンバーシップ推定, 所属推論, メンバーシップ推測
+attribute inference | | 属性推論, 属性推測
 model inversion | | モデル反転, モデル逆転
 gradient inversion, gradient leakage, deep leakage from gradients | | 勾配反転, 勾配逆転, 勾配漏洩, 勾配からの漏洩
-data reconstruction, reconstruction attack | | 再構成攻撃, データ再構成, 復元攻撃, データ復元
+data reconstruction, reconstruction attack | | 再構成攻撃, データ再構成, 復元攻撃, データ復元, 再構築攻撃, データ再構築
 training data extraction, data extraction | | 訓練データ抽出, データ抽出
 memorization, memorisation | | 記憶, 暗記
 backdoor attack, backdoor | | バックドア攻撃, バックドア
-poisoning attack, data poisoning, model poisoning, poisoning | | ポイズニング攻撃, ポイズニング, 毒性攻撃, 汚染攻撃, データ汚染
+poisoning attack, data poisoning, model poisoning, poisoning | | ポイズニング攻撃, ポイズニング, 毒性攻撃, 汚染攻撃, データ汚染, 毒化, 毒攻撃, 毒殺攻撃
 adversarial example, adversarial attack | | 敵対的サンプル, 敵対的攻撃, 敵対的事例
 byzantine robust, byzantine-robust, byzantine | | ビザンチン, ビザンチン耐性, ビザンチン堅牢
 robust aggregation | | 頑健な集約, ロバスト集約, 堅牢な集約
-secure aggregation | | 安全な集約, セキュア集約, 秘密集約, セキュアアグリゲーション
+secure aggregation | | 安全な集約, セキュア集約, 秘密集約, セキュアアグリゲーション, 安全集約
 model aggregation, aggregation | | 集約, アグリゲーション
 client dropout, dropout | | ドロップアウト, 脱落, 離脱
 straggler | | ストラグラー
 client selection | | クライアント選択
 incentive mechanism, incentive | | インセンティブ, インセンティブメカニズム
-non-iid, non-iid data, data heterogeneity, heterogeneous data, statistical heterogeneity | | 非IID, 非独立同一分布, データの異質性, データ不均一性, 不均一性, 異質性
+non-iid, non-iid data, data heterogeneity, heterogeneous data, statistical heterogeneity | | 非IID, 非独立同一分布, データの異質性, データ不均一性, 不均一性, 異質性, 非独立同分布, 異質なデータ, 異種データ
 knowledge distillation, distillation | | 知識蒸留, 蒸留
 transfer learning | | 転移学習
 domain adaptation | | ドメイン適応
-fine-tuning, finetuning, fine tuning | | ファインチューニング, 微調整
+fine-tuning, finetuning, fine tuning | | ファインチューニング, 微調整, 微細調整
 communication efficiency, communication-efficient, communication cost, communication overhead | | 通信効率, 通信コスト, 通信オーバーヘッド, 通信量
 quantization | | 量子化
 compression | | 圧縮
@@ -118,7 +118,7 @@ hardware accelerator, accelerator, hardware acceleration | | アクセラレー�
 speed-up, speedup, acceleration, accelerating | | 高速化
 graphics processing unit | GPU | GPU
 field-programmable gate array | FPGA | FPGA
-recommender system, recommendation system, recommender | | 推薦システム, レコメンダーシステム, レコメンデーション
+recommender system, recommendation system, recommender | | 推薦システム, レコメンダーシステム, レコメンデーション, 推薦
 record linkage, entity resolution | | レコードリンケージ, レコード連結, 名寄せ, エンティティ解決
 blockchain | | ブロックチェーン
 smart contract | | スマートコントラクト
@@ -135,7 +135,7 @@ model collapse | | モデル崩壊
 re-identification, reidentification | | 再識別
 anonymization, anonymisation | | 匿名化
 k-anonymity | | k-匿名性, k匿名性
-fairness | | 公平性
+fairness | | 公平性, 公平, 公正
 auction | | オークション
 frequency estimation | | 頻度推定
 mean estimation | | 平均推定
