@@ -184,6 +184,16 @@ def test_fl_federated_learning_and_renkei_gakushu_are_one_concept() -> None:
         assert set(ids(engine, query)) == expected, query
 
 
+def test_the_japanese_names_the_archives_title_pairs_use_are_the_concepts() -> None:
+    # Machine-translated Japanese titles name a concept in more ways than one: 差分プライベート
+    # for "differentially private", 大型言語モデル for "large language model".
+    dp = paper("2401.00001", "Noisy distance queries", title_ja="非対称ノイズを用いた差分プライベートな距離クエリ")
+    llm = paper("2401.00002", "Code models cookbook", title_ja="コード大型言語モデルのクックブック")
+    engine = build(dp, llm, *fillers(5, "Other"))
+    assert ids(engine, "differential privacy") == ["2401.00001"]
+    assert ids(engine, "LLM") == ["2401.00002"]
+
+
 def test_a_broad_concept_is_answered_by_papers_on_a_narrower_one() -> None:
     # "MPC for machine learning": a paper on MPC for LLM inference names no "machine
     # learning", yet answers; one naming the broad concept itself still ranks first.
