@@ -116,6 +116,17 @@ def test_japanese_grammar_is_not_a_required_word() -> None:
     assert ids(engine, "連合学習とは") == ["2401.00001"]
 
 
+def test_japanese_words_for_based_method_using_are_not_required_words() -> None:
+    # `based`, `using`, `how` are stop words in an English question; ベース, 利用, 方法 are
+    # the same words in a Japanese one, and a paper on HE inference need not say ベース.
+    on_subject = paper("2401.00001", "Private inference with HE", title_ja="HEによるプライベート推論")
+    says_base = paper("2401.00002", "A", title_ja="クラウドベースのシステム")
+    engine = build(on_subject, says_base, *fillers(5, "Other"))
+    assert [c["concept"] for c in engine.explain("HE ベースの private inference")] == ["HE", "private", "inference"]
+    assert ids(engine, "HE ベースの private inference")[:1] == ["2401.00001"]
+    assert [c["concept"] for c in engine.explain("合成データの評価方法")] == ["合成データ", "評価"]
+
+
 def test_a_one_kanji_verb_in_a_question_is_not_a_concept() -> None:
     # `使った` ("using") was a concept `使` that every paper saying 使って held: it outranked the subject.
     on_subject = paper("2401.00001", "A", title_ja="差分プライバシーによる合成データ")

@@ -65,6 +65,11 @@ STOPWORDS = frozenset((
     "which", "while", "who", "whom", "why", "will", "with", "within", "without", "work", "works",
     "would", "you", "your",
 ))
+#: Japanese words that carry no subject in a question, as their English counterparts above
+#: (`ベース` based, `方法` how to / method, `利用` using, `研究` research, `最新` latest).
+JA_STOPWORDS = frozenset((
+    "ベース", "方法", "手法", "利用", "活用", "使用", "研究", "論文", "最新", "アプローチ", "提案", "応用",
+))
 #: Typo corrections are tried only for words the archive holds at most this often.
 RARE = 2
 #: ... or by one paper in this many (a big archive repeats its typos).
@@ -140,7 +145,10 @@ class _Piece:
 def plan(query: Query, res: Resources) -> list[Concept]:
     """The query's free text as concepts, in the order typed."""
     pieces = _pieces(query.words, res.glossary.japanese_names if res.use_glossary else frozenset())
-    content = [p for p in pieces if not (p.latin and p.folded in STOPWORDS) and not _function_kana(p)]
+    content = [
+        p for p in pieces
+        if not (p.folded in (STOPWORDS if p.latin else JA_STOPWORDS)) and not _function_kana(p)
+    ]
     for piece in content:
         if piece.latin and not piece.compound:
             df = max(res.df(piece.stems[0]), res.vocab.df.get(piece.folded, 0))
