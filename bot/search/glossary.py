@@ -33,7 +33,7 @@ differential privacy, differentially private | DP | 差分プライバシー, �
 local differential privacy, locally differentially private | LDP | 局所差分プライバシー, ローカル差分プライバシー
 differentially private stochastic gradient descent, dp-sgd | DPSGD | 差分プライバシー確率的勾配降下法
 stochastic gradient descent | SGD | 確率的勾配降下法, 確率的勾配降下
-privacy accounting, privacy accountant | | プライバシー会計, プライバシー計算
+privacy accounting, privacy accountant, privacy loss | | プライバシー会計, プライバシー計算, プライバシー損失
 privacy budget | | プライバシー予算
 homomorphic encryption, homomorphically encrypted | HE | 準同型暗号, 準同型暗号化
 fully homomorphic encryption | FHE, TFHE, CKKS, BFV | 完全準同型暗号, 全準同型暗号, 完全同型暗号
@@ -52,7 +52,7 @@ trusted execution environment | TEE | 信頼できる実行環境, 信頼実行�
 secure enclave, enclave | | エンクレーブ, セキュアエンクレーブ
 software guard extensions, intel sgx | SGX | SGX
 confidential computing | | 機密コンピューティング, 機密計算
-confidential virtual machine, confidential vm | CVM | 機密仮想マシン, 機密VM
+confidential virtual machine, confidential vm | CVM, SEV, SEV-SNP, TDX | 機密仮想マシン, 機密VM
 remote attestation, attestation | | リモート証明, リモートアテステーション, アテステーション, 遠隔証明
 side-channel attack, side channel attack, side-channel, side channel | | サイドチャネル攻撃, サイドチャネル, サイドチャンネル
 self-sovereign identity | SSI | 自己主権型アイデンティティ, 自己主権型ID, 自己主権アイデンティティ, 自己主権型デジタルアイデンティティ
@@ -87,7 +87,7 @@ privacy attack, privacy risk, privacy leakage, privacy threat | | プライバ�
 membership inference, membership inference attack | MIA | メンバーシップ推論, メンバーシップ推論攻撃, メンバーシップ推定, 所属推論, メンバーシップ推測
 attribute inference | | 属性推論, 属性推測
 model inversion | | モデル反転, モデル逆転
-gradient inversion, gradient leakage, deep leakage from gradients | | 勾配反転, 勾配逆転, 勾配漏洩, 勾配からの漏洩
+gradient inversion, gradient leakage, deep leakage from gradients, gradient reconstruction | | 勾配反転, 勾配逆転, 勾配漏洩, 勾配からの漏洩, 勾配再構成, 勾配再構築
 data reconstruction, reconstruction attack | | 再構成攻撃, データ再構成, 復元攻撃, データ復元, 再構築攻撃, データ再構築
 training data extraction, data extraction | | 訓練データ抽出, データ抽出
 memorization, memorisation | | 記憶, 暗記
@@ -111,9 +111,9 @@ communication efficiency, communication-efficient, communication cost, communica
 quantization | | 量子化
 compression | | 圧縮
 sparsification | | スパース化
-edge device, edge computing | | エッジデバイス, エッジコンピューティング
+edge device, edge computing, edge learning, edge intelligence, edge server, edge network, resource-constrained device | | エッジデバイス, エッジコンピューティング, エッジ学習, エッジサーバー, エッジサーバ, エッジネットワーク, エッジインテリジェンス, エッジ連合学習
 internet of things | IoT | モノのインターネット, IoT
-energy efficiency, energy-efficient, energy consumption | | エネルギー効率, 省エネ, 消費電力, エネルギー消費
+energy efficiency, energy-efficient, energy consumption, energy-constrained, power consumption | | エネルギー効率, 省エネ, 消費電力, エネルギー消費, 電力制約, 省電力, エネルギー制約
 hardware accelerator, accelerator, hardware acceleration | | アクセラレータ, ハードウェアアクセラレータ, ハードウェア高速化
 speed-up, speedup, acceleration, accelerating | | 高速化
 graphics processing unit | GPU | GPU
@@ -132,7 +132,7 @@ text-to-speech | TTS | 音声合成
 fraud detection | | 不正検知, 不正検出, 詐欺検出
 anomaly detection | | 異常検知, 異常検出
 model collapse | | モデル崩壊
-re-identification, reidentification | | 再識別
+re-identification, reidentification, identity disclosure | | 再識別, 再特定, 個人特定
 anonymization, anonymisation | | 匿名化
 k-anonymity | | k-匿名性, k匿名性
 fairness | | 公平性, 公平, 公正
