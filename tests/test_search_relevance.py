@@ -207,14 +207,17 @@ def test_the_japanese_names_the_archives_title_pairs_use_are_the_concepts() -> N
 
 def test_a_concept_answers_in_the_names_papers_give_it() -> None:
     # Federated *edge learning* is FL on edge devices; a *gradient reconstruction* attack is
-    # a gradient inversion; an AMD SEV-SNP VM is a confidential VM.
+    # a gradient inversion; an AMD SEV-SNP VM is a confidential VM; a synthetic dataset
+    # (合成マルチモーダルデータセット) is synthetic data.
     edge = paper("2401.00001", "Energy-efficient federated edge learning with streaming data")
     grad = paper("2401.00002", "Optimal defenses against gradient reconstruction attacks")
     cvm = paper("2401.00003", "Remote attestation of SEV-SNP VMs")
-    engine = build(edge, grad, cvm, *fillers(5, "Other"))
+    dataset = paper("2401.00004", "A synthetic multi-modal dataset for driving", title_ja="運転のための合成マルチモーダルデータセット")
+    engine = build(edge, grad, cvm, dataset, *fillers(5, "Other"))
     assert ids(engine, "edge devices") == ["2401.00001"]
     assert ids(engine, "gradient inversion") == ["2401.00002"]
     assert ids(engine, "confidential virtual machines") == ["2401.00003"]
+    assert ids(engine, "合成データ") == ["2401.00004"]  # a synthetic dataset is synthetic data
 
 
 def test_a_broad_concept_is_answered_by_papers_on_a_narrower_one() -> None:

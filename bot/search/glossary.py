@@ -71,7 +71,7 @@ graph neural network | GNN | グラフニューラルネットワーク
 reinforcement learning | RL | 強化学習
 computer vision | CV | コンピュータビジョン
 natural language processing | NLP | 自然言語処理
-synthetic data, data synthesis | | 合成データ, データ合成
+synthetic data, data synthesis, synthetic, synthesis, synthesized, synthesizing | | 合成データ, データ合成
 tabular data, table data | | 表形式データ, 表データ, テーブルデータ, 表形式, タブラー, タブデータ
 synthetic image | | 合成画像
 large language model | LLM | 大規模言語モデル, 大型言語モデル, LLM
