@@ -220,6 +220,20 @@ def test_a_concept_answers_in_the_names_papers_give_it() -> None:
     assert ids(engine, "合成データ") == ["2401.00004"]  # a synthetic dataset is synthetic data
 
 
+def test_an_abbreviation_papers_use_for_other_things_is_understood_but_not_tagged() -> None:
+    # Papers in the archive writing `FTL` mean follow-the-leader or few-shot task learning;
+    # every paper on federated transfer learning names it in full. `SEV` alone is also a
+    # Sparse Explanation Value: AMD SEV and SEV-SNP are confidential VMs.
+    ftl = paper("2401.00001", "Federated transfer learning for fault diagnosis")
+    robot = paper("2401.00002", "FTL: a follow-the-leader continuum robot")
+    amd = paper("2401.00003", "Demystifying AMD SEV performance")
+    sev = paper("2401.00004", "Improving decision sparsity with SEV")
+    engine = build(ftl, robot, amd, sev, *fillers(5, "Other"))
+    assert ids(engine, "FTL") == ["2401.00001"]
+    assert ids(engine, "連合転移学習") == ["2401.00001"]
+    assert ids(engine, "confidential virtual machines") == ["2401.00003"]
+
+
 def test_a_broad_concept_is_answered_by_papers_on_a_narrower_one() -> None:
     # "MPC for machine learning": a paper on MPC for LLM inference names no "machine
     # learning", yet answers; one naming the broad concept itself still ranks first.

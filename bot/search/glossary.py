@@ -52,7 +52,7 @@ trusted execution environment | TEE | 信頼できる実行環境, 信頼実行�
 secure enclave, enclave | | エンクレーブ, セキュアエンクレーブ
 software guard extensions, intel sgx | SGX | SGX
 confidential computing | | 機密コンピューティング, 機密計算
-confidential virtual machine, confidential vm | CVM, SEV, SEV-SNP, TDX | 機密仮想マシン, 機密VM
+confidential virtual machine, confidential vm, AMD SEV | CVM, SEV-SNP, TDX | 機密仮想マシン, 機密VM
 remote attestation, attestation | | リモート証明, リモートアテステーション, アテステーション, 遠隔証明
 side-channel attack, side channel attack, side-channel, side channel | | サイドチャネル攻撃, サイドチャネル, サイドチャンネル
 self-sovereign identity | SSI | 自己主権型アイデンティティ, 自己主権型ID, 自己主権アイデンティティ, 自己主権型デジタルアイデンティティ
@@ -186,6 +186,10 @@ model aggregation > secure aggregation, robust aggregation
 
 #: Abbreviations that are also English words: matched only as typed in capitals.
 _CASE_SENSITIVE = frozenset({"HE", "DID", "VC", "PET", "OT", "ZK", "LM", "DP"})
+#: Abbreviations understood in a question but never tagged in a paper: the archive's papers
+#: that write them mean something else (`FTL` for follow-the-leader, few-shot task learning,
+#: a plasma model), while every paper on the concept also names it in full.
+_QUERY_ONLY = frozenset({"FTL"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +209,7 @@ class Glossary:
     by_phrase: dict[tuple[str, ...], int]  # English stems / abbreviation -> concept index
     by_japanese: dict[str, int]  # folded Japanese name -> concept index
     case_sensitive: frozenset[str]
+    query_only: frozenset[str]  # abbreviations the index does not tag (`_QUERY_ONLY`)
     longest: int  # most terms in an English name
     japanese_names: frozenset[str]  # every folded Japanese name, to find inside a query's runs
     narrower: dict[str, tuple[Concept, ...]]  # a concept's token -> its narrower concepts
@@ -250,7 +255,9 @@ def glossary() -> Glossary:
     names = frozenset(n for n in by_japanese if any(is_cjk(c) for c in n))
     tokens = [c.token for c in concepts]
     assert len(set(tokens)) == len(tokens), "two glossary concepts share a key"
-    return Glossary(tuple(concepts), by_phrase, by_japanese, _CASE_SENSITIVE, longest, names, _narrower(concepts))
+    return Glossary(
+        tuple(concepts), by_phrase, by_japanese, _CASE_SENSITIVE, _QUERY_ONLY, longest, names, _narrower(concepts)
+    )
 
 
 def _narrower(concepts: list[Concept]) -> dict[str, tuple[Concept, ...]]:
@@ -265,4 +272,5 @@ def _narrower(concepts: list[Concept]) -> dict[str, tuple[Concept, ...]]:
 @cache
 def digest() -> str:
     """A fingerprint of the glossary: an index tagged with another glossary is rebuilt."""
-    return hashlib.blake2b(_GLOSSARY.encode("utf-8"), digest_size=8).hexdigest()
+    tagged = "\n".join((_GLOSSARY, " ".join(sorted(_CASE_SENSITIVE)), " ".join(sorted(_QUERY_ONLY))))
+    return hashlib.blake2b(tagged.encode("utf-8"), digest_size=8).hexdigest()

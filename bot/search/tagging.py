@@ -31,7 +31,7 @@ MIN_EXPANSION_DICE = 0.5
 
 class Tagger:
     def __init__(self, g: Glossary, translations: Translations) -> None:
-        lowered = {fold(a) for a in g.case_sensitive}
+        lowered = {fold(a) for a in g.case_sensitive | g.query_only}
         self._by_stems = {
             key: g.concepts[i].token for key, i in g.by_phrase.items() if not (len(key) == 1 and key[0] in lowered)
         }
