@@ -7,11 +7,13 @@ every measure, answer every question that has relevant papers, and not fall belo
 the levels it reached when the set was last judged.
 
 The issue that asked for this set set higher targets (nDCG@10 >= 0.85,
-success@3 >= 0.95, English nDCG@10 >= 0.80); with narrower glossary concepts and
-the semantic rerank the engine measured 0.833 / 0.923 / 0.805 (dev 0.837,
-held-out 0.823; without the rerank 0.815 / 0.923 / 0.775; bench/bench_search.py).
-The floors below guard what was reached, with a small margin for judging noise
-(one question is 0.013 of success@3); they are not the targets.
+success@3 >= 0.95, English nDCG@10 >= 0.80). The engine measures 0.849 / 0.949 /
+0.826 (dev 0.851, held-out 0.843; bench/bench_search.py): the English target is
+met, the other two not quite (success@3 is 74 of 78 questions, 75 are needed),
+and `test_the_issues_targets` says so as an expected failure. The floors below
+guard what was reached, with a margin for judging noise and for the semantic
+space's randomized SVD (other seeds measure nDCG@10 0.846-0.849, success@3
+0.936; one question is 0.013 of success@3).
 """
 
 from __future__ import annotations
@@ -66,12 +68,20 @@ def measures(real_store: Catalog) -> dict[str, dict[str, Graded]]:
 def test_the_engine_reaches_its_measured_levels(measures: dict[str, dict[str, Graded]]) -> None:
     engine = measures["engine"]
     print({key: g.row() for key, g in engine.items()})
-    assert engine["all"].ndcg10 >= 0.81
-    assert engine["all"].p5 >= 0.86
-    assert engine["all"].success3 >= 0.90
-    assert engine["en"].ndcg10 >= 0.78
-    assert engine["heldout"].ndcg10 >= 0.79  # not tuned on: the same level as the rest
+    assert engine["all"].ndcg10 >= 0.83
+    assert engine["all"].p5 >= 0.88
+    assert engine["all"].success3 >= 0.92
+    assert engine["en"].ndcg10 >= 0.80  # the issue's English target
+    assert engine["heldout"].ndcg10 >= 0.82  # not tuned on: the same level as the rest
     assert engine["all"].empty == []  # no question with relevant papers goes unanswered
+
+
+@pytest.mark.xfail(strict=True, reason="not reached yet: nDCG@10 0.849 of 0.85, success@3 0.949 of 0.95")
+def test_the_issues_targets(measures: dict[str, dict[str, Graded]]) -> None:
+    # Strict: the day both are reached this passes, and the marker must go.
+    engine = measures["engine"]
+    assert engine["all"].ndcg10 >= 0.85
+    assert engine["all"].success3 >= 0.95
 
 
 def test_the_engine_is_ahead_of_every_baseline_on_every_measure(measures: dict[str, dict[str, Graded]]) -> None:
