@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from bot.model import Paper
 from bot.search import SearchEngine
 from tests.test_search_engine import TOPICS, ids, paper
@@ -195,29 +197,25 @@ def test_fl_federated_learning_and_renkei_gakushu_are_one_concept() -> None:
         assert set(ids(engine, query)) == expected, query
 
 
-def test_the_japanese_names_the_archives_title_pairs_use_are_the_concepts() -> None:
-    # Machine-translated Japanese titles name a concept in more ways than one: 差分プライベート
-    # for "differentially private", 大型言語モデル for "large language model".
-    dp = paper("2401.00001", "Noisy distance queries", title_ja="非対称ノイズを用いた差分プライベートな距離クエリ")
-    llm = paper("2401.00002", "Code models cookbook", title_ja="コード大型言語モデルのクックブック")
-    engine = build(dp, llm, *fillers(5, "Other"))
-    assert ids(engine, "differential privacy") == ["2401.00001"]
-    assert ids(engine, "LLM") == ["2401.00002"]
+#: A paper naming a concept only in a way the archive's papers do, and a question asking
+#: for the concept: machine-translated Japanese titles (差分プライベート for "differentially
+#: private", 大型言語モデル), federated *edge learning* (FL on edge devices), a *gradient
+#: reconstruction* attack (a gradient inversion), an AMD SEV-SNP VM (a confidential VM), a
+#: synthetic dataset (合成マルチモーダルデータセット, synthetic data).
+NAMED_OTHERWISE = [
+    ("Noisy distance queries", "非対称ノイズを用いた差分プライベートな距離クエリ", "differential privacy"),
+    ("Code models cookbook", "コード大型言語モデルのクックブック", "LLM"),
+    ("Energy-efficient federated edge learning with streaming data", "", "edge devices"),
+    ("Optimal defenses against gradient reconstruction attacks", "", "gradient inversion"),
+    ("Remote attestation of SEV-SNP VMs", "", "confidential virtual machines"),
+    ("A synthetic multi-modal dataset for driving", "運転のための合成マルチモーダルデータセット", "合成データ"),
+]
 
 
-def test_a_concept_answers_in_the_names_papers_give_it() -> None:
-    # Federated *edge learning* is FL on edge devices; a *gradient reconstruction* attack is
-    # a gradient inversion; an AMD SEV-SNP VM is a confidential VM; a synthetic dataset
-    # (合成マルチモーダルデータセット) is synthetic data.
-    edge = paper("2401.00001", "Energy-efficient federated edge learning with streaming data")
-    grad = paper("2401.00002", "Optimal defenses against gradient reconstruction attacks")
-    cvm = paper("2401.00003", "Remote attestation of SEV-SNP VMs")
-    dataset = paper("2401.00004", "A synthetic multi-modal dataset for driving", title_ja="運転のための合成マルチモーダルデータセット")
-    engine = build(edge, grad, cvm, dataset, *fillers(5, "Other"))
-    assert ids(engine, "edge devices") == ["2401.00001"]
-    assert ids(engine, "gradient inversion") == ["2401.00002"]
-    assert ids(engine, "confidential virtual machines") == ["2401.00003"]
-    assert ids(engine, "合成データ") == ["2401.00004"]  # a synthetic dataset is synthetic data
+@pytest.mark.parametrize(("title", "title_ja", "question"), NAMED_OTHERWISE)
+def test_a_concept_answers_in_the_names_papers_give_it(title: str, title_ja: str, question: str) -> None:
+    engine = build(paper("2401.00001", title, title_ja=title_ja), *fillers(5, "Other"))
+    assert ids(engine, question) == ["2401.00001"]
 
 
 def test_an_abbreviation_papers_use_for_other_things_is_understood_but_not_tagged() -> None:
