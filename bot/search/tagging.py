@@ -29,6 +29,12 @@ from bot.search.translate import Translations
 MIN_EXPANSION_DICE = 0.5
 
 
+#: Two capitals in a row (every case-sensitive abbreviation has them), ASCII or full-width.
+_TWO_CAPITALS = re.compile("[A-Z\uff21-\uff3a]{2}")
+#: Full-width letters and digits (full-width punctuation, common in Japanese text, is not).
+_FULL_WIDTH = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+
+
 class Tagger:
     def __init__(self, g: Glossary, translations: Translations) -> None:
         lowered = {fold(a) for a in g.case_sensitive | g.query_only}
@@ -68,10 +74,14 @@ class Tagger:
         return found + self._concepts.find(folded) + self._capitals(text)
 
     def _capitals(self, text: str) -> list[str]:
-        """The tokens of the case-sensitive abbreviations written in capitals."""
-        if self._cased_re is None or not any(c.isupper() for c in text):
+        """The tokens of the case-sensitive abbreviations written in capitals (full-width
+        letters read as ASCII; only a text holding some is normalized, a regex scan being
+        far cheaper than NFKC on every field of every paper)."""
+        if self._cased_re is None or not _TWO_CAPITALS.search(text):
             return []
-        return [self._cased[m.group(1)] for m in self._cased_re.finditer(unicodedata.normalize("NFKC", text))]
+        if _FULL_WIDTH.search(text):
+            text = unicodedata.normalize("NFKC", text)
+        return [self._cased[m.group(1)] for m in self._cased_re.finditer(text)]
 
     def english(self, folded: str) -> list[str]:
         """The learned English stems of a field's Japanese text (one per occurrence)."""
