@@ -56,6 +56,8 @@ from bot.search.vocab import Vocabulary
 MAX_LIMIT = 200
 #: Extra candidates fetched so that equal scores at the page's edge are ordered newest first.
 TIE_WINDOW = 10
+#: The first window is this many times the need (a wider heap is nearly free; a second pass is not).
+TIE_FACTOR = 4
 MAX_TIES = 4000
 TRANSLATIONS_FILE = "translations.json"
 Occur = tantivy.Occur
@@ -424,18 +426,26 @@ class _Search:
         full = ranking.strict(k)
         space = self.engine._rerank_space
         depth = max(need, int(ranking.RERANK_DEPTH)) if space is not None else need
+        counted: dict[int, int] = {}  # papers holding at least `held` concepts, as each pass counts them
         for held in range(k, (full if self.strict else gate) - 1, -1):
-            hits = _top(searcher, ranking.text_query(schema, weighed, decide, held, filters), depth)
+            hits, counted[held] = _top(searcher, ranking.text_query(schema, weighed, decide, held, filters), depth)
             if len(hits) >= depth:
                 break
         if not hits:
             return [], 0
-        total = _count(searcher.search(ranking.count_query(schema, concepts, full, filters), 1, count=True))
+
+        def count(held: int) -> int:  # a pass at that level counted them already, or one count query
+            if held not in counted:
+                query = ranking.count_query(schema, concepts, held, filters)
+                counted[held] = _count(searcher.search(query, 1, count=True))
+            return counted[held]
+
+        total = count(full)
         if total == 0:
             self.notices.append("no paper matches every part of the question; showing the closest")
-            total = _count(searcher.search(ranking.count_query(schema, concepts, gate, filters), 1, count=True))
+            total = count(gate)
         if len(hits) < depth and gate > 1 and not self.strict:
-            more = _top(searcher, ranking.text_query(schema, weighed, decide, 1, filters), depth)
+            more, _n = _top(searcher, ranking.text_query(schema, weighed, decide, 1, filters), depth)
             seen = {(a.segment_ord, a.doc) for _s, a in hits}
             hits += [(s, a) for s, a in more if (a.segment_ord, a.doc) not in seen]
         if space is not None:
@@ -638,27 +648,32 @@ def _count(result: tantivy.SearchResult) -> int:
     return int(result.count)  # type: ignore[attr-defined]
 
 
-def _top(searcher: tantivy.Searcher, query: tantivy.Query, need: int) -> list[tuple[float, Any]]:
-    """The best `need` hits, equal scores ordered newest first.
+def _top(searcher: tantivy.Searcher, query: tantivy.Query, need: int) -> tuple[list[tuple[float, Any]], int]:
+    """The best `need` hits, equal scores ordered newest first, and how many papers match.
 
     tantivy breaks ties by index position, and a page boundary may fall inside a
-    run of equal scores: the window grows until it holds the whole run (up to
-    MAX_TIES), so every page cuts the same ordering and pages never overlap.
+    run of equal scores: the window holds the whole run (up to MAX_TIES), so every
+    page cuts the same ordering and pages never overlap. It starts at TIE_FACTOR
+    times the need, since a wider heap costs next to nothing beside a second pass
+    over the postings; the count comes with the pass (a count collector beside
+    the top one), so no second traversal is needed for "N papers" either.
     """
-    window = need + TIE_WINDOW
+    window = max(need + TIE_WINDOW, TIE_FACTOR * need)
     while True:
-        hits = searcher.search(query, window, count=False).hits
+        result = searcher.search(query, window, count=True)
+        hits = result.hits
         if len(hits) < window or need == 0 or window >= MAX_TIES:
             break
         if _tie(hits[-1][0], hits[min(need, len(hits)) - 1][0]):
             window *= 4
             continue
         break
+    total = _count(result)
     if len(hits) < 2:
-        return list(hits)
+        return list(hits), total
     recency = searcher.fast_field_values("recency", [a for _s, a in hits])
     order = sorted(range(len(hits)), key=lambda i: (-round(hits[i][0], 4), -(recency[i] or 0)))
-    return [hits[i] for i in order][:need]
+    return [hits[i] for i in order][:need], total
 
 
 def _tie(a: float, b: float) -> bool:
