@@ -35,6 +35,9 @@ _KK = "\u3005-\u3007\u30a0-\u30fa\u30fc-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\
 _HIRA = "\u3040-\u309f"
 #: A Latin/number word, a kanji/katakana run, or a hiragana run, in text order.
 _PIECE_RE = re.compile(f"(?P<latin>[^\\W_{_KK}{_HIRA}]+)|(?P<kk>[{_KK}]+)|(?P<hira>[{_HIRA}]+)")
+#: The same without hiragana runs (grammar in running text): the regex skips them itself.
+_PIECE_NO_HIRA_RE = re.compile(f"(?P<latin>[^\\W_{_KK}{_HIRA}]+)|(?P<kk>[{_KK}]+)")
+_LATIN_RE = re.compile(f"[^\\W_{_KK}{_HIRA}]+")
 #: Latin words joined by hyphens (or a slash between letters): compounds.
 _COMPOUND_RE = re.compile(f"[^\\W_{_KK}{_HIRA}]+(?:[-‐‑–/][^\\W_{_KK}{_HIRA}]+)+")
 _SPLIT_RE = re.compile("[-‐‑–/]")
@@ -75,14 +78,12 @@ def terms(folded: str, *, hiragana: bool = False) -> list[str]:
 def phrase_terms(folded: str, *, hiragana: bool = False) -> list[str]:
     """Index terms of folded text in text order, without compound joins: a phrase's terms."""
     out: list[str] = []
-    for m in _PIECE_RE.finditer(folded):
-        latin = m.group("latin")
-        if latin is not None:
-            out.append(stem(latin))
-        elif m.group("kk") is not None:
-            out += bigrams(m.group("kk"))
-        elif hiragana and len(m.group("hira")) > 1:
-            out += bigrams(m.group("hira"))
+    for m in (_PIECE_RE if hiragana else _PIECE_NO_HIRA_RE).finditer(folded):
+        piece = m.group()
+        if m.lastgroup == "latin":
+            out.append(stem(piece))
+        elif m.lastgroup == "kk" or len(piece) > 1:  # a kanji/katakana run, or hiragana (titles)
+            out += bigrams(piece)
     return out
 
 
@@ -116,7 +117,7 @@ def is_compound(folded: str) -> bool:
 
 def latin_words(folded: str) -> list[str]:
     """The Latin/number words of folded text, unstemmed (for typo correction)."""
-    return [m.group("latin") for m in _PIECE_RE.finditer(folded) if m.group("latin") is not None]
+    return _LATIN_RE.findall(folded)
 
 
 def is_japanese(text: str) -> bool:

@@ -97,17 +97,18 @@ class _Names:
             self.starts.setdefault(name[:2], []).append((name, value))
         for found in self.starts.values():
             found.sort(key=lambda nv: -len(nv[0]))
-        self.firsts = frozenset(key[0] for key in self.starts)
+        firsts = sorted({key[0] for key in self.starts})
+        # Where a name may start: the regex skips every other character in C.
+        self._firsts = re.compile("[" + "".join(map(re.escape, firsts)) + "]") if firsts else None
 
     def find(self, folded: str) -> list[str]:
         """What every occurrence of every name adds, in text order (nested ones too)."""
-        if not self.starts or folded.isascii():
+        if self._firsts is None or folded.isascii():
             return []
         found = []
-        get, firsts = self.starts.get, self.firsts
-        for i, char in enumerate(folded):
-            if char not in firsts:
-                continue
+        get = self.starts.get
+        for m in self._firsts.finditer(folded):
+            i = m.start()
             candidates = get(folded[i : i + 2])
             if candidates:
                 for name, value in candidates:
