@@ -307,15 +307,17 @@ class SearchEngine:
         depth = max(limit, int(ranking.RERANK_DEPTH)) if reranked else limit
         found = state.searcher.search(tantivy.Query.boolean_query(clauses), depth).hits
         if reranked and found:
-            found = self._related_rerank(arxiv_id, found)[:limit]
+            found = self._related_rerank(state.searcher, arxiv_id, found)[:limit]
         hits = _hits(state.searcher, found, ())
         return SearchResponse(query=paper.title, hits=tuple(hits), total=len(hits))
 
-    def _related_rerank(self, arxiv_id: str, found: list[tuple[float, Any]]) -> list[tuple[float, Any]]:
+    def _related_rerank(
+        self, searcher: tantivy.Searcher, arxiv_id: str, found: list[tuple[float, Any]]
+    ) -> list[tuple[float, Any]]:
         """The more-like-this candidates by their score (the best at 100) plus RELATED_WEIGHT
         times their cosine to the paper itself in the semantic space: shared words find the
-        candidates, the subject orders them (papers on it in other words come first)."""
-        searcher = self._state.searcher
+        candidates, the subject orders them (papers on it in other words come first).
+        `searcher` is the one that found them: their addresses mean nothing to another."""
         own = searcher.search(_key_query(self._disk.schema, [arxiv_id]), 1).hits
         if not own:
             return found
