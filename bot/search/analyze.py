@@ -33,13 +33,15 @@ from bot.search.normalize import fold
 
 _KK = "\u3005-\u3007\u30a0-\u30fa\u30fc-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HIRA = "\u3040-\u309f"
+#: A Latin/number word: letters and digits that are not kanji, katakana or hiragana.
+_LATIN = f"[^\\W_{_KK}{_HIRA}]+"
+_LATIN_RE = re.compile(_LATIN)
 #: A Latin/number word, a kanji/katakana run, or a hiragana run, in text order.
-_PIECE_RE = re.compile(f"(?P<latin>[^\\W_{_KK}{_HIRA}]+)|(?P<kk>[{_KK}]+)|(?P<hira>[{_HIRA}]+)")
+_PIECE_RE = re.compile(f"(?P<latin>{_LATIN})|(?P<kk>[{_KK}]+)|(?P<hira>[{_HIRA}]+)")
 #: The same without hiragana runs (grammar in running text): the regex skips them itself.
-_PIECE_NO_HIRA_RE = re.compile(f"(?P<latin>[^\\W_{_KK}{_HIRA}]+)|(?P<kk>[{_KK}]+)")
-_LATIN_RE = re.compile(f"[^\\W_{_KK}{_HIRA}]+")
+_PIECE_NO_HIRA_RE = re.compile(f"(?P<latin>{_LATIN})|(?P<kk>[{_KK}]+)")
 #: Latin words joined by hyphens (or a slash between letters): compounds.
-_COMPOUND_RE = re.compile(f"[^\\W_{_KK}{_HIRA}]+(?:[-‐‑–/][^\\W_{_KK}{_HIRA}]+)+")
+_COMPOUND_RE = re.compile(f"{_LATIN}(?:[-‐‑–/]{_LATIN})+")
 _SPLIT_RE = re.compile("[-‐‑–/]")
 _VOWELS = frozenset("aeiouy")
 
