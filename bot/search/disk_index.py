@@ -18,13 +18,14 @@ few changes again, which is harmless: an update replaces a paper by key).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import json
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -136,21 +137,24 @@ def documents(
 ) -> Iterator[tuple[Paper, tantivy.Document]]:
     """Each paper with its document, made a batch at a time."""
     stream = iter(papers)
+    # A handful of topic sets recur across every paper: their terms are analysed once each.
+    topic_terms = functools.lru_cache(maxsize=1024)(functools.partial(field_terms, tag=tagger.concepts))
     while batch := list(itertools.islice(stream, BATCH)):
         own = [paper_streams(p, tagger) for p in batch]
         vectors = space.fold(own) if space is not None else None
         for i, paper in enumerate(batch):
             packed = semantic.pack(vectors[i]) if vectors is not None else None
-            yield paper, document(paper, topic_names, tagger, streams=own[i], vector=packed)
+            yield paper, document(paper, topic_names, tagger, streams=own[i], vector=packed, topic_terms=topic_terms)
 
 
 def document(
     paper: Paper, topic_names: Mapping[str, str], tagger: Tagger, *,
     streams: dict[str, str] | None = None, vector: list[int] | None = None,
+    topic_terms: Callable[[str], str] | None = None,
 ) -> tantivy.Document:
     """A paper's document: term streams (`paper_streams`, unless given), filter terms,
     numbers, its place in the semantic space (`vector`, packed, when there is one), and
-    the paper itself."""
+    the paper itself. `topic_terms` analyses its topics' names (a memo, in a build)."""
     slugs = sorted(({t.slug for t in paper.topics} | {d.slug for d in paper.digests}) - {AGGREGATE_SLUG})
     names = " ".join(n for s in slugs for n in (topic_names.get(s, ""), s))
     doc = tantivy.Document()
@@ -159,7 +163,7 @@ def document(
         streams = paper_streams(paper, tagger)
     for name, stream in streams.items():
         doc.add_text(name, stream)
-    doc.add_text("topics", field_terms(names, tag=tag))
+    doc.add_text("topics", topic_terms(names) if topic_terms is not None else field_terms(names, tag=tag))
     # Every field the paper itself says, one after another (a separator between them so no
     # phrase spans two): what "does this paper hold the term" is asked of, in one posting list.
     doc.add_text(ANY, f" {FIELD_GAP} ".join(v for k, v in streams.items() if k != "xlat"))
