@@ -6,14 +6,14 @@ tests/topical_queries.yaml. The engine must stay ahead of three real baselines
 every measure, answer every question that has relevant papers, and not fall below
 the levels it reached when the set was last judged.
 
-The issue that asked for this set set higher targets (nDCG@10 >= 0.85,
-success@3 >= 0.95, English nDCG@10 >= 0.80). The engine measures 0.849 / 0.949 /
-0.826 (dev 0.851, held-out 0.843; bench/bench_search.py): the English target is
-met, the other two not quite (success@3 is 74 of 78 questions, 75 are needed),
-and `test_the_issues_targets` says so as an expected failure. The floors below
-guard what was reached, with a margin for judging noise and for the semantic
-space's randomized SVD (five other seeds measure nDCG@10 0.848-0.849 and
-success@3 0.936; one question is 0.013 of success@3).
+The issue that asked for this set set the targets `test_the_issues_targets`
+checks: nDCG@10 >= 0.85, success@3 >= 0.95, English nDCG@10 >= 0.80. The engine
+measures 0.851 / 0.974 / 0.831 (dev 0.854, held-out 0.843; bench/bench_search.py),
+with little to spare on nDCG@10: the semantic space's randomized SVD has a fixed
+seed, so every build is the same, and five other seeds measure nDCG@10
+0.850-0.852 and success@3 0.962 (one question is 0.013 of success@3). The
+floors of `test_the_engine_reaches_its_measured_levels` guard the rest of what
+was reached, with a margin for judging noise.
 """
 
 from __future__ import annotations
@@ -68,20 +68,17 @@ def measures(real_store: Catalog) -> dict[str, dict[str, Graded]]:
 def test_the_engine_reaches_its_measured_levels(measures: dict[str, dict[str, Graded]]) -> None:
     engine = measures["engine"]
     print({key: g.row() for key, g in engine.items()})
-    assert engine["all"].ndcg10 >= 0.83
     assert engine["all"].p5 >= 0.88
-    assert engine["all"].success3 >= 0.92
-    assert engine["en"].ndcg10 >= 0.80  # the issue's English target
     assert engine["heldout"].ndcg10 >= 0.82  # not tuned on: the same level as the rest
+    assert engine["heldout"].success3 >= 0.95
     assert engine["all"].empty == []  # no question with relevant papers goes unanswered
 
 
-@pytest.mark.xfail(strict=True, reason="not reached yet: nDCG@10 0.849 of 0.85, success@3 0.949 of 0.95")
 def test_the_issues_targets(measures: dict[str, dict[str, Graded]]) -> None:
-    # Strict: the day both are reached this passes, and the marker must go.
     engine = measures["engine"]
     assert engine["all"].ndcg10 >= 0.85
-    assert engine["all"].success3 >= 0.95
+    assert engine["all"].success3 >= 0.95  # a paper graded 2 in the top 3
+    assert engine["en"].ndcg10 >= 0.80  # English questions
 
 
 def test_the_engine_is_ahead_of_every_baseline_on_every_measure(measures: dict[str, dict[str, Graded]]) -> None:

@@ -50,7 +50,7 @@ zk-snark, zksnark, snark, succinct non-interactive argument | | ZK-SNARK, zkSNAR
 zero-knowledge machine learning | zkML | ゼロ知識機械学習
 trusted execution environment | TEE | 信頼できる実行環境, 信頼実行環境, 信頼された実行環境, TEE
 secure enclave, enclave | | エンクレーブ, セキュアエンクレーブ
-software guard extensions, intel sgx | SGX | SGX
+software guard extensions, intel sgx, sgx enclave | SGX | SGX, SGXエンクレーブ
 confidential computing | | 機密コンピューティング, 機密計算
 confidential virtual machine, confidential vm, AMD SEV | CVM, SEV-SNP, TDX | 機密仮想マシン, 機密VM
 remote attestation, attestation | | リモート証明, リモートアテステーション, アテステーション, 遠隔証明
@@ -60,7 +60,7 @@ decentralized identifier, decentralised identifier | DID | 分散型識別子, �
 verifiable credential | VC | 検証可能な資格情報, 検証可能な資格証明, 検証可能なクレデンシャル, 検証可能な証明書, 検証可能資格情報
 digital identity | | デジタルアイデンティティ, デジタルID
 identity wallet, digital wallet, wallet | | ウォレット
-selective disclosure | | 選択的開示
+selective disclosure, sd-jwt, bbs signature, bbs+ signature | | 選択的開示, BBS署名, BBS+署名
 privacy enhancing technology, privacy-enhancing technology, privacy enhancing technologies, privacy-enhancing technologies | PET, PETs | プライバシー強化技術, プライバシー保護技術, プライバシー向上技術
 privacy-preserving machine learning | PPML | プライバシー保護機械学習
 machine learning | ML | 機械学習
