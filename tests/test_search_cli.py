@@ -47,6 +47,8 @@ def test_json_output(env: Path) -> None:
     assert 0 < len(data["results"]) <= 2
     first = data["results"][0]
     assert {"arxiv_id", "title", "title_ja", "score", "matched", "authors", "topics", "week"} <= set(first)
+    # The CLI shows where each hit matched, so it asks the engine for it (a lookup does not).
+    assert first["matched"] and set(first["matched"]) <= {"title", "title_ja", "summary", "authors", "comment", "remark"}
 
 
 def test_id_lookup(env: Path, some_paper: str) -> None:

@@ -63,14 +63,14 @@ def search(
     if from_stdin:
         for line in sys.stdin:
             text = line.rstrip("\r\n")
-            response = engine.search(text, limit=limit, offset=offset)
+            response = engine.search(text, limit=limit, offset=offset, fields=True)
             if as_json:
                 click.echo(json.dumps(line_json(response), ensure_ascii=False))
                 sys.stdout.flush()
             else:
                 _print_response(cli, response, engine)
         return
-    response = engine.search(" ".join(query), limit=limit, offset=offset)
+    response = engine.search(" ".join(query), limit=limit, offset=offset, fields=True)
     if as_json:
         print_json(response_json(response))
         return

@@ -253,17 +253,20 @@ class SearchEngine:
     # Search -----------------------------------------------------------------
 
     def search(
-        self, query: str | Query, *, limit: int = 10, offset: int = 0, strict: bool = False
+        self, query: str | Query, *, limit: int = 10, offset: int = 0, strict: bool = False,
+        fields: bool = False,
     ) -> SearchResponse:
         """Rank papers for a query; never raises on what a person may type.
 
         `strict` keeps only papers that really match (the ones `total` counts: nearly
         every concept of the question), for uses where a weak match is noise (follows).
+        `fields` names the fields each hit matched in (`Hit.matched`): that re-reads every
+        hit's text, a third of a query's time, so only callers that show it ask.
         """
         q = query if isinstance(query, Query) else parse_query(query)
         limit = max(0, min(int(limit), MAX_LIMIT))
         offset = max(0, int(offset))
-        return _Search(self, self._state, q, limit, offset, strict=strict).run()
+        return _Search(self, self._state, q, limit, offset, strict=strict, fields=fields).run()
 
     def explain(self, query: str | Query) -> list[dict[str, Any]]:
         """How a query is read: its concepts, their alternatives, and the papers answering each."""
@@ -334,10 +337,12 @@ class _Search:
     """One query against one state of the index."""
 
     def __init__(
-        self, engine: SearchEngine, state: _State, query: Query, limit: int, offset: int, *, strict: bool = False
+        self, engine: SearchEngine, state: _State, query: Query, limit: int, offset: int, *, strict: bool = False,
+        fields: bool = False,
     ) -> None:
         self.engine = engine
         self.strict = strict
+        self.fields = fields
         self.state = state
         self.schema = engine._disk.schema
         self.q = query
@@ -390,7 +395,7 @@ class _Search:
             query = _all(filters)
             result = searcher.search(query, max(need, 1), count=True, order_by_field="recency")
             hits, total = [(100.0, a) for _k, a in result.hits], _count(result)
-        papers_hits = _hits(searcher, hits, concepts, self.engine._tagger)
+        papers_hits = _hits(searcher, hits, concepts if self.fields else (), self.engine._tagger)
         if pinned:
             pinned_ids = {p.arxiv_id for p in pinned}
             rest = [h for h in papers_hits if h.paper.arxiv_id not in pinned_ids]
