@@ -382,3 +382,32 @@ def test_related_papers_share_the_papers_own_subject_in_both_languages() -> None
     related = engine.related("2401.00001", limit=3)
     assert related.hits and related.hits[0].paper.arxiv_id == "2401.00002"
     assert "2401.00001" not in {h.paper.arxiv_id for h in related.hits}
+
+
+# A paper holds a concept when any of its own fields does --------------------------
+
+
+def test_a_concept_is_held_in_whichever_own_field_says_it() -> None:
+    """Counting and the gate ask each of the paper's own fields (title, Japanese title,
+    summary, authors, comment, remark); a phrase must stand within one field."""
+    engine = build(
+        paper("2401.00001", "Backdoor attacks", comment="Accepted at a federated learning workshop"),
+        paper("2401.00002", "Backdoor attacks on image models", remark="連合学習での評価が中心。"),
+        paper("2401.00003", "Backdoor attacks in the wild", summary=("連合学習のクライアントに対する攻撃。",)),
+        paper("2401.00004", "Backdoor attacks, federated", comment="learning rates tuned"),  # the phrase split
+        *fillers(10, "Image classifiers", start=200),
+    )
+    response = engine.search("federated learning backdoor", strict=True)
+    assert response.total == 3
+    assert {h.paper.arxiv_id for h in response.hits} == {"2401.00001", "2401.00002", "2401.00003"}
+
+
+def test_matched_fields_are_named_only_when_asked() -> None:
+    engine = build(
+        paper("2401.00001", "Backdoor attacks", summary=("連合学習のクライアントに対する攻撃。",)),
+        *fillers(3, "Image classifiers", start=200),
+    )
+    asked = engine.search("連合学習 backdoor", fields=True)
+    assert asked.hits[0].paper.arxiv_id == "2401.00001"
+    assert asked.hits[0].matched == ("title", "summary")
+    assert engine.search("連合学習 backdoor").hits[0].matched == ()

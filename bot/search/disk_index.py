@@ -41,14 +41,13 @@ from bot.search.tagging import Tagger
 from bot.store.codec import digests_data, paper_from, text_data
 
 #: Bumped whenever the schema or the analysis changes: an index of another format is rebuilt.
-FORMAT = 9
+FORMAT = 10
 
 #: Text fields, searched with BM25 (each its own statistics).
 TEXT_FIELDS = ("title", "title_ja", "summary", "remark", "comment", "authors", "xlat", "topics")
-#: The paper's own text fields together (not the topic names, not the learned English), for
-#: matching and counting (unscored).
-ANY = "any"
-FIELD_GAP = "|"
+#: The paper's own text fields (not the topic names, not the learned English): a paper holds
+#: a term when one of them does (`ranking.match_query`).
+OWN_FIELDS = ("title", "title_ja", "summary", "remark", "comment", "authors")
 WHITESPACE = "digest_terms"
 
 _NEW_ID_RE = re.compile(r"^(\d{4})\.(\d{4,5})$")
@@ -84,7 +83,7 @@ def recency(paper: Paper) -> int:
 
 def build_schema() -> tantivy.Schema:
     b = tantivy.SchemaBuilder()
-    for name in (*TEXT_FIELDS, ANY):
+    for name in TEXT_FIELDS:
         b.add_text_field(name, tokenizer_name=WHITESPACE, index_option="position")
     b.add_text_field("words", tokenizer_name=WHITESPACE, index_option="basic")
     b.add_text_field("topic", tokenizer_name="raw", index_option="basic")
@@ -164,9 +163,6 @@ def document(
     for name, stream in streams.items():
         doc.add_text(name, stream)
     doc.add_text("topics", topic_terms(names) if topic_terms is not None else field_terms(names, tag=tag))
-    # Every field the paper itself says, one after another (a separator between them so no
-    # phrase spans two): what "does this paper hold the term" is asked of, in one posting list.
-    doc.add_text(ANY, f" {FIELD_GAP} ".join(v for k, v in streams.items() if k != "xlat"))
     doc.add_text("words", " ".join(surface_words(paper)))
     for slug in slugs:
         doc.add_text("topic", slug)

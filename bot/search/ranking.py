@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import tantivy
 
 from bot.search.concepts import Alternative, Concept
-from bot.search.disk_index import ANY
+from bot.search.disk_index import OWN_FIELDS
 
 #: Field weights for Latin terms and for Japanese terms.
 ENGLISH_FIELDS = {"title": 3.0, "title_ja": 2.0, "summary": 1.0, "topics": 0.7, "authors": 1.5, "comment": 0.3, "remark": 0.3}
@@ -87,12 +87,28 @@ def alternative_query(schema: tantivy.Schema, alt: Alternative) -> tantivy.Query
 
 
 def match_query(schema: tantivy.Schema, concept: Concept) -> tantivy.Query:
-    """Unscored: papers holding any alternative of the concept in their own text (the
-    `any` field: not the topic names, which say what a digest is about, not the paper),
+    """Unscored: papers holding any alternative of the concept in their own text (any of
+    `OWN_FIELDS`: not the topic names, which say what a digest is about, not the paper),
     or an English word in the English learned for their Japanese text (`xlat`)."""
-    alts = [_field_query(schema, ANY, a) for a in concept.alternatives]
+    alts = [_held_query(schema, a) for a in concept.alternatives]
     alts += [_field_query(schema, "xlat", a) for a in concept.alternatives if a.script == "latin" and len(a.terms) == 1]
     return alts[0] if len(alts) == 1 else tantivy.Query.boolean_query([(Occur.Should, q) for q in alts])
+
+
+def _held_query(schema: tantivy.Schema, alt: Alternative) -> tantivy.Query:
+    """Papers holding the alternative in their own text: each term, or each phrase within
+    one field, in any of the fields (a bag's terms, a compound's parts in any of them)."""
+    if alt.parts:
+        return tantivy.Query.boolean_query([(Occur.Must, _in_own_text(schema, p)) for p in alt.parts])
+    if alt.bag and len(alt.terms) > 1:
+        clauses = [(Occur.Should, _in_own_text(schema, (t,))) for t in dict.fromkeys(alt.terms)]
+        return tantivy.Query.boolean_query(clauses, max(2, math.ceil(len(clauses) * 0.7)))
+    return _in_own_text(schema, alt.terms)
+
+
+def _in_own_text(schema: tantivy.Schema, terms: tuple[str, ...]) -> tantivy.Query:
+    """A term, or a phrase within one field, in any of the paper's own fields."""
+    return tantivy.Query.boolean_query([(Occur.Should, _phrase(schema, f, terms)) for f in OWN_FIELDS])
 
 
 def concept_query(schema: tantivy.Schema, concept: Concept, importance: float = 1.0) -> tantivy.Query:
@@ -113,13 +129,19 @@ def concept_query(schema: tantivy.Schema, concept: Concept, importance: float = 
 
 
 def estimate_df(searcher: tantivy.Searcher, concept: Concept) -> int:
-    """Papers holding the concept, from document frequencies alone (an upper bound of
-    the exact count that costs no traversal): for notices and explanations."""
+    """Papers holding the concept, from document frequencies alone (it costs no traversal):
+    for notices, explanations and telling generic concepts. A term's count is its count in
+    the own field that holds it most (a lower bound of the papers holding it anywhere, the
+    same in all but rare cases: titles and summaries say the same things), plus its count
+    in `xlat` for an English word; a phrase counts as its rarest term."""
     best = 0
     for alt in concept.alternatives:
         terms = [t for part in alt.parts for t in part] if alt.parts else alt.terms
-        fields = (ANY, "xlat") if alt.script == "latin" and len(terms) == 1 else (ANY,)
-        dfs = sorted(sum(searcher.doc_freq(f, t) for f in fields) for t in dict.fromkeys(terms))
+        learned = alt.script == "latin" and len(terms) == 1
+        dfs = sorted(
+            max(searcher.doc_freq(f, t) for f in OWN_FIELDS) + (searcher.doc_freq("xlat", t) if learned else 0)
+            for t in dict.fromkeys(terms)
+        )
         need = max(1, math.ceil(len(dfs) * 0.7)) if alt.bag else len(dfs)
         best = max(best, dfs[len(dfs) - need] if dfs else 0)
     return best
