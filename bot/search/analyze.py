@@ -116,12 +116,14 @@ def compound_joins(folded: str) -> list[str]:
 
 
 def field_terms(
-    text: str, *, hiragana: bool = False, tag: Callable[[str, str, list[str]], list[str]] | None = None
+    text: str, *, hiragana: bool = False, tag: Callable[[str, str, list[str]], list[str]] | None = None,
+    folded: str | None = None,
 ) -> str:
     """A field's term stream as the index stores it: terms joined by spaces, and the
     tokens `tag` finds in the text, as written and folded, and its terms (the glossary's
-    concepts)."""
-    folded = fold(text)
+    concepts). `folded` is `fold(text)` when the caller has it already."""
+    if folded is None:
+        folded = fold(text)
     found = terms(folded, hiragana=hiragana)
     if tag is not None:
         found += tag(text, folded, found)

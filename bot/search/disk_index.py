@@ -112,19 +112,23 @@ def decode_paper(raw: bytes) -> Paper:
 
 
 def paper_streams(paper: Paper, tagger: Tagger) -> dict[str, str]:
-    """The paper's own fields as the term streams the index stores (and the semantic
-    space is learned from), with the English learned for its Japanese text (`xlat`)."""
+    """The paper's fields as the term streams the index stores (and the semantic space is
+    learned from): its own text fields, the English learned for its Japanese text (`xlat`)
+    and its Latin words as written (`words`). Each text is folded once for all of them."""
     tag = tagger.concepts
-    out = {
-        "title": field_terms(paper.title, tag=tag),
-        "title_ja": field_terms(paper.title_ja, hiragana=True, tag=tag),
-        "summary": field_terms("\n".join(paper.summary), tag=tag),
+    title, title_ja = fold(paper.title), fold(paper.title_ja)
+    summary_text = "\n".join(paper.summary)
+    summary, comment = fold(summary_text), fold(paper.comment)
+    return {
+        "title": field_terms(paper.title, tag=tag, folded=title),
+        "title_ja": field_terms(paper.title_ja, hiragana=True, tag=tag, folded=title_ja),
+        "summary": field_terms(summary_text, tag=tag, folded=summary),
         "remark": field_terms(paper.remark, tag=tag),
-        "comment": field_terms(paper.comment, tag=tag),
+        "comment": field_terms(paper.comment, tag=tag, folded=comment),
         "authors": field_terms(" ; ".join(paper.authors)),
+        "xlat": " ".join(tagger.english(f"{title_ja}\n{summary}")),
+        "words": " ".join(surface_words(title, title_ja, summary, comment)),
     }
-    out["xlat"] = " ".join(tagger.english(fold(f"{paper.title_ja}\n" + "\n".join(paper.summary))))
-    return out
 
 
 #: Papers analysed together when written (their semantic vectors are folded in one product).
@@ -163,7 +167,6 @@ def document(
     for name, stream in streams.items():
         doc.add_text(name, stream)
     doc.add_text("topics", topic_terms(names) if topic_terms is not None else field_terms(names, tag=tag))
-    doc.add_text("words", " ".join(surface_words(paper)))
     for slug in slugs:
         doc.add_text("topic", slug)
     for cat in {fold(c) for c in paper.categories}:
@@ -184,11 +187,11 @@ def document(
     return doc
 
 
-def surface_words(paper: Paper) -> list[str]:
-    """The paper's Latin words as written (folded, unstemmed, once each): the vocabulary
-    typo correction and "did you mean" draw on, kept in the index so it is always in step."""
-    text = fold(" ".join((paper.title, paper.title_ja, *paper.summary, paper.comment)))
-    return sorted({w for w in latin_words(text) if 2 < len(w) <= 40 and not w.isdigit()})
+def surface_words(*folded: str) -> list[str]:
+    """The Latin words of a paper's folded texts as written (unstemmed, once each): the
+    vocabulary typo correction and "did you mean" draw on, kept in the index (`words`) so
+    it is always in step."""
+    return sorted({w for text in folded for w in latin_words(text) if 2 < len(w) <= 40 and not w.isdigit()})
 
 
 @dataclass(frozen=True, slots=True)

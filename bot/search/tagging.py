@@ -97,9 +97,12 @@ class _Names:
             self.starts.setdefault(name[:2], []).append((name, value))
         for found in self.starts.values():
             found.sort(key=lambda nv: -len(nv[0]))
-        firsts = sorted({key[0] for key in self.starts})
-        # Where a name may start: the regex skips every other character in C.
-        self._firsts = re.compile("[" + "".join(map(re.escape, firsts)) + "]") if firsts else None
+        firsts = "".join(map(re.escape, sorted({key[0] for key in self.starts})))
+        seconds = "".join(map(re.escape, sorted({key[1] for key in self.starts if len(key) > 1})))
+        # Where a name may start: a first character followed by a second one (the regex skips
+        # every other place in C); a one-character name needs its first character alone.
+        whole = all(len(key) > 1 for key in self.starts)
+        self._firsts = re.compile(f"[{firsts}](?=[{seconds}])" if whole else f"[{firsts}]") if firsts else None
 
     def find(self, folded: str) -> list[str]:
         """What every occurrence of every name adds, in text order (nested ones too)."""
