@@ -110,9 +110,11 @@ def test_the_space_survives_a_save_and_a_load(tmp_path: Path) -> None:
 
 
 def test_packing_keeps_every_component() -> None:
-    vec = np.arange(-128, 128, dtype=np.int8)
-    columns = [[value] for value in semantic.pack(vec)]
-    assert (semantic.unpack(columns)[0] == vec.astype(np.float32)).all()
+    vecs = np.stack([np.arange(-128, 128, dtype=np.int8), np.arange(127, -129, -1).astype(np.int8)])
+    rows = semantic.pack(vecs)
+    assert len(rows) == 2 and all(len(row) == len(semantic.FIELDS) for row in rows)
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    assert (semantic.unpack(columns) == vecs.astype(np.float32)).all()
     assert not semantic.unpack([[None] for _ in semantic.FIELDS]).any()  # a paper indexed without a space
 
 

@@ -144,10 +144,10 @@ def documents(
     topic_terms = functools.lru_cache(maxsize=1024)(functools.partial(field_terms, tag=tagger.concepts))
     while batch := list(itertools.islice(stream, BATCH)):
         own = [paper_streams(p, tagger) for p in batch]
-        vectors = space.fold(own) if space is not None else None
+        packed = semantic.pack(space.fold(own)) if space is not None else None
         for i, paper in enumerate(batch):
-            packed = semantic.pack(vectors[i]) if vectors is not None else None
-            yield paper, document(paper, topic_names, tagger, streams=own[i], vector=packed, topic_terms=topic_terms)
+            vector = packed[i] if packed is not None else None
+            yield paper, document(paper, topic_names, tagger, streams=own[i], vector=vector, topic_terms=topic_terms)
 
 
 def document(

@@ -203,6 +203,7 @@ def unpack(packed: Sequence[Sequence[object]]) -> np.ndarray:
     return np.ascontiguousarray(columns.T).view(np.int8).astype(np.float32)
 
 
-def pack(vec: np.ndarray) -> list[int]:
-    """An int8 vector as DIMS // 8 unsigned 64-bit integers (the fast fields' values)."""
-    return [int(v) for v in np.ascontiguousarray(vec, dtype=np.int8).view(np.uint64)]
+def pack(vecs: np.ndarray) -> list[list[int]]:
+    """Int8 vectors (papers x dims) as DIMS // 8 unsigned 64-bit integers each (the fast
+    fields' values), for a batch in one conversion."""
+    return np.ascontiguousarray(vecs, dtype=np.int8).view(np.uint64).tolist()
