@@ -111,21 +111,11 @@ def _in_own_text(schema: tantivy.Schema, terms: tuple[str, ...]) -> tantivy.Quer
     return tantivy.Query.boolean_query([(Occur.Should, _phrase(schema, f, terms)) for f in OWN_FIELDS])
 
 
-def concept_query(schema: tantivy.Schema, concept: Concept, importance: float = 1.0) -> tantivy.Query:
-    """Scored: a bonus for holding the concept at all (coordination: a paper answering more
-    of the question ranks higher), plus the best alternative's BM25 (disjunction-max)."""
+def concept_query(schema: tantivy.Schema, concept: Concept) -> tantivy.Query:
+    """Scored: the best alternative's BM25 (disjunction-max; holding the concept at all is
+    scored by the gate, `text_query`)."""
     alts = [alternative_query(schema, a) for a in concept.alternatives]
-    best = alts[0] if len(alts) == 1 else tantivy.Query.disjunction_max_query(alts, TIE_BREAKER)
-    if not importance:
-        return best
-    bonus = tantivy.Query.const_score_query(match_query(schema, concept), COORDINATION * importance)
-    clauses = [(Occur.Should, bonus), (Occur.Should, best)]
-    if TITLE_COORDINATION:
-        in_title = tantivy.Query.boolean_query(
-            [(Occur.Should, _field_query(schema, f, a)) for a in concept.alternatives for f in ("title", "title_ja")]
-        )
-        clauses.append((Occur.Should, tantivy.Query.const_score_query(in_title, TITLE_COORDINATION * importance)))
-    return tantivy.Query.boolean_query(clauses)
+    return alts[0] if len(alts) == 1 else tantivy.Query.disjunction_max_query(alts, TIE_BREAKER)
 
 
 def estimate_df(searcher: tantivy.Searcher, concept: Concept) -> int:
@@ -182,8 +172,6 @@ GENERIC_SHARE = 0.5
 GENERIC_FROM = 200
 #: Generic concepts are left out of the score too (they barely move it and cost most).
 DROP_GENERIC = True
-#: What holding a concept in a title adds (a paper about it, not one mentioning it).
-TITLE_COORDINATION = 0.0
 #: The semantic rerank (`bot.search.semantic`): the best RERANK_DEPTH candidates by the
 #: score above (the best at 100) gain SEMANTIC_WEIGHT times the question's cosine to them.
 RERANK_DEPTH = 30
@@ -213,14 +201,24 @@ def text_query(
     need: int,
     filters: Sequence[tantivy.Query] = (),
 ) -> tantivy.Query:
-    """The scored query: the gate and the filters decide who, the concepts how well."""
+    """The scored query: the gate and the filters decide who, the concepts how well.
+
+    The gate scores too: COORDINATION (times the concept's share) for each concept a paper
+    holds, the coordination bonus, so each concept's match is traversed once, not once to
+    gate and again to score (at a million papers, a common concept's postings are most of a
+    query's time)."""
     decide = [w.concept for w in deciding]
-    clauses = [(Occur.Must, tantivy.Query.const_score_query(gate(schema, decide, need), 0.0))]
-    clauses += [(Occur.Must, tantivy.Query.const_score_query(f, 0.0)) for f in filters]
     shares = importance(deciding)
+    held = [tantivy.Query.const_score_query(match_query(schema, c), COORDINATION * share)
+            for c, share in zip(decide, shares, strict=True)]
+    if need >= len(held):
+        gate_query = tantivy.Query.boolean_query([(Occur.Must, q) for q in held])
+    else:
+        gate_query = tantivy.Query.boolean_query([(Occur.Should, q) for q in held], need)
+    clauses = [(Occur.Must, gate_query)]
+    clauses += [(Occur.Must, tantivy.Query.const_score_query(f, 0.0)) for f in filters]
     scored = deciding if DROP_GENERIC else weighed
-    by_id = dict(zip((id(w) for w in deciding), shares, strict=True))
-    clauses += [(Occur.Should, concept_query(schema, w.concept, by_id.get(id(w), 0.0))) for w in scored]
+    clauses += [(Occur.Should, concept_query(schema, w.concept)) for w in scored]
     return tantivy.Query.boolean_query(clauses)
 
 
