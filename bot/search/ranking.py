@@ -18,7 +18,7 @@ match (`strict`: all concepts of up to three, three quarters of more), so
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import tantivy
@@ -58,15 +58,19 @@ class Weighed:
 
 
 def _field_query(schema: tantivy.Schema, name: str, alt: Alternative) -> tantivy.Query:
+    return _alternative(alt, lambda terms: _phrase(schema, name, terms))
+
+
+def _alternative(alt: Alternative, found: Callable[[tuple[str, ...]], tantivy.Query]) -> tantivy.Query:
+    """Papers holding the alternative, `found(terms)` asking where a term or a phrase
+    stands: each part of a compound, most of a bag's terms (two at least), or its terms
+    as a phrase."""
     if alt.parts:
-        return tantivy.Query.boolean_query([(Occur.Must, _phrase(schema, name, p)) for p in alt.parts])
-    if len(alt.terms) == 1:
-        return tantivy.Query.term_query(schema, name, alt.terms[0])
-    if alt.bag:
-        clauses = [(Occur.Should, tantivy.Query.term_query(schema, name, t)) for t in dict.fromkeys(alt.terms)]
-        need = max(2, math.ceil(len(clauses) * 0.7))
-        return tantivy.Query.boolean_query(clauses, need)
-    return tantivy.Query.phrase_query(schema, name, list(alt.terms))
+        return tantivy.Query.boolean_query([(Occur.Must, found(p)) for p in alt.parts])
+    if alt.bag and len(alt.terms) > 1:
+        clauses = [(Occur.Should, found((t,))) for t in dict.fromkeys(alt.terms)]
+        return tantivy.Query.boolean_query(clauses, max(2, math.ceil(len(clauses) * 0.7)))
+    return found(alt.terms)
 
 
 def _phrase(schema: tantivy.Schema, name: str, terms: tuple[str, ...]) -> tantivy.Query:
@@ -98,12 +102,7 @@ def match_query(schema: tantivy.Schema, concept: Concept) -> tantivy.Query:
 def _held_query(schema: tantivy.Schema, alt: Alternative) -> tantivy.Query:
     """Papers holding the alternative in their own text: each term, or each phrase within
     one field, in any of the fields (a bag's terms, a compound's parts in any of them)."""
-    if alt.parts:
-        return tantivy.Query.boolean_query([(Occur.Must, _in_own_text(schema, p)) for p in alt.parts])
-    if alt.bag and len(alt.terms) > 1:
-        clauses = [(Occur.Should, _in_own_text(schema, (t,))) for t in dict.fromkeys(alt.terms)]
-        return tantivy.Query.boolean_query(clauses, max(2, math.ceil(len(clauses) * 0.7)))
-    return _in_own_text(schema, alt.terms)
+    return _alternative(alt, lambda terms: _in_own_text(schema, terms))
 
 
 def _in_own_text(schema: tantivy.Schema, terms: tuple[str, ...]) -> tantivy.Query:
@@ -154,7 +153,11 @@ def strict(concepts: int) -> int:
 
 def gate(schema: tantivy.Schema, concepts: Sequence[Concept], need: int) -> tantivy.Query:
     """Papers holding at least `need` of the concepts (unscored)."""
-    queries = [match_query(schema, c) for c in concepts]
+    return _at_least([match_query(schema, c) for c in concepts], need)
+
+
+def _at_least(queries: Sequence[tantivy.Query], need: int) -> tantivy.Query:
+    """Papers matching at least `need` of the queries (their scores summed)."""
     if need >= len(queries):
         return tantivy.Query.boolean_query([(Occur.Must, q) for q in queries])
     return tantivy.Query.boolean_query([(Occur.Should, q) for q in queries], need)
@@ -211,11 +214,7 @@ def text_query(
     shares = importance(deciding)
     held = [tantivy.Query.const_score_query(match_query(schema, c), COORDINATION * share)
             for c, share in zip(decide, shares, strict=True)]
-    if need >= len(held):
-        gate_query = tantivy.Query.boolean_query([(Occur.Must, q) for q in held])
-    else:
-        gate_query = tantivy.Query.boolean_query([(Occur.Should, q) for q in held], need)
-    clauses = [(Occur.Must, gate_query)]
+    clauses = [(Occur.Must, _at_least(held, need))]
     clauses += [(Occur.Must, tantivy.Query.const_score_query(f, 0.0)) for f in filters]
     scored = deciding if DROP_GENERIC else weighed
     clauses += [(Occur.Should, concept_query(schema, w.concept)) for w in scored]
