@@ -106,3 +106,12 @@ def test_relative_links_lead_to_files_of_the_project(document: Path) -> None:
         path = (document.parent / target.split("#", 1)[0]).resolve()
         assert path.exists(), f"{document.name} links to {target}, which does not exist"
         assert path.is_relative_to(PROJECT), f"{document.name} links to {target}, outside the project"
+
+
+def test_the_readme_names_the_recap_age_limit_and_how_to_post_one_anyway() -> None:
+    """A user who sees no recap finds why in the README (the limit is the code's own)."""
+    from bot.publisher.recap import MAX_AGE
+
+    readme = " ".join(README.read_text(encoding="utf-8").split())
+    assert f"No recap is posted for a week that ended more than {MAX_AGE.days} days ago" in readme
+    assert "`digest-bot recap --week DATE`" in readme
