@@ -27,7 +27,7 @@ from bot.render.trends import chart_alt_text, chart_notes, trends_table
 from bot.store import Catalog, open_engine, sync_archive
 from bot.trends import trends
 from tests.conftest import PROJECT
-from tests.support.fake_slack import FakeSlack
+from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 from tests.support.overlap_archive import (
     DISTINCT,
     NEWER,
@@ -135,9 +135,43 @@ def test_weeks_and_trends_say_the_same_count(archive: Path, tmp_path: Path) -> N
     assert OVERLAP_NOTE in " ".join(text.stdout.split())
 
 
+def recap_messages(fake: FakeSlack, channel: str) -> list[dict[str, Any]]:
+    return [m for m in fake.messages(channel)
+            if (m.get("metadata") or {}).get("event_payload", {}).get("kind") == "recap"]
+
+
 def uploaded_alt_texts(fake: FakeSlack) -> list[str]:
     """The alternative text of each chart uploaded (files_upload_v2 sends it with the upload URL request)."""
     return [str(call.params.get("alt_txt") or "") for call in fake.calls("files.getUploadURLExternal")]
+
+
+@pytest.mark.parametrize(
+    ("channels", "per_topic"),
+    [
+        ({"DIGEST_CHANNELS": "all=C0ALL"}, None),  # a channel with only the `all` topic
+        ({"DIGEST_CHANNEL": "C0ALL"}, PER_TOPIC),  # every topic but `all`: sd and fl, one paper in both
+    ],
+    ids=["all-only", "every-topic"],
+)
+def test_the_recap_counts_each_paper_once_and_gets_its_chart(
+    archive: Path, tmp_path: Path, fake: FakeSlack, channels: dict[str, str], per_topic: dict[str, Any] | None
+) -> None:
+    env = cli_env(tmp_path, archive, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=fake.api_url, **channels)
+    done = digest_bot(env, tmp_path, "recap", "--week", NEWER.isoformat(), "--json", "--interval", "0.01")
+    assert done.returncode == 0, done.stdout + done.stderr
+    [channel] = json.loads(done.stdout)["channels"]
+    assert channel["posted"] and channel["chart"] == "uploaded", channel
+    [message] = recap_messages(fake, "C0ALL")
+    raw = " ".join(json.dumps(message["blocks"], ensure_ascii=False).split())
+    assert f"*{DISTINCT[1]} papers*" in raw  # the week's papers, each once (not 5)
+    if per_topic is not None:
+        assert "`sd`: 3 papers" in raw and "`fl`: 2 papers" in raw and OVERLAP_NOTE in raw
+    [chart] = fake.files("C0ALL")
+    assert chart.completed and chart.thread_ts == message["ts"] and (chart.content or b"")[:4] == b"\x89PNG"
+    [alt] = uploaded_alt_texts(fake)
+    [all_row] = [line for line in alt.splitlines() if line.split()[:1] == ["all"]]
+    assert all_row.split()[-2] == str(DISTINCT[1])  # the chart's numbers: the same week total
+    assert "this week" not in alt and f"week of {NEWER.isoformat()}" in alt
 
 
 # --- /papers over signed HTTP ------------------------------------------------------------------
@@ -173,3 +207,26 @@ def test_papers_trends_names_last_week_by_its_date(overlap_bot: Any) -> None:
     [alt] = uploaded_alt_texts(fake)
     assert "this week" not in alt and f"week of {NEWER.isoformat()}" in alt
 
+
+def test_a_channel_with_only_the_all_topic_gets_its_recap_and_chart_when_due(
+    engine: Any, example_archive: Path, fake: FakeSlack
+) -> None:
+    """The scheduler's path: once the week's `all` digest is posted, its recap is due, chart included."""
+    from bot.publisher.recap import post_recaps
+    from bot.slack.client import posting_client
+    from tests.support.clock import FakeClock
+    from tests.test_publisher import NEWEST, NOW, publish, settings
+
+    config = settings(DIGEST_CHANNELS="all=C0ALL", DIGEST_CHANNEL="")
+    sync_archive(engine, example_archive)
+    assert publish(engine, fake, FakeClock(), config=config).posted
+    clock = FakeClock()
+    report = post_recaps(engine, posting_client(BOT_TOKEN, fake.api_url), settings=config, now=NOW,
+                         sleep=clock.sleep, monotonic=clock.monotonic)
+    [channel] = report.channels
+    assert channel.week == NEWEST and channel.posted and channel.chart == "uploaded", channel.as_dict()
+    [chart] = fake.files("C0ALL")
+    [recap] = recap_messages(fake, "C0ALL")
+    assert chart.thread_ts == recap["ts"]
+    week = Catalog(engine).weeks()[0]
+    assert week.week_start == NEWEST and f"*{week.papers} papers*" in json.dumps(recap["blocks"], ensure_ascii=False)
