@@ -230,3 +230,14 @@ def test_a_channel_with_only_the_all_topic_gets_its_recap_and_chart_when_due(
     assert chart.thread_ts == recap["ts"]
     week = Catalog(engine).weeks()[0]
     assert week.week_start == NEWEST and f"*{week.papers} papers*" in json.dumps(recap["blocks"], ensure_ascii=False)
+
+
+@pytest.mark.real_archive
+def test_on_the_real_archive_every_week_has_one_count(real_store: Catalog) -> None:
+    """Every week of the real archive holds papers in two topics: the trends' totals are `weeks`' counts."""
+    weeks = {w.week_start: w.papers for w in real_store.weeks()}
+    data = trends(real_store, weeks=len(weeks))
+    assert len(data.weeks) == len(weeks)
+    assert {week: data.week_total(i) for i, week in enumerate(data.weeks)} == weeks
+    overlapping = [week for i, week in enumerate(data.weeks) if data.row_sum(i) > data.week_total(i)]
+    assert overlapping and data.overlaps  # the case this is about is the archive's own (e.g. 2025-01-10: 43, rows 45)
