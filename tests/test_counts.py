@@ -208,6 +208,7 @@ def test_papers_trends_names_last_week_by_its_date(overlap_bot: Any) -> None:
     assert "this week" not in alt and f"week of {NEWER.isoformat()}" in alt
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_a_channel_with_only_the_all_topic_gets_its_recap_and_chart_when_due(
     engine: Any, example_archive: Path, fake: FakeSlack
 ) -> None:
