@@ -243,8 +243,8 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
     # The weekly recap (bot.render.recap)
     "recap_title": {"en": "📰 Weekly recap: {span}", "ja": "📰 週のまとめ: {span}"},
     "recap_summary": {
-        "en": "This week's digests held *{papers}*; paper threads got *{replies}* replies.",
-        "ja": "今週のまとめは *{papers}*、論文スレッドへの返信は *{replies}* 件でした。",
+        "en": "The week's digests held *{papers}*; paper threads got *{replies}* replies.",
+        "ja": "この週のまとめは *{papers}*、論文スレッドへの返信は *{replies}* 件でした。",
     },
     "recap_per_topic": {"en": "Per topic", "ja": "トピック別"},
     "recap_topic_line": {"en": "• {topic} `{slug}`: {papers} · {replies} replies", "ja": "• {topic} `{slug}`: {papers} · 返信 {replies} 件"},
@@ -252,8 +252,8 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
     "recap_voted": {"en": "👍 Most voted", "ja": "👍 票の多い論文"},
     "recap_votes_one": {"en": "1 vote", "ja": "1 票"},
     "recap_votes_many": {"en": "{n} votes", "ja": "{n} 票"},
-    "recap_no_replies": {"en": "No paper thread had replies this week.", "ja": "今週は論文スレッドへの返信がありませんでした。"},
-    "recap_no_votes": {"en": "No votes this week: react to a paper's message to vote.", "ja": "今週は投票がありませんでした。論文のメッセージにリアクションすると投票できます。"},
+    "recap_no_replies": {"en": "No paper thread had replies that week.", "ja": "この週は論文スレッドへの返信がありませんでした。"},
+    "recap_no_votes": {"en": "No votes that week: react to a paper's message to vote.", "ja": "この週は投票がありませんでした。論文のメッセージにリアクションすると投票できます。"},
     "recap_chart_below": {"en": "📈 Papers per topic over the last 12 weeks: the chart is in this thread.", "ja": "📈 直近 12 週のトピック別論文数のグラフはこのスレッドにあります。"},
     "recap_chart_title": {"en": "Papers per topic per week, up to the week of {date}", "ja": "トピック別・週ごとの論文数 ({date} の週まで)"},
     # Asked inside a paper's thread

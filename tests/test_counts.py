@@ -164,6 +164,7 @@ def test_the_recap_counts_each_paper_once_and_gets_its_chart(
     [message] = recap_messages(fake, "C0ALL")
     raw = " ".join(json.dumps(message["blocks"], ensure_ascii=False).split())
     assert f"*{DISTINCT[1]} papers*" in raw  # the week's papers, each once (not 5)
+    assert "this week" not in raw.casefold()  # a recap is of a week that has ended: never "this week"
     if per_topic is not None:
         assert "`sd`: 3 papers" in raw and "`fl`: 2 papers" in raw and OVERLAP_NOTE in raw
     [chart] = fake.files("C0ALL")
