@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from bot.charts import trends_chart
+from bot.render import unsafe_markup, violations
 from bot.render.trends import chart_alt_text, chart_notes, trends_table
 from bot.store import Catalog, open_engine, sync_archive
 from bot.trends import trends
@@ -195,6 +196,7 @@ def test_papers_week_last_counts_each_paper_once_and_says_topics_overlap(overlap
     assert f"{DISTINCT[1]} papers" in raw and f"{DISTINCT[1] + 1} papers" not in raw
     assert OVERLAP_NOTE in raw
     assert SHARED in raw or "Overlap Study" in raw
+    assert violations(answer) == [] and unsafe_markup(answer) == []
 
 
 def test_papers_trends_names_last_week_by_its_date(overlap_bot: Any) -> None:
@@ -202,7 +204,8 @@ def test_papers_trends_names_last_week_by_its_date(overlap_bot: Any) -> None:
     assert status == 200
     [answer] = overlap_bot.answer(url)
     raw = " ".join(json.dumps(answer, ensure_ascii=False).split())
-    assert OVERLAP_NOTE in raw
+    assert OVERLAP_NOTE in raw and f"week of {NEWER.isoformat()}" in raw
+    assert violations(answer) == [] and unsafe_markup(answer) == []
     fake = overlap_bot.fake
     fake.wait_for(lambda: uploaded_alt_texts(fake))
     [alt] = uploaded_alt_texts(fake)
