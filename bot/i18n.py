@@ -227,9 +227,15 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
     "trends_axis_papers": {"en": "papers", "ja": "論文数"},
     "trends_axis_week": {"en": "digest week (first day)", "ja": "まとめの週 (初日)"},
     "trends_this_week": {"en": "this week", "ja": "今週"},
+    "trends_week_of": {"en": "week of {date}", "ja": "{date} の週"},
+    "counts_overlap": {
+        "en": "A paper in two topics is counted in each topic; the week's total counts it once.",
+        "ja": "複数のトピックに入る論文は各トピックで数え、週の合計では 1 本と数えます。",
+    },
     "trends_no_topic": {"en": "No topic matches “{topic}”: every topic is shown.", "ja": "“{topic}” に一致するトピックがないため、全トピックを表示します。"},
     "trends_empty": {"en": "The archive has no digest weeks yet.", "ja": "アーカイブにはまだまとめの週がありません。"},
     "trends_current": {"en": "The last column is the week of {date}.", "ja": "最後の列は {date} の週です。"},
+    "trends_current_this_week": {"en": "The last column is this week, the week of {date}.", "ja": "最後の列は今週 ({date} の週) です。"},
     "trends_chart_sent_dm": {"en": "📈 The chart is in your direct messages with me.", "ja": "📈 グラフはダイレクトメッセージに送りました。"},
     "trends_share_button": {"en": "Share the chart in channel", "ja": "グラフをチャンネルで共有"},
     "trends_chart_failed": {"en": "The chart could not be uploaded ({error}); the numbers are above.", "ja": "グラフをアップロードできませんでした ({error})。数値は上のとおりです。"},
@@ -237,8 +243,8 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
     # The weekly recap (bot.render.recap)
     "recap_title": {"en": "📰 Weekly recap: {span}", "ja": "📰 週のまとめ: {span}"},
     "recap_summary": {
-        "en": "This week's digests held *{papers}*; paper threads got *{replies}* replies.",
-        "ja": "今週のまとめは *{papers}*、論文スレッドへの返信は *{replies}* 件でした。",
+        "en": "The week's digests held *{papers}*; paper threads got *{replies}* replies.",
+        "ja": "この週のまとめは *{papers}*、論文スレッドへの返信は *{replies}* 件でした。",
     },
     "recap_per_topic": {"en": "Per topic", "ja": "トピック別"},
     "recap_topic_line": {"en": "• {topic} `{slug}`: {papers} · {replies} replies", "ja": "• {topic} `{slug}`: {papers} · 返信 {replies} 件"},
@@ -246,8 +252,8 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
     "recap_voted": {"en": "👍 Most voted", "ja": "👍 票の多い論文"},
     "recap_votes_one": {"en": "1 vote", "ja": "1 票"},
     "recap_votes_many": {"en": "{n} votes", "ja": "{n} 票"},
-    "recap_no_replies": {"en": "No paper thread had replies this week.", "ja": "今週は論文スレッドへの返信がありませんでした。"},
-    "recap_no_votes": {"en": "No votes this week: react to a paper's message to vote.", "ja": "今週は投票がありませんでした。論文のメッセージにリアクションすると投票できます。"},
+    "recap_no_replies": {"en": "No paper thread had replies that week.", "ja": "この週は論文スレッドへの返信がありませんでした。"},
+    "recap_no_votes": {"en": "No votes that week: react to a paper's message to vote.", "ja": "この週は投票がありませんでした。論文のメッセージにリアクションすると投票できます。"},
     "recap_chart_below": {"en": "📈 Papers per topic over the last 12 weeks: the chart is in this thread.", "ja": "📈 直近 12 週のトピック別論文数のグラフはこのスレッドにあります。"},
     "recap_chart_title": {"en": "Papers per topic per week, up to the week of {date}", "ja": "トピック別・週ごとの論文数 ({date} の週まで)"},
     # Asked inside a paper's thread

@@ -305,7 +305,8 @@ class Lookup:
         one that matches nothing shows every topic, saying so.
         """
         slug, missing = self.trends_topic(arg)
-        data = trends(self.catalog, until=self.today(), topic=slug)
+        today = self.today()
+        data = trends(self.catalog, until=today, topic=slug, today=today)  # "this week" only if it is
         message = trends_message(
             data, lang=self.lang, topic_missing=missing, share=(slug or "*") if share else None, note=note
         )

@@ -62,14 +62,23 @@ class Recap:
     discussed: tuple[Ranked, ...]
     voted: tuple[Ranked, ...]
     trends: Trends
+    week_papers: int | None = None
+    week_replies: int | None = None
 
     @property
     def papers(self) -> int:
-        return sum(t.papers for t in self.topics)
+        """The week's papers in the channel's digests, each once (a paper in two topics is one)."""
+        return self.week_papers if self.week_papers is not None else sum(t.papers for t in self.topics)
 
     @property
     def replies(self) -> int:
-        return sum(t.replies for t in self.topics)
+        """The week's replies in the channel's paper threads, each once."""
+        return self.week_replies if self.week_replies is not None else sum(t.replies for t in self.topics)
+
+    @property
+    def overlaps(self) -> bool:
+        """Whether the per-topic lines add up to more than the week (a paper in two topics)."""
+        return sum(t.papers for t in self.topics) > self.papers or sum(t.replies for t in self.topics) > self.replies
 
 
 def window(week_start: dt.date, week_end: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
@@ -96,6 +105,17 @@ def replies_per_topic(engine: Engine, channel: str, since: dt.datetime, until: d
         return {slug: int(n) for slug, n in conn.execute(query)}
 
 
+def replies_total(engine: Engine, channel: str, since: dt.datetime, until: dt.datetime) -> int:
+    """Replies written in `channel` in [since, until) in paper threads, each once whatever its paper's topics."""
+    query = select(func.count(distinct(thread_replies.c.ts))).where(
+        thread_replies.c.channel == channel,
+        thread_replies.c.replied_at >= utc(since),
+        thread_replies.c.replied_at < utc(until),
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar() or 0)
+
+
 def default_votes(channel: str | None = None) -> VotesSource | None:
     """`bot.votes.top_voted` (reactions as votes) on `channel`'s messages, if this install has it."""
     try:
@@ -118,18 +138,39 @@ def build_recap(
     slugs: Sequence[str],
     tz: ZoneInfo,
     votes: VotesSource | None = None,
+    today: dt.date | None = None,
 ) -> Recap | None:
-    """The recap of `channel` for the digest week starting `week_start`; None if the store has no such week."""
+    """The recap of `channel` for the digest week starting `week_start`; None if the store has no such week.
+
+    The week's papers and replies are counted once each; the per-topic lines
+    count a paper in two topics in both (the message says so). A channel
+    given the `all` topic holds every paper of the week: its line is the
+    `all` digest's, its chart every topic's. `today` is the clock's date, for
+    the chart's "this week".
+    """
     digests = [d for d in catalog.digests(week=week_start) if d.topic.slug in slugs]
     if not digests:
         return None
     week_end = max(d.week_end for d in digests)
     since, until = window(week_start, week_end, tz)
-    counts = {slug: n for slug, week, n in catalog.digest_counts(week_start, week_start) if week == week_start}
+    counts = {
+        slug: n
+        for slug, week, n in catalog.digest_counts(week_start, week_start, include_aggregate=True)
+        if week == week_start
+    }
     replies = replies_per_topic(engine, channel, since, until)
+    total_replies = replies_total(engine, channel, since, until)
+    week_papers = catalog.week_paper_counts(week_start, week_start, slugs=slugs).get(week_start, 0)
     topics = tuple(
         sorted(
-            (TopicWeek(d.topic, counts.get(d.topic.slug, 0), replies.get(d.topic.slug, 0)) for d in digests),
+            (
+                TopicWeek(
+                    d.topic,
+                    counts.get(d.topic.slug, 0),
+                    total_replies if d.topic.aggregate else replies.get(d.topic.slug, 0),
+                )
+                for d in digests
+            ),
             key=lambda tw: (-tw.papers, -tw.replies, tw.topic.slug),
         )
     )
@@ -148,12 +189,5 @@ def build_recap(
         Ranked(papers[h.arxiv_id], h.replies, h.thread, h.participants) for h in hot if h.arxiv_id in papers
     )
     voted = tuple(Ranked(papers[a], n, threads.get(a)) for a, n in voted_ids if a in papers)
-    chart = trends(catalog, until=week_start, topic=None)
-    if len(slugs) < len(chart.topics):  # a channel with some topics charts those
-        chart = Trends(
-            chart.weeks,
-            tuple(t for t in chart.topics if t.slug in slugs),
-            {s: c for s, c in chart.counts.items() if s in slugs},
-            chart.current,
-        )
-    return Recap(channel, week_start, week_end, topics, discussed, voted, chart)
+    chart = trends(catalog, until=week_start, slugs=slugs, today=today)  # a channel's topics; `all`: every one
+    return Recap(channel, week_start, week_end, topics, discussed, voted, chart, week_papers, total_replies)

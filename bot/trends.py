@@ -8,9 +8,10 @@ Read from the store (`Catalog`) and returned as a value, so that the chart
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.model import Topic
+from bot.model import AGGREGATE_SLUG, Topic
 from bot.store import Catalog
 
 #: Weeks a chart shows: about a quarter.
@@ -19,12 +20,21 @@ WEEKS = 12
 
 @dataclass(frozen=True, slots=True)
 class Trends:
-    """Counts per topic (rows) and digest week (columns, oldest first); `current` is highlighted."""
+    """Counts per topic (rows) and digest week (columns, oldest first); `current` is highlighted.
+
+    A paper in two topics is counted in each topic's row, so the rows of a
+    week may add up to more than its papers: `totals` holds each week's
+    distinct papers (the count `weeks` and `/papers week` give), and
+    `week_total` reads it. `this_week` says `current` is the calendar's week
+    (the clock's today falls in it); otherwise it is named by its date.
+    """
 
     weeks: tuple[dt.date, ...]
     topics: tuple[Topic, ...]
     counts: dict[str, tuple[int, ...]]
     current: dt.date | None
+    totals: tuple[int, ...] = ()
+    this_week: bool = False
 
     @property
     def empty(self) -> bool:
@@ -33,8 +43,18 @@ class Trends:
     def total(self, slug: str) -> int:
         return sum(self.counts.get(slug, ()))
 
-    def week_total(self, index: int) -> int:
+    def row_sum(self, index: int) -> int:
+        """What the topic rows add up to in week `index` (a paper in two topics twice)."""
         return sum(row[index] for row in self.counts.values())
+
+    def week_total(self, index: int) -> int:
+        """The week's papers, each once (the rows' sum when no totals were read)."""
+        return self.totals[index] if self.totals else self.row_sum(index)
+
+    @property
+    def overlaps(self) -> bool:
+        """Whether some week's topic rows add up to more than its papers (say so beside them)."""
+        return any(self.row_sum(i) > self.week_total(i) for i in range(len(self.weeks)))
 
     def current_index(self) -> int | None:
         return self.weeks.index(self.current) if self.current in self.weeks else None
@@ -51,13 +71,23 @@ def find_topic(catalog: Catalog, text: str) -> Topic | None:
 
 
 def trends(
-    catalog: Catalog, *, weeks: int = WEEKS, until: dt.date | None = None, topic: str | None = None
+    catalog: Catalog,
+    *,
+    weeks: int = WEEKS,
+    until: dt.date | None = None,
+    topic: str | None = None,
+    slugs: Sequence[str] | None = None,
+    today: dt.date | None = None,
 ) -> Trends:
     """The last `weeks` digest weeks up to the week holding `until` (default: the newest).
 
-    `topic` (a slug) keeps that topic only. Topics are ordered by papers over
-    the whole span, most first, so the legend reads like a ranking. A week
-    where a topic had no digest counts 0.
+    `topic` (a slug) keeps that topic only; `slugs` keeps those (a channel's
+    topics; holding `all` keeps every topic, as the `all` digest holds them).
+    Topics are ordered by papers over the whole span, most first, so the
+    legend reads like a ranking. A week where a topic had no digest counts 0.
+    The week totals count each paper once, over the topics kept. `today` (the
+    clock's date in the digest time zone) decides whether the highlighted
+    week is "this week"; without it, it never is.
     """
     spans = catalog.week_spans()  # newest first
     if until is not None:
@@ -65,18 +95,25 @@ def trends(
     chosen = sorted(start for start, _ in spans[:weeks])
     if not chosen:
         return Trends((), (), {}, None)
+    wanted: set[str] | None = {topic} if topic is not None else None
+    if slugs is not None and AGGREGATE_SLUG not in slugs:
+        wanted = set(slugs) if wanted is None else wanted & set(slugs)
     names = {s.topic.slug: s.topic for s in catalog.topics()}
     counts: dict[str, list[int]] = {}
     position = {week: i for i, week in enumerate(chosen)}
     for slug, week, papers in catalog.digest_counts(chosen[0], chosen[-1]):
-        if topic is not None and slug != topic:
+        if wanted is not None and slug not in wanted:
             continue
         if week in position:
             counts.setdefault(slug, [0] * len(chosen))[position[week]] += papers
     order = sorted(counts, key=lambda slug: (-sum(counts[slug]), slug))
+    distinct = catalog.week_paper_counts(chosen[0], chosen[-1], slugs=None if wanted is None else sorted(wanted))
+    current_end = next(end for start, end in spans if start == chosen[-1])
     return Trends(
         weeks=tuple(chosen),
         topics=tuple(names.get(slug) or Topic(slug, slug, slug) for slug in order),
         counts={slug: tuple(counts[slug]) for slug in order},
         current=chosen[-1],
+        totals=tuple(distinct.get(week, 0) for week in chosen),
+        this_week=today is not None and chosen[-1] <= today <= current_end,
     )

@@ -165,7 +165,7 @@ def test_the_recap_render_holds_the_limits_with_hostile_text() -> None:
         assert violations(message) == [] and schema_problems(message["blocks"]) == []
         assert unsafe_markup(message) == []
     empty = recap_message(Recap("C1", NEWEST, NEWEST, (), (), (), Trends((), (), {}, None)))
-    assert "No votes this week" in json.dumps(empty) and violations(empty) == []
+    assert "No votes that week" in json.dumps(empty) and violations(empty) == []
 
 
 def test_votes_are_listed_when_there_are_some(posted: Engine) -> None:

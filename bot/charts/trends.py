@@ -4,7 +4,10 @@ Stacked bars, one per digest week, one colour per topic (matplotlib's
 `tab10`/`tab20`, chosen for telling categories apart), the legend beside the
 plot, each week's total above its bar. The current week is drawn in full
 colour with its label in bold; earlier weeks are lighter, so the eye lands on
-this week first. Topic names are Japanese with the English name beside them
+it first. The legend calls it "this week" only when it is the calendar's week
+(`Trends.this_week`), else "week of <date>". The number above a bar counts
+each paper once (`Trends.week_total`); where a paper in two topics makes the
+stack taller, a footnote says so. Topic names are Japanese with the English name beside them
 when a Japanese font is found (`bot.charts.fonts`), else English only.
 
 matplotlib is imported on first use (it takes a while), with its object API
@@ -42,6 +45,8 @@ class Chart:
     labels: tuple[str, ...]
     title: str
     font: str | None
+    highlight: str | None = None  # the legend's name for the highlighted week
+    note: str | None = None  # the footnote under the plot (topics overlapping)
 
 
 def topic_label(topic: Topic, *, japanese: bool) -> str:
@@ -71,13 +76,33 @@ def trends_chart(trends: Trends, *, lang: str = "en", font: str | None = None, a
     family = font or (japanese_font() if auto_font else None)
     japanese = family is not None
     labels = tuple(topic_label(topic, japanese=japanese) for topic in trends.topics)
-    title = t(lang if japanese else "en", "trends_chart_title", n=len(trends.weeks))
+    words = lang if japanese else "en"
+    title = t(words, "trends_chart_title", n=len(trends.weeks))
+    highlight = highlight_label(trends, lang=words)
+    note = t(words, "counts_overlap") if trends.overlaps else None
     with _lock:
-        png = _draw(trends, labels, title, family, lang if japanese else "en")
-    return Chart(png, WIDTH, HEIGHT, labels, title, family)
+        png = _draw(trends, labels, title, family, words, highlight, note)
+    return Chart(png, WIDTH, HEIGHT, labels, title, family, highlight, note)
 
 
-def _draw(trends: Trends, labels: tuple[str, ...], title: str, family: str | None, lang: str) -> bytes:
+def highlight_label(trends: Trends, *, lang: str = "en") -> str | None:
+    """"this week" for the calendar's week only; any other highlighted week by its date."""
+    if trends.current is None:
+        return None
+    if trends.this_week:
+        return t(lang, "trends_this_week")
+    return t(lang, "trends_week_of", date=trends.current.isoformat())
+
+
+def _draw(
+    trends: Trends,
+    labels: tuple[str, ...],
+    title: str,
+    family: str | None,
+    lang: str,
+    highlight: str | None,
+    note: str | None,
+) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -106,10 +131,11 @@ def _draw(trends: Trends, labels: tuple[str, ...], title: str, family: str | Non
                 bar.set_alpha(alpha)
             bottoms = [b + v for b, v in zip(bottoms, row, strict=True)]
         top = max(bottoms, default=0)
-        for i, total in enumerate(bottoms):
-            if total:
+        for i, height in enumerate(bottoms):
+            total = trends.week_total(i)  # each paper once, even where the bars stack a paper twice
+            if height:
                 axes.annotate(
-                    f"{total:,}", (i, total), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
+                    f"{total:,}", (i, height), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
                     fontsize=10 if i != current else 11, fontweight=strong if i == current else "normal", color="#222222",
                 )
         if current is not None:
@@ -127,9 +153,11 @@ def _draw(trends: Trends, labels: tuple[str, ...], title: str, family: str | Non
         axes.grid(axis="y", color="#dddddd", linewidth=0.8)
         axes.set_axisbelow(True)
         handles = [Patch(facecolor=c, label=label) for c, label in zip(colours, labels, strict=True)]
-        if current is not None:
-            handles.append(Patch(facecolor="#fff2b3", label=t(lang, "trends_this_week")))
+        if current is not None and highlight:
+            handles.append(Patch(facecolor="#fff2b3", label=highlight))
         axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=10)
+        if note:
+            figure.supxlabel(note, x=0.01, ha="left", fontsize=9, color="#555555")
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": "digest-bot"})
     return buffer.getvalue()

@@ -57,7 +57,8 @@ def trends_command(
             names = ", ".join(s.topic.slug for s in catalog.topics())
             fail(f"no topic {topic!r} in the archive; topics: {names}")
         slug = found.slug
-    data = trends(catalog, weeks=weeks, until=week.date() if week else None, topic=slug)
+    today = dt.datetime.now(cli.settings.tz).date()  # "this week" only when it is the calendar's
+    data = trends(catalog, weeks=weeks, until=week.date() if week else None, topic=slug, today=today)
     if data.empty:
         fail("the archive has no digest weeks to chart" + (f" up to {week.date()}" if week else ""))
     chart = None
@@ -69,25 +70,32 @@ def trends_command(
             out.write_bytes(chart.png)
         except OSError as err:
             fail(f"cannot write {out}: {err.strerror or err}")
+    from bot.render.trends import chart_notes, topic_names, trends_table
+
+    notes = chart_notes(data)
     if as_json:
         print_json(
             {
                 "weeks": [w.isoformat() for w in data.weeks],
                 "current": data.current.isoformat() if data.current else None,
+                "this_week": data.this_week,
+                "totals": [data.week_total(i) for i in range(len(data.weeks))],
+                "note": " ".join(notes),
                 "topics": [
                     {"slug": t.slug, "name_ja": t.name_ja, "name_en": t.name_en, "papers": list(data.counts[t.slug])}
                     for t in data.topics
                 ],
-                "chart": {"path": str(out), "width": chart.width, "height": chart.height, "font": chart.font}
+                "chart": {"path": str(out), "width": chart.width, "height": chart.height, "font": chart.font,
+                          "highlight": chart.highlight}
                 if chart
                 else None,
             }
         )
         return
-    from bot.render.trends import topic_names, trends_table
-
     cli.out.print(escape(trends_table(data)))
     cli.out.print(f"[dim]{escape(topic_names(data))}[/]")
+    for line in notes:
+        cli.out.print(escape(line))
     if chart is not None:
         font = chart.font or "no Japanese font found: English topic names"
         cli.out.print(f"chart written to {escape(str(out))} ({chart.width}×{chart.height}, {font})")

@@ -127,7 +127,9 @@ def due_week(
             continue  # not over yet: its digests are not due
         if today - end > MAX_AGE:
             return None, f"the newest week that has ended ({start}) is over {MAX_AGE.days} days old"
-        present = sorted({slug for slug, _, _ in catalog.digest_counts(start, start) if slug in slugs})
+        present = sorted(
+            {slug for slug, _, _ in catalog.digest_counts(start, start, include_aggregate=True) if slug in slugs}
+        )
         if not present:
             continue
         marks = [store.marks(engine, channel, slug).get(start) for slug in present]
@@ -319,9 +321,12 @@ class _Channel:
         from bot.recap import build_recap
         from bot.render.recap import chart_title
 
+        today = self.clock().astimezone(self.settings.tz).date()
         recap = build_recap(self.engine, self.catalog, channel=channel, week_start=week, slugs=slugs,
-                            tz=self.settings.tz, votes=lambda *_: ())
+                            tz=self.settings.tz, votes=lambda *_: (), today=today)
         if recap is None or recap.trends.empty:
+            log.warning("no chart for the recap of %s in %s: no papers of its topics (%s) to chart", week, channel,
+                        ", ".join(slugs))
             return "failed"
         chart = trends_chart(recap.trends, lang=self.settings.lang)
         self.leases.renew(target)
@@ -336,12 +341,12 @@ class _Channel:
             return "failed"  # another process took it: it uploads
         if self.checkpoint is not None:
             self.checkpoint("chart_after_intent", row)
-        from bot.render.trends import trends_table
+        from bot.render.trends import chart_alt_text
 
         try:
             file_id = self.slack.upload(
                 channel, recap_row.ts, chart.png, filename=filename, title=chart_title(recap, lang=self.settings.lang),
-                alt_text=trends_table(recap.trends)[:1000],
+                alt_text=chart_alt_text(recap.trends, lang=self.settings.lang),
             )
         except SlackRefused as err:
             store.mark_failed(self.engine, row.id, error=err.error, now=self.clock())

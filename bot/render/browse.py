@@ -204,6 +204,8 @@ def week_overview(
         blocks += lines_to_sections(
             [title, *lines], lang=lang, bid="week:topics", max_blocks=3, budget=2500
         )
+        if sum(len(d.papers) for d in topics) > total:  # a paper in two topics is in both lines
+            blocks.append(context([t(lang, "counts_overlap")], bid="week:topics:overlap"))
     _paged_cards(
         blocks,
         all_papers,

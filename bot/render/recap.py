@@ -64,6 +64,8 @@ def recap_message(recap: Recap, *, lang: str = "en") -> Message:
         blocks.append(section(f"*{t(lang, 'recap_per_topic')}*", bid="recap:topics:title"))
         for i, chunk in enumerate(pack_lines(topic_lines, limit=SECTION_TEXT - 100)[:3]):
             blocks.append(section(chunk, bid=f"recap:topics:{i}"))
+        if recap.overlaps:
+            blocks.append(context([t(lang, "counts_overlap")], bid="recap:topics:overlap"))
     blocks.append(divider())
     for key, items, votes in (("recap_discussed", recap.discussed, False), ("recap_voted", recap.voted, True)):
         heading = f"*{t(lang, key)}*"

@@ -33,6 +33,27 @@ def trends_table(trends: Trends) -> str:
     return "\n".join(lines)
 
 
+def chart_notes(trends: Trends, *, lang: str = "en") -> list[str]:
+    """What the numbers need said beside them: which week the last column is ("this week"
+    only when it is the calendar's), and that topic rows overlap when a paper is in two."""
+    notes = []
+    if trends.current is not None:
+        key = "trends_current_this_week" if trends.this_week else "trends_current"
+        notes.append(t(lang, key, date=trends.current.isoformat()))
+    if trends.overlaps:
+        notes.append(t(lang, "counts_overlap"))
+    return notes
+
+
+def chart_alt_text(trends: Trends, *, lang: str = "en", limit: int = 1000) -> str:
+    """The chart's alternative text: its numbers and their notes, within Slack's `alt_txt` size."""
+    notes = "\n".join(chart_notes(trends, lang=lang))
+    table = trends_table(trends)
+    if len(table) + len(notes) + 1 > limit:
+        table = table[: max(limit - len(notes) - 2, 0)] + "…"
+    return f"{notes}\n{table}"[:limit] if notes else table[:limit]
+
+
 def topic_names(trends: Trends) -> str:
     """`sd: 合成データ (Synthetic Data) · fl: …`: what each slug of the table stands for."""
     return " · ".join(f"{tp.slug}: {tp.label}" for tp in trends.topics)
@@ -60,9 +81,7 @@ def trends_message(
         return message(title, blocks)
     table = fit(trends_table(trends), SECTION_TEXT - 10)
     blocks.append(section(f"```{table}```", bid="trends:table"))
-    notes = [fit(topic_names(trends), _NAMES)]
-    if trends.current is not None:
-        notes.append(t(lang, "trends_current", date=trends.current.isoformat()))
+    notes = [fit(topic_names(trends), _NAMES), *chart_notes(trends, lang=lang)]
     blocks.append(context(notes, bid="trends:names"))
     if note:
         blocks.append(context([note], bid="trends:note"))

@@ -25,7 +25,7 @@ from bot.lookup import Lookup, parse_command
 from bot.render import TRENDS_SHARE, action_pattern, error_message
 from bot.render.blocks import Message, context
 from bot.render.layout import message as build_message
-from bot.render.trends import trends_table
+from bot.render.trends import chart_alt_text
 from bot.slack import files
 from bot.slack.work import Workers
 from bot.trends import Trends
@@ -55,7 +55,7 @@ def _chart(data: Trends, *, lang: str, stamp: dt.date) -> dict[str, Any]:
         "content": chart.png,
         "filename": f"digest-bot-trends-{scope}-{stamp.isoformat()}.png",
         "title": chart.title,
-        "alt_txt": trends_table(data)[:1000],
+        "alt_txt": chart_alt_text(data, lang=lang),
     }
 
 

@@ -196,20 +196,45 @@ class Catalog:
         with self.engine.connect() as conn:
             return [(r[0], r[1]) for r in conn.execute(query)]
 
-    def digest_counts(self, since: dt.date, until: dt.date) -> list[tuple[str, dt.date, int]]:
-        """(slug, week_start, papers) of every topic digest (not `all`) whose week starts in
-        [since, until]: the numbers behind the trends chart, one indexed query."""
+    def digest_counts(
+        self, since: dt.date, until: dt.date, *, include_aggregate: bool = False
+    ) -> list[tuple[str, dt.date, int]]:
+        """(slug, week_start, papers) of every topic digest (and the `all` one if asked) whose
+        week starts in [since, until]: the numbers behind the trends chart, one indexed query.
+
+        A paper in two topics is in both digests: these rows may add up to more
+        than the week's papers (`week_paper_counts` counts each paper once).
+        """
         query = (
             select(digests.c.slug, digests.c.week_start, digests.c.paper_count)
-            .where(
-                digests.c.week_start >= since,
-                digests.c.week_start <= until,
-                digests.c.slug != AGGREGATE_SLUG,
-            )
+            .where(digests.c.week_start >= since, digests.c.week_start <= until)
             .order_by(digests.c.week_start, digests.c.slug)
         )
+        if not include_aggregate:
+            query = query.where(digests.c.slug != AGGREGATE_SLUG)
         with self.engine.connect() as conn:
             return [(r.slug, r.week_start, int(r.paper_count)) for r in conn.execute(query)]
+
+    def week_paper_counts(
+        self, since: dt.date, until: dt.date, *, slugs: Sequence[str] | None = None
+    ) -> dict[dt.date, int]:
+        """week_start -> the distinct papers of the digests (of `slugs`, default every one,
+        `all` included) whose week starts in [since, until].
+
+        The one count of a week's papers, whatever shows it (`weeks`, `/papers
+        week`, the recap, the trends' totals): a paper in two topics is one paper.
+        `slugs` holding `all` counts the whole week, as the `all` digest does.
+        """
+        query = (
+            select(digests.c.week_start, func.count(distinct(entries.c.arxiv_id)).label("papers"))
+            .join(entries, entries.c.digest_id == digests.c.id)
+            .where(digests.c.week_start >= since, digests.c.week_start <= until)
+            .group_by(digests.c.week_start)
+        )
+        if slugs is not None and AGGREGATE_SLUG not in slugs:
+            query = query.where(digests.c.slug.in_(list(slugs)))
+        with self.engine.connect() as conn:
+            return {r.week_start: int(r.papers) for r in conn.execute(query)}
 
     def digests(
         self, *, slug: str | None = None, week: dt.date | None = None, with_papers: bool = False
