@@ -20,8 +20,7 @@ from bot.publisher.dry_run import PLACEHOLDER_LINK_RE, PLACEHOLDER_TEXT
 from bot.render import message_to_text
 from bot.scheduler import next_run_time
 from bot.service import Bot
-from bot.slack.channels import with_ids
-from bot.store.channel_names import channel_ids
+from bot.slack.channels import channels_as_ids
 
 #: Where each missing setting comes from, in the words of Slack's app pages.
 HOW_TO_GET = {
@@ -64,7 +63,7 @@ def print_next_run(out: Console, bot: Bot, now: dt.datetime) -> None:
         return
     if not settings.channel and not settings.channels:
         settings = settings.model_copy(update={"channel": PREVIEW_CHANNEL})
-    settings = with_ids(settings, channel_ids(bot.engine))  # names as the bot last resolved them
+    settings = channels_as_ids(settings, bot.engine)  # names as the bot last resolved them
     report = publish_due(bot.engine, None, settings=settings, now=when, dry_run=True)
     out.rule(f"Next scheduled run: {when:%Y-%m-%d %H:%M %Z} ({escape(settings.schedule)})")
     if not report.previews:
