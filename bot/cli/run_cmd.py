@@ -152,13 +152,7 @@ def _live(cli: CliContext, bot: Bot, archive: ArchiveSource, sock: socket.socket
     try:
         if handler is not None:
             cli.out.print(f"Connected as {identity.get('user')} ({identity.get('team')}): Socket Mode")
-            stopped = threading.Event()
-            signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-            try:
-                while not stopped.wait(1.0):  # a signal handler runs between waits
-                    pass
-            except KeyboardInterrupt:
-                pass
+            wait_until_stopped()
             handler.close()
         else:
             cli.out.print(
@@ -175,3 +169,14 @@ def _live(cli: CliContext, bot: Bot, archive: ArchiveSource, sock: socket.socket
         watch.stop()
     if watch.lost is not None:
         fail(watch.lost, code=3)
+
+
+def wait_until_stopped() -> None:
+    """Block until SIGTERM or Ctrl-C: Socket Mode's connection runs in threads of its own."""
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        while not stopped.wait(1.0):  # the signal handler runs between waits
+            pass
+    except KeyboardInterrupt:
+        pass
