@@ -51,9 +51,16 @@ def run(cli: CliContext, archive: Path | None, preview: bool) -> None:
     """Run the bot: index the archive, answer /papers, post each new week.
 
     Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP mode on PORT
-    (POST /slack/events, GET /healthz). Without Slack tokens it runs in
-    preview mode: it lists what is missing, shows what the next scheduled run
-    would post, and answers /papers typed on an interactive terminal.
+    (POST /slack/events, GET /healthz). With no Slack setting at all it runs
+    in preview mode: it lists what is missing, shows what the next scheduled
+    run would post, and answers /papers typed on an interactive terminal.
+    With some Slack settings but not all it exits 2 naming what is missing
+    (--preview still previews).
+
+    PORT is taken (or Socket Mode connected) before anything else: a start
+    that cannot serve exits 2 naming PORT or DIGEST_BIND_ADDRESS, with
+    nothing posted. A second run on the same SQLite store says which run
+    serves it already.
 
     A DIGEST_ARCHIVE_GIT archive is cloned on first start and fetched before
     every re-read and posting run. Before connecting it checks every
