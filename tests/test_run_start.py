@@ -208,3 +208,23 @@ def test_the_recap_age_limit_is_logged_once_however_often_the_job_runs(
     assert len(said) == 1 and said[0].levelno == logging.WARNING
     assert f"the week of {NEWEST_WEEK}" in said[0].getMessage()
     engine.dispose()
+
+
+def test_the_run_lock_names_a_live_holder_and_never_a_dead_pid_left_in_the_file(tmp_path: Path) -> None:
+    import os
+
+    from bot.store.serving import lock_path, serve_store
+
+    engine = open_engine(store_url(tmp_path))
+    path = lock_path(engine)
+    assert path is not None and path.name == "store.sqlite3-run.lock"
+    path.write_text("999999999 2026-01-01 00:00 UTC\n")  # a crashed run's leftover: nobody holds it
+    first = serve_store(engine)
+    assert first is not None and first.other is None and first.held
+    assert path.read_text().split()[0] == str(os.getpid())
+    second = serve_store(engine)  # another open file description: as another process would be
+    assert second is not None and second.other is not None and second.other.startswith(f"pid {os.getpid()} (since ")
+    assert not second.held
+    second.release()
+    first.release()
+    engine.dispose()

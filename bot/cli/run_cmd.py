@@ -80,6 +80,7 @@ def run(cli: CliContext, archive: Path | None, preview: bool) -> None:
             sock = bind_socket(settings.bind_address, settings.port)
         except CannotListen as err:
             fail(str(err))
+    serving = None
     if live:
         serving = serve_store(cli.engine)
         if serving is not None and serving.other is not None:
@@ -109,7 +110,11 @@ def run(cli: CliContext, archive: Path | None, preview: bool) -> None:
         else:
             out.print("No interactive terminal: preview done. Run it in a terminal to try /papers here.")
         return
-    _live(cli, bot, cli.source(archive), sock)
+    try:
+        _live(cli, bot, cli.source(archive), sock)
+    finally:
+        if serving is not None:
+            serving.release()
 
 
 def _live(cli: CliContext, bot: Bot, archive: ArchiveSource, sock: socket.socket | None) -> None:
