@@ -96,6 +96,18 @@ def test_an_address_not_this_machines_stops_run_and_names_digest_bind_address(
     assert fake.calls("chat.postMessage") == []
 
 
+def test_a_socket_mode_start_that_cannot_connect_posts_nothing_and_names_slack_app_token(
+    tmp_path: Path, fake: FakeSlack  # noqa: F811
+) -> None:
+    archive = write_team_archive(tmp_path / "team")
+    env = live_env(tmp_path, fake, archive, SLACK_APP_TOKEN="xapp-refused")  # the fake opens no connection
+    result = digest_bot(tmp_path, "run", timeout=90, **env)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "digest-bot: Slack refused SLACK_APP_TOKEN" in result.stderr and "Traceback" not in result.stderr
+    assert fake.calls("chat.postMessage") == []  # the catch-up run never started
+
+
 # ---- 5. half configured is not preview ----------------------------------------------------------
 
 
