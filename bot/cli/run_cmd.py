@@ -20,7 +20,14 @@ from bot.archive_source import ArchiveSource
 from bot.cli.archive_cmds import archive_option
 from bot.cli.context import CliContext, checked_channels, fail, pass_cli
 from bot.cli.progress import progress
-from bot.preview import half_configured, missing_settings, print_banner, print_next_run, repl, slack_settings_given
+from bot.preview import (
+    half_configured,
+    missing_settings,
+    print_banner,
+    print_next_run,
+    repl,
+    slack_settings_given,
+)
 from bot.scheduler import JOB_ID
 from bot.service import (
     Bot,
@@ -140,7 +147,9 @@ def _live(cli: CliContext, bot: Bot, archive: ArchiveSource, sock: socket.socket
     app = slack_app(bot, client, bot_user_id=bot_user_id, workers=workers)
     handler = None
     if settings.slack_app_token:
-        handler = SocketModeHandler(app, settings.slack_app_token, web_client=web_client(None, settings.slack_api_url))
+        handler = SocketModeHandler(
+            app, settings.slack_app_token, web_client=web_client(None, settings.slack_api_url)
+        )
         try:
             handler.connect()
         except SlackApiError as err:
@@ -153,7 +162,10 @@ def _live(cli: CliContext, bot: Bot, archive: ArchiveSource, sock: socket.socket
         except Exception as err:  # the websocket: network, proxy, TLS
             workers.close()
             watch.stop()
-            fail(f"cannot connect to Slack in Socket Mode: {err}; check the network, or unset SLACK_APP_TOKEN for HTTP mode")
+            fail(
+                f"cannot connect to Slack in Socket Mode: {err}; check the network, "
+                "or unset SLACK_APP_TOKEN for HTTP mode"
+            )
     scheduler = background_jobs(bot, archive)
     scheduler.start()
     posting = scheduler.get_job(JOB_ID)

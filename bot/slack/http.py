@@ -281,7 +281,10 @@ def bind_socket(host: str, port: int) -> socket.socket:
         elif err.errno == errno.EACCES:
             fix = "ports below 1024 need privileges; set PORT to 1024 or above (e.g. 3000)"
         elif err.errno == errno.EADDRNOTAVAIL:
-            fix = "that address is not this machine's; set DIGEST_BIND_ADDRESS to 0.0.0.0 (every interface) or 127.0.0.1"
+            fix = (
+                "that address is not this machine's; "
+                "set DIGEST_BIND_ADDRESS to 0.0.0.0 (every interface) or 127.0.0.1"
+            )
         else:
             fix = "check PORT and DIGEST_BIND_ADDRESS"
         raise CannotListen(f"cannot listen on {where} ({err.strerror or err}): {fix}") from None
