@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterable, Sequence
 from rich.console import Console
 from rich.markup import escape
 
+from bot.config import Settings
 from bot.lookup import Lookup, parse_command
 from bot.publisher import Preview, publish_due
 from bot.publisher.dry_run import PLACEHOLDER_LINK_RE, PLACEHOLDER_TEXT
 from bot.render import message_to_text
 from bot.scheduler import next_run_time
 from bot.service import Bot
-from bot.slack.channels import with_ids
-from bot.store.channel_names import channel_ids
+from bot.slack.channels import channels_as_ids
 
 #: Where each missing setting comes from, in the words of Slack's app pages.
 HOW_TO_GET = {
@@ -37,6 +37,34 @@ HOW_TO_GET = {
 }
 PREVIEW_CHANNEL = "#preview"
 MAX_PREVIEW_PAPERS = 3
+
+
+def slack_settings_given(settings: Settings) -> list[str]:
+    """The Slack settings that are set: any one of them means "go live", never preview."""
+    given = {
+        "SLACK_BOT_TOKEN": settings.slack_bot_token,
+        "SLACK_APP_TOKEN": settings.slack_app_token,
+        "SLACK_SIGNING_SECRET": settings.slack_signing_secret,
+        "DIGEST_CHANNEL": settings.channel,
+        "DIGEST_CHANNELS": settings.channels,
+    }
+    return [name for name, value in given.items() if value]
+
+
+def half_configured(settings: Settings, missing: Sequence[str]) -> str:
+    """Why `run` stops instead of falling back to preview: what is set, what is missing, where to get it.
+
+    Preview mode is for a first try with no Slack setting at all; with some set
+    and others not, a preview that exits 0 would look like a running bot to a
+    service manager (issue 22).
+    """
+    given = slack_settings_given(settings)
+    needed = "; ".join(f"{name}: {HOW_TO_GET.get(name, '')}".rstrip(": ") for name in missing)
+    return (
+        f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} set, but {' and '.join(missing)} "
+        f"{'is' if len(missing) == 1 else 'are'} not: the bot cannot connect to Slack. Set {needed}. "
+        "Or run `digest-bot run --preview` to try it without Slack"
+    )
 
 
 def missing_settings(bot: Bot) -> list[str]:
@@ -64,7 +92,7 @@ def print_next_run(out: Console, bot: Bot, now: dt.datetime) -> None:
         return
     if not settings.channel and not settings.channels:
         settings = settings.model_copy(update={"channel": PREVIEW_CHANNEL})
-    settings = with_ids(settings, channel_ids(bot.engine))  # names as the bot last resolved them
+    settings = channels_as_ids(settings, bot.engine)  # names as the bot last resolved them
     report = publish_due(bot.engine, None, settings=settings, now=when, dry_run=True)
     out.rule(f"Next scheduled run: {when:%Y-%m-%d %H:%M %Z} ({escape(settings.schedule)})")
     if not report.previews:

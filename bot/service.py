@@ -32,7 +32,7 @@ from bot.slack.work import Workers
 from bot.store import Catalog
 from bot.store.health import StoreLost, StoreWatch, describe
 from bot.weekly_dms import DmReport, send_weekly_dms
-from bot.weekly_job import JobReport, make_weekly_job, resync, run_recap_job
+from bot.weekly_job import JobReport, RecapNotes, make_weekly_job, resync, run_recap_job
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,10 @@ def background_jobs(
         def dms(now: dt.datetime) -> DmReport:
             return send_weekly_dms(bot.engine, client, bot.search.engine(), now=now, lang=settings.lang, sleep=sleep)
 
-        weekly = make_weekly_job(bot.engine, archive, client, settings, clock=clock, sleep=sleep, dms=dms)
+        said: RecapNotes = set()  # a week too old for a recap is said once, by either job
+        weekly = make_weekly_job(
+            bot.engine, archive, client, settings, clock=clock, sleep=sleep, dms=dms, recap_notes=said
+        )
 
         def job() -> JobReport:
             # A channel another replica held (it may have died), or Slack out of
@@ -158,7 +161,7 @@ def background_jobs(
         if settings.recap_schedule not in ("", "off"):
             add_recap(
                 scheduler,
-                lambda: run_recap_job(bot.engine, client, clock(), settings, sleep=sleep),
+                lambda: run_recap_job(bot.engine, client, clock(), settings, recap_notes=said, sleep=sleep),
                 schedule=settings.recap_schedule,
                 timezone=settings.tz,
             )

@@ -25,7 +25,7 @@ from bot.archive_source import ArchiveSource, as_source, posting_refusal, sync_s
 from bot.config import Settings
 from bot.progress import ProgressLines
 from bot.publisher import PublishReport, publish_due
-from bot.publisher.recap import RecapReport, post_recaps
+from bot.publisher.recap import MAX_AGE, RecapReport, post_recaps
 from bot.store.database import StoreError
 from bot.store.health import describe
 from bot.store.sync import ArchiveMismatch, SyncReport
@@ -99,6 +99,36 @@ def resync(engine: Engine, archive: Path | ArchiveSource) -> SyncReport | None:
         return None
 
 
+#: (channel, week) pairs whose missing recap was already explained: said once per process.
+RecapNotes = set[tuple[str, dt.date]]
+
+
+def explain_missing_recaps(recap: RecapReport | None, said: RecapNotes) -> None:
+    """Say once, in the log, which week got no recap because it is too old, and why.
+
+    Without it the 14-day limit (`bot.publisher.recap.MAX_AGE`) showed only in
+    `digest-bot recap`'s answer: a bot started on an archive whose newest week
+    ended weeks ago posted its digests and, silently, no recap.
+    """
+    if recap is None:
+        return
+    for channel in recap.channels:
+        week = channel.too_old
+        if week is None or (channel.channel, week) in said:
+            continue
+        said.add((channel.channel, week))
+        log.warning(
+            "no weekly recap in %s: the newest digest week that has ended (the week of %s) ended over %d "
+            "days ago, and a recap is posted only for a week that ended within %d days (a bot back from "
+            "weeks away does not recap what it missed); `digest-bot recap --week %s` posts it anyway",
+            channel.channel,
+            week,
+            MAX_AGE.days,
+            MAX_AGE.days,
+            week,
+        )
+
+
 def run_weekly(
     engine: Engine,
     archive: Path | ArchiveSource,
@@ -106,6 +136,8 @@ def run_weekly(
     now: dt.datetime,
     settings: Settings,
     dms: DmPass | None = None,
+    *,
+    recap_notes: RecapNotes | None = None,
     **publish_options: Any,
 ) -> JobReport:
     """Fetch and sync the archive into the store, publish what is due at `now`, then
@@ -136,6 +168,7 @@ def run_weekly(
         if settings.recap_after_posting:
             sleep = publish_options.get("sleep", time.sleep)
             report.recap = post_recaps(engine, client, settings=settings, now=now, sleep=sleep)
+            explain_missing_recaps(report.recap, recap_notes if recap_notes is not None else set())
     except (DBAPIError, StoreError) as err:  # the store itself: one clear line
         report.error = describe(err)
         log.error("the weekly posting job stopped at %s: %s", now.isoformat(), report.error)
@@ -162,12 +195,19 @@ def run_weekly(
 
 
 def run_recap_job(
-    engine: Engine, client: WebClient, now: dt.datetime, settings: Settings, **options: Any
+    engine: Engine,
+    client: WebClient,
+    now: dt.datetime,
+    settings: Settings,
+    *,
+    recap_notes: RecapNotes | None = None,
+    **options: Any,
 ) -> JobReport:
     """DIGEST_RECAP_SCHEDULE's job: each channel's recap that is due; never raises."""
     report = JobReport()
     try:
         report.recap = post_recaps(engine, client, settings=settings, now=now, **options)
+        explain_missing_recaps(report.recap, recap_notes if recap_notes is not None else set())
     except (DBAPIError, StoreError) as err:
         report.error = describe(err)
         log.error("the recap job stopped at %s: %s", now.isoformat(), report.error)
@@ -188,10 +228,15 @@ def make_weekly_job(
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     sleep: Callable[[float], None] = time.sleep,
     dms: DmPass | None = None,
+    recap_notes: RecapNotes | None = None,
 ) -> Callable[[], JobReport]:
-    """The no-argument callable `bot.scheduler.build_scheduler` runs."""
+    """The no-argument callable `bot.scheduler.build_scheduler` runs.
+
+    `recap_notes` (shared with the recap job) keeps a missing recap said once per process.
+    """
+    said: RecapNotes = set() if recap_notes is None else recap_notes
 
     def weekly_job() -> JobReport:
-        return run_weekly(engine, archive, client, clock(), settings, dms, sleep=sleep)
+        return run_weekly(engine, archive, client, clock(), settings, dms, recap_notes=said, sleep=sleep)
 
     return weekly_job

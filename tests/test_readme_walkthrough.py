@@ -165,3 +165,75 @@ def test_every_setting_is_in_env_example_and_the_readme_configuration_table() ->
     for name in _ENV_NAMES.values():
         assert re.search(rf"^{name}=", example, flags=re.MULTILINE), f"{name} missing from .env.example"
         assert f"| `{name}` |" in readme, f"{name} missing from the README's configuration table"
+
+
+# ---- issue 22: what a newcomer met after step 4 (`.env` made from `.env.example`) ----------------
+
+
+def test_after_the_set_up_post_dry_run_and_status_agree_on_a_channel_name(tmp_path: Path) -> None:
+    """Item 2: right after a week was posted to `#general`, the dry run and `status` both say nothing is due."""
+    clone = fresh_clone(tmp_path / "digest-bot")
+    archive = write_team_archive(tmp_path / "paper-digest")
+    with FakeSlack() as fake:
+        fill_env_file(
+            clone,
+            {
+                "DIGEST_ARCHIVE": str(archive),
+                "DIGEST_CHANNEL": "#general",
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_API_URL": fake.api_url,
+            },
+        )
+        posted = digest_bot(clone, "post", "--interval", "0.01")
+        assert posted.returncode == 0, posted.stderr
+        assert len(fake.messages("CGENERAL")) == 6
+
+        status = digest_bot(clone, "status")
+        dry_run = digest_bot(clone, "post", "--dry-run")
+
+    assert "it would post: nothing to post" in status.stdout, status.stdout
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert "Nothing is due." in dry_run.stdout
+    assert "would post" not in dry_run.stdout and "unposted" not in dry_run.stdout
+
+
+def test_after_the_set_up_a_taken_port_posts_nothing_and_names_port(tmp_path: Path) -> None:
+    """Item 3: `run` with PORT taken stops at once, naming PORT, before the catch-up run posts anything."""
+    clone = fresh_clone(tmp_path / "digest-bot")
+    archive = write_team_archive(tmp_path / "paper-digest")
+    with FakeSlack() as fake, socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        fill_env_file(
+            clone,
+            {
+                "DIGEST_ARCHIVE": str(archive),
+                "DIGEST_CHANNEL": "#general",
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": "walkthrough-secret",
+                "SLACK_API_URL": fake.api_url,
+                "PORT": str(port),
+            },
+        )
+        run = digest_bot(clone, "run")
+
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert f"cannot listen on 0.0.0.0 port {port}" in run.stderr and "set PORT to a free port" in run.stderr
+        assert fake.calls("chat.postMessage") == []
+    assert "listening" not in run.stdout + run.stderr and "Traceback" not in run.stderr
+
+
+def test_after_the_set_up_a_missing_token_is_an_error_not_a_preview(tmp_path: Path) -> None:
+    """Item 5: the channel and the signing secret set, SLACK_BOT_TOKEN forgotten: exit 2 naming it."""
+    clone = fresh_clone(tmp_path / "digest-bot")
+    archive = write_team_archive(tmp_path / "paper-digest")
+    fill_env_file(
+        clone,
+        {"DIGEST_ARCHIVE": str(archive), "DIGEST_CHANNEL": "#general", "SLACK_SIGNING_SECRET": "walkthrough-secret"},
+    )
+    run = digest_bot(clone, "run")
+
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "SLACK_BOT_TOKEN is not" in run.stderr and "OAuth & Permissions" in run.stderr
+    assert "preview done" not in run.stdout and "PREVIEW MODE" not in run.stdout

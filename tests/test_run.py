@@ -69,14 +69,17 @@ def test_repl_answers_like_slack(tmp_path: Path) -> None:
 def test_http_mode_when_there_is_no_app_token(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     served: dict[str, Any] = {}
     monkeypatch.setattr(
-        "bot.cli.run_cmd.serve", lambda asgi, *, port, host: served.update(port=port, host=host, app=asgi)
+        "bot.cli.run_cmd.serve", lambda asgi, *, port, host, sock: served.update(port=port, host=host, app=asgi)
     )
+    # The port is bound before anything else (issue 22): recorded here, not taken.
+    monkeypatch.setattr("bot.cli.run_cmd.bind_socket", lambda host, port: served.update(bound=(host, port)))
     with FakeSlack() as fake:
         env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s3cret", "SLACK_API_URL": fake.api_url,
                "PORT": "3456"}
         result = CliRunner().invoke(main, ["run"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert served["port"] == 3456 and "HTTP mode on 0.0.0.0 port 3456" in result.output
+    assert served["bound"] == ("0.0.0.0", 3456)
     assert served["host"] == "0.0.0.0"  # the default, as before the setting existed
     assert [c.method for c in fake.calls()][:1] == ["auth.test"]
     assert "answering lookups only, posting nothing" in result.output  # no channel configured
@@ -88,13 +91,14 @@ def test_the_bind_address_is_a_setting(
     in_tmp: Path, monkeypatch: pytest.MonkeyPatch, value: str, host: str
 ) -> None:
     served: dict[str, Any] = {}
-    monkeypatch.setattr("bot.cli.run_cmd.serve", lambda asgi, *, port, host: served.update(host=host))
+    monkeypatch.setattr("bot.cli.run_cmd.serve", lambda asgi, *, port, host, sock: served.update(host=host))
+    monkeypatch.setattr("bot.cli.run_cmd.bind_socket", lambda host, port: served.update(bound=host))
     with FakeSlack() as fake:
         env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s3cret", "SLACK_API_URL": fake.api_url,
                "DIGEST_BIND_ADDRESS": value}
         result = CliRunner().invoke(main, ["run"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert served["host"] == host
+    assert served["host"] == host and served["bound"] == host
 
 
 @pytest.mark.parametrize("value", ["not an address", "http://0.0.0.0", "1.2.3.4:80", "-bad-"])
@@ -113,13 +117,14 @@ def test_socket_mode_when_there_is_an_app_token(in_tmp: Path, monkeypatch: pytes
         def __init__(self, app: Any, token: str, web_client: Any) -> None:
             started.append((token, web_client.base_url))
 
-        def start(self) -> None:
-            started.append("started")
+        def connect(self) -> None:  # before the scheduler starts (issue 22): no post from a bot that cannot serve
+            started.append("connected")
 
         def close(self) -> None:
-            pass
+            started.append("closed")
 
     monkeypatch.setattr("bot.cli.run_cmd.SocketModeHandler", Handler)
+    monkeypatch.setattr("bot.cli.run_cmd.wait_until_stopped", lambda: started.append("served"))
     # No catch-up run in the background of this test: only the wiring is under test here.
     monkeypatch.setattr("bot.service.build_scheduler", functools.partial(build_scheduler, catch_up=False))
     with FakeSlack() as fake:
@@ -129,7 +134,7 @@ def test_socket_mode_when_there_is_an_app_token(in_tmp: Path, monkeypatch: pytes
                "DIGEST_CHANNEL": "C0SD", "DIGEST_ARCHIVE": str(EXAMPLE_ARCHIVE)}
         result = CliRunner().invoke(main, ["run"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert started == [("xapp-1", api_url), "started"]
+    assert started == [("xapp-1", api_url), "connected", "served", "closed"]
     assert "Socket Mode" in result.output and "Posting schedule: 0 9 * * FRI" in result.output
 
 

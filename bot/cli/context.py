@@ -154,15 +154,13 @@ pass_cli = click.make_pass_decorator(CliContext, ensure=True)
 
 def checked_channels(cli: CliContext, client: WebClient, settings: Settings, bot_name: str) -> Settings:
     """Every configured channel resolved to its id and checked, or stop with the lines to fix."""
-    from bot.slack.channels import ChannelsNotReady, resolve_channels, resolved_ids
-    from bot.store.channel_names import save_channel_ids
+    from bot.slack.channels import ChannelsNotReady, channels_as_ids
 
-    try:
-        resolved = resolve_channels(client, settings, bot_name=bot_name)
+    try:  # the ids are remembered for the commands that ask no Slack (`status`, `--dry-run`)
+        resolved = channels_as_ids(settings, cli.engine, client, bot_name=bot_name)
     except ChannelsNotReady as error:
         for line in error.problems[:-1]:
             click.echo(f"digest-bot: {line}", err=True)
         fail(error.problems[-1])
-    save_channel_ids(cli.engine, resolved_ids(settings, resolved))  # for `status`, which asks no Slack
     cli._settings = resolved
     return resolved

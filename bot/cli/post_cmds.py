@@ -26,10 +26,9 @@ from bot.config import Settings
 from bot.publisher import MIN_INTERVAL, Outlook, PublishReport, outlook, plan_run, publish_due
 from bot.publisher.leases import claimed_channels
 from bot.scheduler import next_run_time
-from bot.slack.channels import with_ids
+from bot.slack.channels import channels_as_ids, unresolved
 from bot.slack.client import posting_client
 from bot.store import posts as store
-from bot.store.channel_names import channel_ids
 from bot.store.source_state import GitState, git_state
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -113,6 +112,14 @@ def post(
     client = None if dry_run else posting_client(settings.slack_bot_token, settings.slack_api_url)
     if client is not None:  # before anything else: a wrong channel is one line, now
         settings = checked_channels(cli, client, settings, "digest-bot")
+    else:  # a dry run asks Slack nothing: names as they last resolved, like `status`
+        settings = channels_as_ids(settings, cli.engine)
+        for setting in unresolved(settings):
+            cli.err.print(
+                f"note: {escape(setting)} has not been looked up in Slack yet (`digest-bot post` or "
+                "`run` do it): shown as a channel nothing was posted to",
+                soft_wrap=True,
+            )
     catalog = cli.catalog(archive, fetch=True, posting=not dry_run)
     if not dry_run:
         cli.refuse_to_post(archive)
@@ -199,8 +206,8 @@ def status(cli: CliContext, as_json: bool) -> None:
     channels whose claim a run holds (channels configured here or posted to
     before), with the database session holding it.
     """
-    settings = cli.settings
     engine = cli.engine
+    settings = channels_as_ids(cli.settings, engine)  # asks no Slack: names as they last resolved
     now = dt.datetime.now(dt.UTC)
     upcoming = next_run_time(settings.schedule, settings.tz, now)
     last = next(iter(store.recent_runs(engine, 1)), None)
@@ -350,12 +357,11 @@ def status(cli: CliContext, as_json: bool) -> None:
 def _next_run_outlook(engine: Engine, settings: Settings, when: dt.datetime | None) -> Outlook | None:
     """What the next scheduled run would post, from the store as it is (None: no channel).
 
-    Channel names are planned as the ids they resolved to when the bot last
-    checked them (`run`, `post`): the posts are recorded under the ids.
+    `settings` has channel names as the ids they resolved to when the bot
+    last checked them (`channels_as_ids`): the posts are recorded under the ids.
     """
     if when is None or not (settings.channel or settings.channels):
         return None
-    settings = with_ids(settings, channel_ids(engine))
     return outlook(engine, plan_run(engine, settings, when), min_interval=MIN_INTERVAL, max_papers=settings.max_papers_per_digest)
 
 

@@ -6,7 +6,9 @@ import datetime as dt
 import logging
 import os
 import signal
+import socket
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -18,7 +20,14 @@ from bot.archive_source import ArchiveSource
 from bot.cli.archive_cmds import archive_option
 from bot.cli.context import CliContext, checked_channels, fail, pass_cli
 from bot.cli.progress import progress
-from bot.preview import missing_settings, print_banner, print_next_run, repl
+from bot.preview import (
+    half_configured,
+    missing_settings,
+    print_banner,
+    print_next_run,
+    repl,
+    slack_settings_given,
+)
 from bot.scheduler import JOB_ID
 from bot.service import (
     Bot,
@@ -30,8 +39,9 @@ from bot.service import (
     start_workers,
 )
 from bot.slack.client import web_client
-from bot.slack.http import create_asgi_app, serve
+from bot.slack.http import CannotListen, bind_socket, create_asgi_app, serve
 from bot.store.health import StoreWatch
+from bot.store.serving import serve_store
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +58,16 @@ def run(cli: CliContext, archive: Path | None, preview: bool) -> None:
     """Run the bot: index the archive, answer /papers, post each new week.
 
     Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP mode on PORT
-    (POST /slack/events, GET /healthz). Without Slack tokens it runs in
-    preview mode: it lists what is missing, shows what the next scheduled run
-    would post, and answers /papers typed on an interactive terminal.
+    (POST /slack/events, GET /healthz). With no Slack setting at all it runs
+    in preview mode: it lists what is missing, shows what the next scheduled
+    run would post, and answers /papers typed on an interactive terminal.
+    With some Slack settings but not all it exits 2 naming what is missing
+    (--preview still previews).
+
+    PORT is taken (or Socket Mode connected) before anything else: a start
+    that cannot serve exits 2 naming PORT or DIGEST_BIND_ADDRESS, with
+    nothing posted. A second run on the same SQLite store says which run
+    serves it already.
 
     A DIGEST_ARCHIVE_GIT archive is cloned on first start and fetched before
     every re-read and posting run. Before connecting it checks every
@@ -60,7 +77,25 @@ def run(cli: CliContext, archive: Path | None, preview: bool) -> None:
     """
     settings = cli.settings
     logging.getLogger().setLevel(settings.log_level)
-    live = not preview and not settings.missing_for_live()
+    missing = settings.missing_for_live()
+    if not preview and missing and slack_settings_given(settings):
+        fail(half_configured(settings, missing))  # a service manager must not see a preview succeed
+    live = not preview and not missing
+    sock = None
+    if live and not settings.slack_app_token:  # HTTP mode: the port first, before anything is posted
+        try:
+            sock = bind_socket(settings.bind_address, settings.port)
+        except CannotListen as err:
+            fail(str(err))
+    serving = None
+    if live:
+        serving = serve_store(cli.engine)
+        if serving is not None and serving.other is not None:
+            cli.err.print(
+                f"[yellow]note:[/] another digest-bot run serves this store: {serving.other} "
+                f"({escape(str(serving.path))}); the two share the work safely, but one run is enough",
+                soft_wrap=True,
+            )
     posting = live and bool(settings.channel or settings.channels)
     with progress(cli.err, "indexing", "files") as shown:
         report = cli.sync(archive, progress=shown, fetch=True, posting=posting)
@@ -82,11 +117,19 @@ def run(cli: CliContext, archive: Path | None, preview: bool) -> None:
         else:
             out.print("No interactive terminal: preview done. Run it in a terminal to try /papers here.")
         return
-    _live(cli, bot, cli.source(archive))
+    try:
+        _live(cli, bot, cli.source(archive), sock)
+    finally:
+        if serving is not None:
+            serving.release()
 
 
-def _live(cli: CliContext, bot: Bot, archive: ArchiveSource) -> None:
-    """Connect to Slack (Socket Mode or HTTP) and start the posting schedule."""
+def _live(cli: CliContext, bot: Bot, archive: ArchiveSource, sock: socket.socket | None) -> None:
+    """Connect to Slack (Socket Mode, or HTTP on `sock`, bound already), then start the schedule.
+
+    The schedule starts (its catch-up run posts at once) only once the bot can
+    serve: a Socket Mode connection that fails stops the start with nothing posted.
+    """
     settings = bot.settings
     client = lookup_client(settings)
     try:
@@ -102,6 +145,27 @@ def _live(cli: CliContext, bot: Bot, archive: ArchiveSource) -> None:
     watch = StoreWatch(bot.engine, on_lost=lambda problem: os.kill(os.getpid(), signal.SIGTERM)).start()
     workers = start_workers(settings)
     app = slack_app(bot, client, bot_user_id=bot_user_id, workers=workers)
+    handler = None
+    if settings.slack_app_token:
+        handler = SocketModeHandler(
+            app, settings.slack_app_token, web_client=web_client(None, settings.slack_api_url)
+        )
+        try:
+            handler.connect()
+        except SlackApiError as err:
+            workers.close()
+            watch.stop()
+            fail(
+                f"Slack refused SLACK_APP_TOKEN ({err.response.get('error')}): generate an app-level token with "
+                "connections:write (Basic Information → App-Level Tokens), or unset SLACK_APP_TOKEN for HTTP mode"
+            )
+        except Exception as err:  # the websocket: network, proxy, TLS
+            workers.close()
+            watch.stop()
+            fail(
+                f"cannot connect to Slack in Socket Mode: {err}; check the network, "
+                "or unset SLACK_APP_TOKEN for HTTP mode"
+            )
     scheduler = background_jobs(bot, archive)
     scheduler.start()
     posting = scheduler.get_job(JOB_ID)
@@ -110,11 +174,10 @@ def _live(cli: CliContext, bot: Bot, archive: ArchiveSource) -> None:
     else:
         cli.out.print("No DIGEST_CHANNEL or DIGEST_CHANNELS: answering lookups only, posting nothing")
     try:
-        if settings.slack_app_token:
+        if handler is not None:
             cli.out.print(f"Connected as {identity.get('user')} ({identity.get('team')}): Socket Mode")
-            handler = SocketModeHandler(app, settings.slack_app_token, web_client=web_client(None, settings.slack_api_url))
-            signal.signal(signal.SIGTERM, lambda *_: handler.close())
-            handler.start()
+            wait_until_stopped()
+            handler.close()
         else:
             cli.out.print(
                 f"Connected as {identity.get('user')} ({identity.get('team')}): "
@@ -123,10 +186,21 @@ def _live(cli: CliContext, bot: Bot, archive: ArchiveSource) -> None:
             asgi = create_asgi_app(
                 app, health=health(bot, workers, watch), signing_secret=settings.slack_signing_secret
             )
-            serve(asgi, port=settings.port, host=settings.bind_address)
+            serve(asgi, port=settings.port, host=settings.bind_address, sock=sock)
     finally:
         scheduler.shutdown(wait=False)
         workers.close()
         watch.stop()
     if watch.lost is not None:
         fail(watch.lost, code=3)
+
+
+def wait_until_stopped() -> None:
+    """Block until SIGTERM or Ctrl-C: Socket Mode's connection runs in threads of its own."""
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        while not stopped.wait(1.0):  # the signal handler runs between waits
+            pass
+    except KeyboardInterrupt:
+        pass

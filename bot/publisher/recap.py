@@ -63,6 +63,8 @@ class ChannelRecap:
     error: str | None = None
     problem: str | None = None
     reason: str | None = None  # why there was no recap to post
+    #: The newest ended week, when it is over MAX_AGE old: no recap for it (logged by `run`).
+    too_old: dt.date | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -137,6 +139,16 @@ def due_week(
             return start, ""
         return None, f"the digests of the week of {start} are not all posted in {channel} yet"
     return None, "no digest week has ended recently"
+
+
+def too_old_week(catalog: Catalog, now: dt.datetime, settings: Settings) -> dt.date | None:
+    """The newest digest week that has ended, if it ended over MAX_AGE ago: `due_week`
+    recaps nothing then, and `run` says which week and why (`ChannelRecap.too_old`)."""
+    today = now.astimezone(settings.tz).date()
+    for start, end in catalog.week_spans()[:4]:
+        if end < today:
+            return start if today - end > MAX_AGE else None
+    return None
 
 
 def post_recaps(
@@ -218,6 +230,7 @@ class _Channel:
             week, reason = due_week(self.engine, self.catalog, channel, slugs, now, self.settings)
             if week is None:
                 result.reason = reason
+                result.too_old = too_old_week(self.catalog, now, self.settings)
                 return
         result.week = week
         target = Target(channel, RECAP_SLUG, week, "schedule")

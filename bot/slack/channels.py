@@ -18,8 +18,10 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.store.channel_names import channel_ids, save_channel_ids
 
 #: What `conversations.info` / `.list` need; the manifest asks for both.
 READ_SCOPES = ("channels:read", "groups:read")
@@ -102,6 +104,42 @@ def resolve_channels(client: WebClient, settings: Settings, *, bot_name: str = "
     if problems:
         raise ChannelsNotReady(problems)
     return with_ids(settings, resolved)
+
+
+def channels_as_ids(
+    settings: Settings, engine: Engine, client: WebClient | None = None, *, bot_name: str = "digest-bot"
+) -> Settings:
+    """The settings with every channel as the id its posts are recorded under: the one way
+    every command (`run`, `post`, `post --dry-run`, `status`, `recap`, preview) reads
+    DIGEST_CHANNEL(S), so that none of them plans for `#general` while the posts are under `C…`.
+
+    With a Slack `client` each channel is looked up and checked (`resolve_channels`:
+    `ChannelsNotReady` says what to fix) and what names resolved to is remembered in
+    the store. Without one (commands that ask no Slack) names become the ids they
+    last resolved to; a name never looked up stays as it is (`unresolved`).
+    """
+    if client is not None:
+        resolved = resolve_channels(client, settings, bot_name=bot_name)
+        save_channel_ids(engine, resolved_ids(settings, resolved))
+        return resolved
+    known = channel_ids(engine)
+    by_name = {_Ref("", given).name: cid for given, cid in known.items()}
+    ids = {
+        ref.given: known.get(ref.given) or by_name[ref.name]
+        for ref in _refs(settings)
+        if not ref.is_id and (ref.given in known or ref.name in by_name)
+    }
+    return with_ids(settings, ids)
+
+
+def unresolved(settings: Settings) -> list[str]:
+    """The channel settings still naming a channel rather than its id (`channels_as_ids`
+    without Slack left them: never looked up), e.g. `DIGEST_CHANNEL #general`."""
+    return [
+        f"DIGEST_CHANNEL {ref.given}" if ref.setting == "DIGEST_CHANNEL" else ref.setting
+        for ref in _refs(settings)
+        if not ref.is_id
+    ]
 
 
 def with_ids(settings: Settings, ids: Mapping[str, str]) -> Settings:

@@ -17,8 +17,10 @@ connection that never finishes its request headers is closed
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -246,8 +248,51 @@ def server_config(asgi: Starlette, *, port: int, host: str = "0.0.0.0") -> Any:
     )
 
 
-def serve(asgi: Starlette, *, port: int, host: str = "0.0.0.0") -> None:
-    """Serve until SIGINT/SIGTERM (uvicorn handles both gracefully)."""
+class CannotListen(Exception):
+    """The address and port cannot be had; the message is the line that fixes it."""
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port), not yet listening: taken before anything else starts.
+
+    `serve` listens on it once the bot is ready, so a port that is taken (or an
+    address that is not this machine's) stops the start before anything is
+    posted, with the setting to change (`CannotListen`). Until then a
+    connection is refused, as when the bot is not running.
+    """
+    where = f"{host} port {port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as err:
+        raise CannotListen(
+            f"cannot listen on {where}: DIGEST_BIND_ADDRESS {host!r} is not an address of this machine ({err}); "
+            "set DIGEST_BIND_ADDRESS to 0.0.0.0 (every interface) or 127.0.0.1"
+        ) from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart's TIME_WAIT is no conflict
+        sock.bind(address)
+    except OSError as err:
+        sock.close()
+        if err.errno == errno.EADDRINUSE:
+            fix = "another program (or another digest-bot) listens there; set PORT to a free port, or stop it"
+        elif err.errno == errno.EACCES:
+            fix = "ports below 1024 need privileges; set PORT to 1024 or above (e.g. 3000)"
+        elif err.errno == errno.EADDRNOTAVAIL:
+            fix = (
+                "that address is not this machine's; "
+                "set DIGEST_BIND_ADDRESS to 0.0.0.0 (every interface) or 127.0.0.1"
+            )
+        else:
+            fix = "check PORT and DIGEST_BIND_ADDRESS"
+        raise CannotListen(f"cannot listen on {where} ({err.strerror or err}): {fix}") from None
+    return sock
+
+
+def serve(asgi: Starlette, *, port: int, host: str = "0.0.0.0", sock: socket.socket | None = None) -> None:
+    """Serve until SIGINT/SIGTERM (uvicorn handles both gracefully), on `sock` if bound already."""
     import signal
 
     import uvicorn
@@ -256,5 +301,7 @@ def serve(asgi: Starlette, *, port: int, host: str = "0.0.0.0") -> None:
     # the handler it found: make that one return, so the bot exits 0 after a
     # clean stop instead of dying of the signal.
     signal.signal(signal.SIGTERM, lambda *_: log.info("stopped on SIGTERM"))
+    if sock is None:
+        sock = bind_socket(host, port)
     log.info("HTTP mode: listening on %s:%d (POST /slack/events, GET /healthz)", host, port)
-    uvicorn.Server(server_config(asgi, port=port, host=host)).run()
+    uvicorn.Server(server_config(asgi, port=port, host=host)).run(sockets=[sock])
