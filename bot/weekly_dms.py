@@ -46,7 +46,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine, func, select, update
 
 from bot import discussion, follows, personal
-from bot.publisher.leases import _holder_is_dead, default_holder
+from bot.publisher.leases import default_holder, take_lease
 from bot.publisher.slack_calls import AUTH_ERRORS, SlackCalls, SlackRefused, SlackUncertain
 from bot.render.weekly_dm import PER_FOLLOW, FollowGroup, weekly_dm
 from bot.search.engine import SearchEngine
@@ -225,19 +225,14 @@ class _Pass:
         claim, key = f"dm:{week.isoformat()}", f"dm|{week.isoformat()}"
         if not self.claims.try_claim(claim):
             return False
-        now = self.clock()
-        taken = post_store.acquire_lease(self.engine, key, self.holder, now=now, ttl=LEASE_TTL)
-        if not taken:
-            lease = post_store.get_lease(self.engine, key)
-            dead = lease is not None and lease.holder and (self.claims.exclusive or _holder_is_dead(lease.holder))
-            taken = bool(dead) and lease is not None and post_store.take_over_lease(
-                self.engine, key, dead_holder=str(lease.holder), holder=self.holder, now=now, ttl=LEASE_TTL
-            )
-            if taken:
-                log.warning("took over the weekly DMs of %s from %s, which is no longer running", week, lease.holder if lease else "?")
-        if not taken:
+        taken = take_lease(
+            self.engine, key, self.holder, now=self.clock(), ttl=LEASE_TTL, exclusive=self.claims.exclusive
+        )
+        if taken is False:
             self.claims.release(claim)
             return False
+        if isinstance(taken, str):
+            log.warning("took over the weekly DMs of %s from %s, which is no longer running", week, taken)
         self._lease, self._claim = key, claim
         return True
 
