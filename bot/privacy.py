@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, delete
 
+from bot.personal import person_mutex
 from bot.store.personal import dm_posts, follows, people, reactions, saved_papers
 from bot.store.posts import thread_replies
 
@@ -27,7 +28,7 @@ FORGOTTEN = (
 def forget_user(engine: Engine, user_id: str) -> dict[str, int]:
     """Delete everything about `user_id`; how many rows of each kind went."""
     counts: dict[str, int] = {}
-    with engine.begin() as conn:
+    with person_mutex(engine, user_id), engine.begin() as conn:
         for name, table in FORGOTTEN:
             counts[name] = int(conn.execute(delete(table).where(table.c.user_id == user_id)).rowcount or 0)
     return counts
