@@ -75,6 +75,9 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # What a delete frees is overwritten, not left in free space: `forget me` must
+    # leave no trace of a person in the file (see `checkpoint`).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -248,6 +251,20 @@ def held_claims(engine: Engine, names: Iterable[str]) -> list[HeldClaim]:
                 client = str(row.client_addr) if row.client_addr is not None else None
                 held.append(HeldClaim(name, int(row.pid), client, since))
     return sorted(held, key=lambda claim: (claim.name, claim.pid))
+
+
+def checkpoint(engine: Engine) -> bool:
+    """SQLite: copy the WAL into the database file and truncate it (after `forget me`, so
+    the deleted rows' old pages do not linger in `-wal`). True when done, or nothing to do
+    (PostgreSQL); False when a reader kept part of the WAL (it goes at the next checkpoint).
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as conn:
+        busy, _pages, _moved = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    if busy:
+        log.warning("the store's WAL could not be checkpointed at once (a reader holds it); it will be at the next one")
+    return not busy
 
 
 #: In-memory SQLite stores (tests, tools) have no file to lock: a lock per process.
