@@ -397,7 +397,7 @@ class _Pass:
         self._check("after_intent", row)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                ts = self._wrote(lambda: self.slack.post(channel, message, dm_metadata(row), pace="dms"))
+                ts = self._wrote(functools.partial(self.slack.post, channel, message, dm_metadata(row), pace="dms"))
             except SlackRefused as err:
                 store.mark_failed(self.engine, row.id, error=err.error, now=self.clock())
                 if err.error in AUTH_ERRORS:

@@ -126,7 +126,7 @@ def test_a_star_in_a_followed_query_keeps_the_dm_bold(engine: Engine, example_ar
 
 
 def test_backticks_and_stars_of_a_query_stay_inside_their_spans() -> None:
-    paper = next(p for d in Catalog_example().digests(week=WEEK, with_papers=True) for p in d.papers)
+    paper = next(p for d in example_catalog().digests(week=WEEK, with_papers=True) for p in d.papers)
     rendered = weekly_dm(WEEK, [FollowGroup("a*b `x` privacy", (paper,), 9)])
     assert rendered is not None
     lines = [line for t in mrkdwn(rendered[0]) for line in t.split("\n")]
@@ -136,7 +136,8 @@ def test_backticks_and_stars_of_a_query_stay_inside_their_spans() -> None:
     assert more.count("`") == 2 and "a*b ʼxʼ privacy" in more  # the command as typed, in one code span
 
 
-def Catalog_example() -> Catalog:  # noqa: N802 - a small helper for the pure test above
+def example_catalog() -> Catalog:
+    """The example archive in an in-memory store."""
     from bot.store import open_engine
 
     engine = open_engine("sqlite://")

@@ -22,7 +22,16 @@ from bot.model import Paper, ThreadInfo, Topic
 from bot.render import actions as act
 from bot.render.blocks import Block, actions, block_id, button, context, divider, header, section
 from bot.render.cards import card_suffix, thread_link
-from bot.render.mrkdwn import BUTTON_VALUE, HEADER_TEXT, clean, fit, link, plain, text_len, truncate_escaped
+from bot.render.mrkdwn import (
+    BUTTON_VALUE,
+    HEADER_TEXT,
+    clean,
+    fit,
+    link,
+    plain,
+    text_len,
+    truncate_escaped,
+)
 from bot.render.personal import follow_button, query_label
 
 #: Slack's limit for a Home tab.

@@ -39,9 +39,9 @@ import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Self
 
 from sqlalchemy import Engine, event, func, select, text
