@@ -4,6 +4,11 @@ Plain functions of (engine, user id, ...): the Slack listeners, `Lookup`, the
 weekly DM pass and the Home tab all go through them. Every read is scoped to
 one user id, so nothing here can hand one person's follows or reading list to
 another. Checking a follow against the archive is `bot.follows`' job.
+
+`person_mutex` serialises what must not interleave for one person: the weekly
+DM pass holds it while it reads a person's follows and sends their DM, and
+unfollowing, muting and `forget me` wait for it, so a DM never goes out from
+follows already removed, to a person who muted DMs, or who was forgotten.
 """
 
 from __future__ import annotations
@@ -11,11 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.store import locks
 from bot.store.personal import follows, people, saved_papers
 from bot.store.posts import utc
 
@@ -45,6 +52,11 @@ class Person:
     dm_muted: bool = False
     dm_channel: str | None = None
     home_seen_at: dt.datetime | None = None
+
+
+def person_mutex(engine: Engine, user_id: str) -> AbstractContextManager[None]:
+    """Held while a person's DM is made and sent, and while they unfollow, mute or are forgotten."""
+    return locks.mutex(engine, f"person:{user_id}")
 
 
 def query_key(canonical: str) -> str:
@@ -79,25 +91,36 @@ def count_follows(engine: Engine, user_id: str) -> int:
 
 
 def remove_follow(engine: Engine, user_id: str, follow_id: int) -> bool:
-    """Delete one of the person's follows (another person's id deletes nothing)."""
-    with engine.begin() as conn:
+    """Delete one of the person's follows (another person's id deletes nothing).
+
+    Waits for a weekly DM of theirs being sent: none goes out after this returns
+    that was made from the removed follow."""
+    with person_mutex(engine, user_id), engine.begin() as conn:
         gone = conn.execute(delete(follows).where(follows.c.id == follow_id, follows.c.user_id == user_id))
     return gone.rowcount == 1
 
 
-def followers(engine: Engine) -> dict[str, list[Follow]]:
-    """Every person with follows whose DMs are not muted -> their follows (the DM pass)."""
+def followers(engine: Engine) -> list[str]:
+    """Every person with follows whose DMs are not muted (whom the DM pass looks at).
+
+    Only who: each person's follows and mute are read again when their DM is
+    made (`dm_follows`, under `person_mutex`), since the pass takes minutes."""
     muted = select(people.c.user_id).where(people.c.dm_muted.is_(True))
+    query = select(follows.c.user_id).where(follows.c.user_id.not_in(muted)).distinct().order_by(follows.c.user_id)
+    with engine.connect() as conn:
+        return list(conn.scalars(query))
+
+
+def dm_follows(engine: Engine, user_id: str) -> list[Follow]:
+    """The person's follows as their weekly DM is made now; none when they muted DMs."""
+    muted = select(people.c.user_id).where(people.c.user_id == user_id, people.c.dm_muted.is_(True))
     query = (
         select(follows)
-        .where(follows.c.user_id.not_in(muted))
-        .order_by(follows.c.user_id, follows.c.created_at, follows.c.id)
+        .where(follows.c.user_id == user_id, ~muted.exists())
+        .order_by(follows.c.created_at, follows.c.id)
     )
-    found: dict[str, list[Follow]] = {}
-    with engine.connect() as conn:
-        for r in conn.execute(query):
-            found.setdefault(r.user_id, []).append(Follow(r.id, r.user_id, r.query, utc(r.created_at)))
-    return found
+    with locks.snapshot(engine) as conn:
+        return [Follow(r.id, r.user_id, r.query, utc(r.created_at)) for r in conn.execute(query)]
 
 
 # ---- saved papers ----------------------------------------------------------------------
@@ -178,7 +201,9 @@ def _set_person(engine: Engine, user_id: str, now: dt.datetime, **values: object
 
 
 def set_dm_muted(engine: Engine, user_id: str, muted: bool, *, now: dt.datetime) -> None:
-    _set_person(engine, user_id, now, dm_muted=muted)
+    """Mute or unmute the weekly DM (waits for one of theirs being sent)."""
+    with person_mutex(engine, user_id):
+        _set_person(engine, user_id, now, dm_muted=muted)
 
 
 def set_dm_channel(engine: Engine, user_id: str, channel: str | None, *, now: dt.datetime) -> None:

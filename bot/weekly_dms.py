@@ -46,7 +46,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine, func, select, update
 
 from bot import discussion, follows, personal
-from bot.publisher.leases import _holder_is_dead, default_holder
+from bot.publisher.leases import default_holder, take_lease
 from bot.publisher.slack_calls import AUTH_ERRORS, SlackCalls, SlackRefused, SlackUncertain
 from bot.render.weekly_dm import PER_FOLLOW, FollowGroup, weekly_dm
 from bot.search.engine import SearchEngine
@@ -211,6 +211,7 @@ class _Pass:
         self.report = DmReport()
         self._lease: str | None = None
         self._claim: str | None = None
+        self._last_write: float | None = None  # monotonic time of the last DM write
 
     def clock(self) -> dt.datetime:
         return self._now + dt.timedelta(seconds=self.monotonic() - self._started)
@@ -225,19 +226,14 @@ class _Pass:
         claim, key = f"dm:{week.isoformat()}", f"dm|{week.isoformat()}"
         if not self.claims.try_claim(claim):
             return False
-        now = self.clock()
-        taken = post_store.acquire_lease(self.engine, key, self.holder, now=now, ttl=LEASE_TTL)
-        if not taken:
-            lease = post_store.get_lease(self.engine, key)
-            dead = lease is not None and lease.holder and (self.claims.exclusive or _holder_is_dead(lease.holder))
-            taken = bool(dead) and lease is not None and post_store.take_over_lease(
-                self.engine, key, dead_holder=str(lease.holder), holder=self.holder, now=now, ttl=LEASE_TTL
-            )
-            if taken:
-                log.warning("took over the weekly DMs of %s from %s, which is no longer running", week, lease.holder if lease else "?")
-        if not taken:
+        taken = take_lease(
+            self.engine, key, self.holder, now=self.clock(), ttl=LEASE_TTL, exclusive=self.claims.exclusive
+        )
+        if taken is False:
             self.claims.release(claim)
             return False
+        if isinstance(taken, str):
+            log.warning("took over the weekly DMs of %s from %s, which is no longer running", week, taken)
         self._lease, self._claim = key, claim
         return True
 
@@ -330,33 +326,54 @@ class _Pass:
         return groups  # in the order the person followed them; a paper stands under the first
 
     def _send_all(self, week: dt.date) -> bool:
-        """Every person's DM for the week; True when all are settled (none left to retry)."""
-        everyone = personal.followers(self.engine)
-        rows = store.week_rows(self.engine, week)
+        """Every person's DM for the week; True when all are settled (none left to retry).
+
+        Each person's follows, mute and DM row are read when their turn comes,
+        under their `person_mutex` held until their DM is recorded: the pass
+        takes minutes, and whoever unfollowed, muted or said "forget me" in the
+        meantime is taken at their word (forget me waits for a DM already on
+        its way, and then deletes it with the rest).
+        """
         cache: dict[str, FollowGroup] = {}
         settled = True
-        for user, user_follows in everyone.items():
-            groups = self._groups(week, [f.query for f in user_follows], cache)
-            row = rows.get(user)
-            if not groups:
-                if row is None:
-                    self.report.nothing += 1
-                continue
-            ids = list(dict.fromkeys(p.arxiv_id for g in groups for p in g.papers))
-            threads = discussion.threads_for(self.engine, ids)
-            rendered = weekly_dm(week, groups, threads=threads, lang=self.lang)
-            if rendered is None:
-                continue
-            message, papers = rendered
-            hash_ = content_hash(message)
-            if row is not None and row.posted:
-                if row.content_hash != hash_ and row.channel and row.ts and set(papers) - set(row.papers):
-                    self._update(row, message, papers, hash_)
-                continue
-            if row is not None and row.state == "failed" and row.attempts >= MAX_ATTEMPTS:
-                continue  # refused again and again: left (`status` shows it)
-            settled &= self._send(user, week, row, message, papers, hash_)
+        for user in personal.followers(self.engine):
+            self._pace()
+            with personal.person_mutex(self.engine, user):
+                settled &= self._person(user, week, cache)
         return settled
+
+    def _pace(self) -> None:
+        """Wait out the DM pace before taking the next person's mutex, not while holding it."""
+        if self._last_write is not None:
+            wait = self.slack.min_interval - (self.monotonic() - self._last_write)
+            if wait > 0:
+                self.sleep(wait)
+
+    def _person(self, user: str, week: dt.date, cache: dict[str, FollowGroup]) -> bool:
+        """One person's DM for the week, from their follows as they are now; True when settled."""
+        user_follows = personal.dm_follows(self.engine, user)
+        if not user_follows:
+            return True  # unfollowed everything, muted, or forgotten since the pass began
+        groups = self._groups(week, [f.query for f in user_follows], cache)
+        row = store.user_week_row(self.engine, user, week)
+        if not groups:
+            if row is None:
+                self.report.nothing += 1
+            return True
+        ids = list(dict.fromkeys(p.arxiv_id for g in groups for p in g.papers))
+        threads = discussion.threads_for(self.engine, ids)
+        rendered = weekly_dm(week, groups, threads=threads, lang=self.lang)
+        if rendered is None:
+            return True
+        message, papers = rendered
+        hash_ = content_hash(message)
+        if row is not None and row.posted:
+            if row.content_hash != hash_ and row.channel and row.ts and set(papers) - set(row.papers):
+                self._update(row, message, papers, hash_)
+            return True
+        if row is not None and row.state == "failed" and row.attempts >= MAX_ATTEMPTS:
+            return True  # refused again and again: left (`status` shows it)
+        return self._send(user, week, row, message, papers, hash_)
 
     def _send(
         self, user: str, week: dt.date, row: store.DmRow | None, message: dict[str, Any],
@@ -380,7 +397,7 @@ class _Pass:
         self._check("after_intent", row)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                ts = self.slack.post(channel, message, dm_metadata(row), pace="dms")
+                ts = self._wrote(functools.partial(self.slack.post, channel, message, dm_metadata(row), pace="dms"))
             except SlackRefused as err:
                 store.mark_failed(self.engine, row.id, error=err.error, now=self.clock())
                 if err.error in AUTH_ERRORS:
@@ -414,6 +431,13 @@ class _Pass:
             return True
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _wrote(self, call: Callable[[], Any]) -> Any:
+        """A DM write (post or update), timed for `_pace`."""
+        try:
+            return call()
+        finally:
+            self._last_write = self.monotonic()
+
     def _failed(self, user: str, week: dt.date, error: str) -> None:
         if error in AUTH_ERRORS:
             raise _Stop(f"Slack refused the token ({error})")
@@ -441,7 +465,7 @@ class _Pass:
         self._renew()
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                self.slack.update(row.channel, row.ts, message, dm_metadata(row), pace="dms")
+                self._wrote(functools.partial(self.slack.update, row.channel, row.ts, message, dm_metadata(row), pace="dms"))
                 break
             except SlackRefused as err:
                 if err.error in AUTH_ERRORS:

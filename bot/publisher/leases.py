@@ -8,8 +8,11 @@ lock): one replica posts a channel's digests in order, and since the claim
 dies with its holder's connection, holding it proves that whoever holds a
 lease in that channel has stopped, so the lease is taken over at once. On
 SQLite a lease is taken over when it expires, or at once when its holder is
-a dead process on this host. `claimed_channels` tells `digest-bot status`
-which channels a run holds now.
+a dead process on this host: its pid is gone, or it is this very pid but an
+earlier incarnation (a container's pid 1 restarted in place), told apart by
+a random token drawn once per process (`INCARNATION`). `claimed_channels`
+tells `digest-bot status` which channels a run holds now. `take_lease` is
+the one way to take a lease, for digests, recaps and the weekly DMs alike.
 """
 
 from __future__ import annotations
@@ -34,10 +37,50 @@ log = logging.getLogger("bot.publisher")
 #: How long a digest's lease lasts without renewal (it is renewed before every post).
 LEASE_TTL = dt.timedelta(minutes=10)
 
+#: This process's incarnation: a random token drawn once per process (again in a
+#: forked child). A restart in place keeps the host and may keep the pid (a
+#: container's pid 1), never this token, so the lease of the process that ran
+#: before is known to be dead instead of waited out.
+INCARNATION = secrets.token_hex(6)
+
+
+def _new_incarnation() -> None:
+    global INCARNATION
+    INCARNATION = secrets.token_hex(6)
+
+
+os.register_at_fork(after_in_child=_new_incarnation)
+
 
 def default_holder() -> str:
-    """Who holds a lease: host, pid and a nonce (a dead local pid can be detected)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    """Who holds a lease: host, pid, this process's incarnation and a nonce per run.
+
+    The pid tells a dead process on this host; the incarnation tells an earlier
+    process that had this same pid; the nonce tells two runs of one process apart.
+    """
+    return f"{socket.gethostname()}:{os.getpid()}:{INCARNATION}:{secrets.token_hex(4)}"
+
+
+def take_lease(
+    engine: Engine, key: str, holder: str, *, now: dt.datetime, ttl: dt.timedelta, exclusive: bool
+) -> bool | str:
+    """Take the lease `key` for `holder`: True when free, expired or ours; the dead
+    holder's name when taken over from it; False when a live holder keeps it.
+
+    `exclusive`: the caller holds a claim (`bot.store.locks.Claims`) proving that
+    whoever holds the lease has stopped (PostgreSQL); otherwise only a holder that
+    `holder_is_dead` says is dead is taken over before its lease expires.
+    """
+    if store.acquire_lease(engine, key, holder, now=now, ttl=ttl):
+        return True
+    lease = store.get_lease(engine, key)
+    if lease is None or not lease.holder:
+        return False
+    if not exclusive and not holder_is_dead(lease.holder):
+        return False
+    if not store.take_over_lease(engine, key, dead_holder=lease.holder, holder=holder, now=now, ttl=ttl):
+        return False
+    return lease.holder
 
 
 def channel_claim(channel: str) -> str:
@@ -84,28 +127,19 @@ class Leases:
     # ---- digests --------------------------------------------------------------------
 
     def take(self, target: Target) -> bool:
-        key, now = target.lease_key, self.clock()
-        if store.acquire_lease(self.engine, key, self.holder, now=now, ttl=LEASE_TTL):
-            self._lease = key
-            return True
-        lease = store.get_lease(self.engine, key)
-        if lease is None or not lease.holder:
-            return False
         # Holding the channel's claim proves the lease's holder stopped posting here
         # (every run posts under that claim, and a dead run's claim went with it).
-        if not self.claims.exclusive and not _holder_is_dead(lease.holder):
-            return False
-        if not store.take_over_lease(
-            self.engine, key, dead_holder=lease.holder, holder=self.holder, now=now, ttl=LEASE_TTL
-        ):
-            return False
-        log.warning(
-            "took over %s in %s from %s, which is no longer running",
-            target.label,
-            target.channel,
-            lease.holder,
+        taken = take_lease(
+            self.engine, target.lease_key, self.holder, now=self.clock(), ttl=LEASE_TTL,
+            exclusive=self.claims.exclusive,
         )
-        self._lease = key
+        if taken is False:
+            return False
+        if isinstance(taken, str):
+            log.warning(
+                "took over %s in %s from %s, which is no longer running", target.label, target.channel, taken
+            )
+        self._lease = target.lease_key
         return True
 
     def renew(self, target: Target) -> None:
@@ -126,19 +160,37 @@ class Leases:
             self._lease = None
 
 
-def _holder_is_dead(holder: str) -> bool:
+def _parse_holder(holder: str) -> tuple[str, int, str | None] | None:
+    """(host, pid, incarnation) of a holder; incarnation None for the older
+    `host:pid:nonce` form, written before holders named their incarnation."""
+    for parts, has_incarnation in ((3, True), (2, False)):
+        try:
+            fields = holder.rsplit(":", parts)
+            if len(fields) != parts + 1:
+                continue
+            pid = int(fields[1])
+        except ValueError:
+            continue
+        return fields[0], pid, fields[2] if has_incarnation else None
+    return None
+
+
+def holder_is_dead(holder: str) -> bool:
     """True for a holder on this host whose process is gone (e.g. killed mid-run).
 
-    A pid means nothing on another host: there, on SQLite, only expiry frees a
-    lease; on PostgreSQL the channel claim tells (see `Leases.take`).
+    Gone means: its pid runs no process, or its pid is this process's own but
+    its incarnation is not (an earlier process that had this pid: a restart in
+    place). A pid means nothing on another host: there, on SQLite, only expiry
+    frees a lease; on PostgreSQL the claim tells (see `take_lease`).
     """
-    try:
-        host, pid_text, _nonce = holder.rsplit(":", 2)
-        pid = int(pid_text)
-    except ValueError:
+    parsed = _parse_holder(holder)
+    if parsed is None:
         return False
-    if host != socket.gethostname() or pid == os.getpid():
+    host, pid, incarnation = parsed
+    if host != socket.gethostname():
         return False
+    if pid == os.getpid():
+        return incarnation != INCARNATION
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -22,7 +22,16 @@ from bot.model import Paper, ThreadInfo, Topic
 from bot.render import actions as act
 from bot.render.blocks import Block, actions, block_id, button, context, divider, header, section
 from bot.render.cards import card_suffix, thread_link
-from bot.render.mrkdwn import BUTTON_VALUE, HEADER_TEXT, clean, fit, link, plain, text_len
+from bot.render.mrkdwn import (
+    BUTTON_VALUE,
+    HEADER_TEXT,
+    clean,
+    fit,
+    link,
+    plain,
+    text_len,
+    truncate_escaped,
+)
 from bot.render.personal import follow_button, query_label
 
 #: Slack's limit for a Home tab.
@@ -107,7 +116,8 @@ def home_view(data: HomeData, *, lang: str = "en") -> dict[str, Any]:
         if len(data.follows) > FOLLOWS_LISTED:
             listed += " " + t(lang, "and_more", n=len(data.follows) - FOLLOWS_LISTED)
         status = t(lang, "dms_status_off" if data.dm_muted else "dms_status_on")
-        blocks.append(context([fit(t(lang, "home_follows", queries=listed), 1900), status], bid="home:follows"))
+        # `listed` is mrkdwn already (each query escaped once): shortened, not escaped again.
+        blocks.append(context([truncate_escaped(t(lang, "home_follows", queries=listed), 1900), status], bid="home:follows"))
         buttons = [
             button(
                 plain(f"{t(lang, 'unfollow_button')}: {clean(q)}", 75),

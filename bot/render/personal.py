@@ -17,6 +17,7 @@ from bot.render.blocks import Block, Message, actions, button, context, header, 
 from bot.render.cards import paper_card
 from bot.render.layout import message, pack_cards
 from bot.render.mrkdwn import (
+    BOLD_SAFE_STAR,
     BUTTON_TEXT,
     HEADER_TEXT,
     MAX_BLOCKS,
@@ -37,13 +38,24 @@ FOLLOW_BUTTONS = 40
 
 
 def query_label(query: str, limit: int = QUERY_SHOWN) -> str:
-    """A follow's query as mrkdwn (user text: cleaned, escaped, shortened)."""
+    """A follow's query as mrkdwn (user text, plain: cleaned, escaped once, shortened)."""
     return fit(clean(query), limit) or "…"
 
 
+def bold_query_label(query: str, limit: int = QUERY_SHOWN) -> str:
+    """`query_label` for inside `*…*`: a `*` (or a backtick) of the query would end the bold early."""
+    return query_label(query.replace("*", BOLD_SAFE_STAR).replace("`", "ʼ"), limit)
+
+
+def code_inner(query: str, limit: int = QUERY_SHOWN) -> str:
+    """A query for inside a code span the text around it opens and closes (backticks
+    of the query would end it early: replaced)."""
+    return fit(clean(query).replace("`", "ʼ"), limit) or "…"
+
+
 def _code(query: str, limit: int = QUERY_SHOWN) -> str:
-    """A query inside `code` (backticks would end it early: replaced)."""
-    return f"`{fit(clean(query).replace('`', 'ʼ'), limit) or '…'}`"
+    """A query as a code span of its own."""
+    return f"`{code_inner(query, limit)}`"
 
 
 def notice(key: str, *, lang: str = "en", **params: object) -> Message:
@@ -54,8 +66,11 @@ def notice(key: str, *, lang: str = "en", **params: object) -> Message:
 
 
 def follow_button(label: str, query: str, *, index: int | str, anyway: bool = False, lang: str = "en") -> dict[str, object] | None:
-    """A button that follows `query` for the clicker (None when the query cannot be a value)."""
-    value = act.follow_value(query)
+    """A button that follows `query` (plain text) for the clicker (None when the query cannot be a value).
+
+    The value is read back like text typed in Slack (`bot.follows.follow_query`), so it
+    carries the query as Slack would send it: `&` as `&amp;`."""
+    value = act.follow_value(query.replace("&", "&amp;"))
     if value is None:
         return None
     text = t(lang, "follow_anyway_button") if anyway else t(lang, "follow_button", what=plain(label, BUTTON_TEXT - 12))
@@ -98,7 +113,8 @@ def following_list(
         blocks.append(section(t(lang, "following_none"), bid="following:none"))
     rest: list[str] = []
     for i, (follow_id, query, recent) in enumerate(follows, start=1):
-        line = t(lang, "following_line", i=i, query=_code(query), n=papers(lang, recent), weeks=weeks)
+        # The line's template puts the query in `code` itself.
+        line = t(lang, "following_line", i=i, query=code_inner(query), n=papers(lang, recent), weeks=weeks)
         if i > FOLLOW_BUTTONS:
             rest.append(line)
             continue
@@ -190,6 +206,8 @@ def forget_done(counts: Mapping[str, int], *, lang: str = "en") -> Message:
 
 __all__ = [
     "bibtex_text",
+    "bold_query_label",
+    "code_inner",
     "follow_button",
     "follow_nothing",
     "follow_saved",

@@ -4,7 +4,8 @@ Pure: the groups (already matched and ranked by the search engine) in, one
 message out. Each paper is one line (its title linked to arXiv, the Japanese
 title, a link to its thread in the channel), at most `PER_FOLLOW` per follow
 and `MAX_PAPERS` in all; what does not fit is counted with the search that
-shows it. A follow's query is the person's own text: cleaned and escaped.
+shows it. A follow's query is the person's own text (plain): cleaned and
+escaped once, a `*` kept from ending the bold it stands in.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bot.model import Paper, ThreadInfo
 from bot.render.blocks import Block, Message, context, header, section
 from bot.render.layout import message, pack_lines
 from bot.render.mrkdwn import HEADER_TEXT, SECTION_TEXT, clean, fit, is_linkable, link, plain
-from bot.render.personal import query_label
+from bot.render.personal import bold_query_label, code_inner
 
 #: Papers listed per follow, and in the whole DM.
 PER_FOLLOW = 5
@@ -68,10 +69,10 @@ def weekly_dm(
         room = min(PER_FOLLOW, MAX_PAPERS - count)
         shown = fresh[:room] if room > 0 else []
         hidden = max(group.total - len([p for p in group.papers if p.arxiv_id in listed]) - len(shown), 0)
-        lines = [t(lang, "dm_follow", query=query_label(group.query))]
+        lines = [t(lang, "dm_follow", query=bold_query_label(group.query))]  # "*{query}*"
         lines += [_line(p, threads.get(p.arxiv_id), lang) for p in shown]
         if hidden:
-            more = t(lang, "dm_more", n=f"{hidden:,}", query=fit(clean(group.query).replace("`", "ʼ"), 120), week=week.isoformat())
+            more = t(lang, "dm_more", n=f"{hidden:,}", query=code_inner(group.query, 120), week=week.isoformat())
             lines.append(more)
         blocks += [section(chunk, bid=f"dm:{i}:{j}") for j, chunk in enumerate(pack_lines(lines, limit=SECTION_TEXT - 100))]
         listed.update(dict.fromkeys(p.arxiv_id for p in shown))

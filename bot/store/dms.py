@@ -60,6 +60,14 @@ def week_rows(engine: Engine, week: dt.date) -> dict[str, DmRow]:
         return {r.user_id: _row(r) for r in conn.execute(select(dm_posts).where(dm_posts.c.week_start == week))}
 
 
+def user_week_row(engine: Engine, user_id: str, week: dt.date) -> DmRow | None:
+    """The person's row for the week, as it is now."""
+    query = select(dm_posts).where(dm_posts.c.user_id == user_id, dm_posts.c.week_start == week)
+    with engine.connect() as conn:
+        r = conn.execute(query).first()
+    return _row(r) if r is not None else None
+
+
 def user_rows(engine: Engine, user_id: str) -> list[DmRow]:
     query = select(dm_posts).where(dm_posts.c.user_id == user_id).order_by(dm_posts.c.week_start)
     with engine.connect() as conn:

@@ -21,16 +21,27 @@ concurrency live here and nowhere else:
   says nothing about other processes (the lease rows in `posts` decide).
   `held_claims` says which of some named claims are held now, and by which
   session (pg_locks), for `digest-bot status`.
+- `mutex(engine, name)`: a lock held across work that is not one transaction
+  (a weekly DM: read the person's follows, commit the intent, call Slack,
+  record the ts), which `/papers forget me` waits for, so that nothing is sent
+  or written about a person once they are told the bot keeps nothing. On
+  PostgreSQL a session advisory lock on a connection of its own (per name); on
+  SQLite, which serves one host, an exclusive `flock` on a file beside the
+  database (one for every name: the SQLite file has one writer anyway).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import logging
+import os
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Self
 
 from sqlalchemy import Engine, event, func, select, text
@@ -64,6 +75,9 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # What a delete frees is overwritten, not left in free space: `forget me` must
+    # leave no trace of a person in the file (see `checkpoint`).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -237,3 +251,64 @@ def held_claims(engine: Engine, names: Iterable[str]) -> list[HeldClaim]:
                 client = str(row.client_addr) if row.client_addr is not None else None
                 held.append(HeldClaim(name, int(row.pid), client, since))
     return sorted(held, key=lambda claim: (claim.name, claim.pid))
+
+
+def checkpoint(engine: Engine) -> bool:
+    """SQLite: copy the WAL into the database file and truncate it (after `forget me`, so
+    the deleted rows' old pages do not linger in `-wal`). True when done, or nothing to do
+    (PostgreSQL); False when a reader kept part of the WAL (it goes at the next checkpoint).
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as conn:
+        busy, _pages, _moved = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    if busy:
+        log.warning("the store's WAL could not be checkpointed at once (a reader holds it); it will be at the next one")
+    return not busy
+
+
+#: In-memory SQLite stores (tests, tools) have no file to lock: a lock per process.
+_MEMORY_MUTEX = threading.Lock()
+
+
+def mutex_path(engine: Engine) -> Path | None:
+    """The file `mutex` locks for an SQLite store (None in memory or on PostgreSQL)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser().with_name(Path(database).name + ".mutex")
+
+
+@contextmanager
+def mutex(engine: Engine, name: str) -> Iterator[None]:
+    """Run the block while no other thread or process holds the mutex `name`; waits for it.
+
+    Not reentrant: never take a mutex inside another. Holds no transaction, so
+    the block may commit several and call Slack in between.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(select(func.pg_advisory_lock(lock_key(f"mutex:{name}"))))
+            try:
+                yield
+            finally:
+                try:
+                    conn.execute(select(func.pg_advisory_unlock(lock_key(f"mutex:{name}"))))
+                except DBAPIError:
+                    conn.invalidate()  # the session, and the lock with it, is gone
+        return
+    path = mutex_path(engine)
+    if path is None:
+        with _MEMORY_MUTEX:
+            yield
+        return
+    # A file description of its own per use: flock then excludes other threads of
+    # this process too (POSIX record locks would not).
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
