@@ -227,9 +227,7 @@ class SearchEngine:
         return list(self._topics.topics)
 
     def paper(self, arxiv_id: str) -> Paper | None:
-        searcher = self._state.searcher
-        hits = searcher.search(_key_query(self._disk.schema, [arxiv_id]), 1).hits
-        return decode_paper(searcher.doc(hits[0][1])["paper"][0]) if hits else None
+        return _paper(self._state.searcher, self._disk.schema, arxiv_id)
 
     def resolve_topic(self, text: str) -> tuple[Topic | None, tuple[str, ...]]:
         """A topic by slug, Japanese or English name, fuzzily; else None and the closest labels."""
@@ -485,9 +483,11 @@ class _Search:
     # arXiv ids --------------------------------------------------------------
 
     def _pinned(self) -> list[Paper]:
+        """The papers the query names by id, read through this query's own searcher (the
+        engine's may have been swapped by a reload since the query took it)."""
         found = []
         for arxiv_id in self.q.arxiv_ids:
-            paper = self.engine.paper(arxiv_id)
+            paper = _paper(self.state.searcher, self.schema, arxiv_id)
             if paper is None:
                 self.notices.append(f"arXiv:{arxiv_id} is not in the archive")
             else:
@@ -690,6 +690,11 @@ def _tie(a: float, b: float) -> bool:
 def _week_of(weeks: Sequence[dt.date], day: dt.date) -> dt.date | None:
     starts = [w for w in weeks if w <= day and (day - w).days < 7]
     return max(starts) if starts else None
+
+
+def _paper(searcher: tantivy.Searcher, schema: tantivy.Schema, arxiv_id: str) -> Paper | None:
+    hits = searcher.search(_key_query(schema, [arxiv_id]), 1).hits
+    return decode_paper(searcher.doc(hits[0][1])["paper"][0]) if hits else None
 
 
 def _key_query(schema: tantivy.Schema, arxiv_ids: Sequence[str]) -> tantivy.Query:
