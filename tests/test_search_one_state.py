@@ -1,8 +1,9 @@
 """One query answers from one state of the index, whole (issue 23).
 
 A reload or an update may swap the engine's searcher while a query runs; the query
-keeps reading the searcher it started with. The rerank of related papers was fixed
-for this in eff2626; these tests hold the id lookup (`_pinned` before the split) to it.
+keeps reading the searcher it started with (its `QueryContext`). The rerank of related
+papers was fixed for this in eff2626; these tests hold the lookup of the ids a query
+names (`QueryPass._pinned`, which read the engine's current state) to it.
 """
 
 from __future__ import annotations

@@ -125,6 +125,8 @@ class SearchEngine:
         """Apply the store's changes (one commit), then record `meta`."""
         with self._lock:
             ctx = self._context
+            # New topics are read from the start of the write, the new state from its
+            # commit (as they always were); each swap replaces the context whole.
             if topics is not None:
                 ctx = self._context = dataclasses.replace(ctx, topics=TopicNames(topics))
             current = meta or self._disk.meta() or new_meta("", "", 0)
