@@ -138,8 +138,3 @@ def is_compound(folded: str) -> bool:
 def latin_words(folded: str) -> list[str]:
     """The Latin/number words of folded text, unstemmed (for typo correction)."""
     return _LATIN_RE.findall(folded)
-
-
-def is_japanese(text: str) -> bool:
-    """True when text holds kana or kanji (it is then matched as bigrams)."""
-    return re.search(f"[{_KK}{_HIRA}]", text) is not None

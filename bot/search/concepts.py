@@ -80,6 +80,7 @@ COMMONER = 5
 MAX_ALTERNATIVES = 10
 #: Japanese runs longer than this, not found whole, also match by most of their bigrams.
 BAG_FROM = 4
+#: "Most of" a bag's terms (`Alternative.bag`): this share of them, rounded up (`most_of`).
 BAG_SHARE = 0.7
 
 _HIRAGANA_ONLY = re.compile("^[\u3040-\u309f]+$")
@@ -174,6 +175,46 @@ def plan(query: Query, res: Resources) -> list[Concept]:
         if quoted is not None:
             concepts.append(quoted)
     return _merge_duplicates(concepts)
+
+
+def most_of(terms: int) -> int:
+    """How many of `terms` terms are "most of" them: BAG_SHARE, rounded up.
+
+    Three places count a bag, each by its own rule on top of this share, and the
+    rules differ on purpose where they differ (making them one would change answers):
+    `bag_query_need` (the index query: distinct terms, two at least), `bag_df_need`
+    (the document-frequency estimate: distinct terms, one at least) and
+    `bag_matched_need` (the fields named as matched: every term, repeats too).
+    """
+    return math.ceil(terms * BAG_SHARE)
+
+
+def bag_query_need(distinct: int) -> int:
+    """Of a bag's `distinct` terms, how many a paper must hold for the index query
+    (`ranking`): most of them, and at least two. The floor matters only for a bag whose
+    terms are one word repeated (`"privacy privacy"`): it matches nothing, and the
+    phrase alternative beside it answers alone; with a floor of one, every paper
+    holding the word would hold the concept."""
+    return max(2, most_of(distinct))
+
+
+def bag_df_need(distinct: int) -> int:
+    """Of a bag's `distinct` terms, how many the document-frequency estimate
+    (`ranking.estimate_df`) requires: most of them, and at least one (the estimate is
+    the df of the term at that rank from the commonest, so one term is its own df).
+    The estimate sets the concept's idf, its notice and whether it is generic; it reads
+    the sorted frequencies at `len - need`, which a floor of two would take below zero
+    for a bag of one distinct term."""
+    return max(1, most_of(distinct))
+
+
+def bag_matched_need(terms: int) -> int:
+    """Of a bag's terms counted with their repeats (a bigram twice in a compound counts
+    twice, in `terms` and in what a field holds), how many a field must hold to be named
+    as matched (`matched.matched_fields`). It has always counted so; counting distinct
+    terms as the query does would name other fields for a compound with a repeated
+    bigram, an answer a user sees."""
+    return most_of(terms)
 
 
 # Pieces ------------------------------------------------------------------------
@@ -289,12 +330,6 @@ def _from_glossary(concept: GlossaryConcept, label: str, typed: tuple[str, objec
     }:
         alts.append(Alternative(tuple(key), "latin", 0.9, "typed", label))  # type: ignore[arg-type]
     return Concept(label, _dedupe(alts))
-
-
-def _ja_alternative(text: str, weight: float, via: Via, label: str) -> Alternative:
-    found = tuple(phrase_terms(text))
-    script: Script = "ja" if any(is_cjk(c) for c in text) else "latin"
-    return Alternative(found, script, weight, via, label)
 
 
 # Latin words ----------------------------------------------------------------------

@@ -29,9 +29,6 @@ _LATIN_MARKS_RE = re.compile("[\u00c0-\u024f\u1e00-\u1eff]")
 _HIRAGANA_RE = re.compile("[\u3040-\u309f]+")
 TOKEN_RE = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
 _WORD_RE = re.compile(f"[^\\W_{_CJK}]+")
-# Overlapping bigrams inside kanji/katakana runs, found by one C-level scan.
-_KK_BIGRAM_RE = re.compile(f"(?=([{_KANJI_KANA}][{_KANJI_KANA}]))")
-_HIRA_BIGRAM_RE = re.compile(f"(?=([{_HIRA}][{_HIRA}]))")
 _CJK_RE = re.compile(f"[{_CJK}]")
 
 #: Hiragana strings that are grammar, not content (particles, copulas, verb endings).
@@ -86,16 +83,6 @@ def tokens(text: str) -> list[str]:
     return TOKEN_RE.findall(text)
 
 
-def token_stream(text: str) -> str:
-    """Folded text as ` tok tok tok ` (spaces at both ends), the form fields are stored in.
-
-    With the padding a whole word is found by `" word " in stream`, a phrase by
-    `" w1 w2 " in stream`, and a Japanese run by a plain substring test.
-    """
-    found = TOKEN_RE.findall(fold(text))
-    return f" {' '.join(found)} " if found else ""
-
-
 def is_cjk(token: str) -> bool:
     return bool(token) and _CJK_RE.match(token) is not None
 
@@ -103,25 +90,6 @@ def is_cjk(token: str) -> bool:
 def words(text: str) -> list[str]:
     """The Latin/number words of folded text."""
     return _WORD_RE.findall(text)
-
-
-def content_bigrams(text: str) -> list[str]:
-    """Bigrams within kanji/katakana runs of folded text: what Japanese content words share.
-
-    Hiragana is grammar (particles, endings) in running text and its bigrams
-    (`する`, `って`) would be the largest posting lists of all, so they are
-    left out; `title_bigrams` adds them for titles, which are short.
-    """
-    return _KK_BIGRAM_RE.findall(text)
-
-
-def hiragana_bigrams(text: str) -> list[str]:
-    return _HIRA_BIGRAM_RE.findall(text)
-
-
-def query_bigrams(segment: str) -> tuple[str, ...]:
-    """The indexed bigrams of one query segment (see `content_segments`), in order."""
-    return tuple(dict.fromkeys(content_bigrams(segment) or hiragana_bigrams(segment)))
 
 
 def content_segments(run: str) -> tuple[list[str], list[str]]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import tantivy
 
-from bot.search.concepts import Alternative, Concept
+from bot.search.concepts import Alternative, Concept, bag_df_need, bag_query_need
 from bot.search.disk_index import OWN_FIELDS
 
 #: Field weights for Latin terms and for Japanese terms.
@@ -63,13 +63,13 @@ def _field_query(schema: tantivy.Schema, name: str, alt: Alternative) -> tantivy
 
 def _alternative(alt: Alternative, found: Callable[[tuple[str, ...]], tantivy.Query]) -> tantivy.Query:
     """Papers holding the alternative, `found(terms)` asking where a term or a phrase
-    stands: each part of a compound, most of a bag's terms (two at least), or its terms
-    as a phrase."""
+    stands: each part of a compound, most of a bag's distinct terms (two at least:
+    `concepts.bag_query_need`), or its terms as a phrase."""
     if alt.parts:
         return tantivy.Query.boolean_query([(Occur.Must, found(p)) for p in alt.parts])
     if alt.bag and len(alt.terms) > 1:
         clauses = [(Occur.Should, found((t,))) for t in dict.fromkeys(alt.terms)]
-        return tantivy.Query.boolean_query(clauses, max(2, math.ceil(len(clauses) * 0.7)))
+        return tantivy.Query.boolean_query(clauses, bag_query_need(len(clauses)))
     return found(alt.terms)
 
 
@@ -131,7 +131,7 @@ def estimate_df(searcher: tantivy.Searcher, concept: Concept) -> int:
             max(searcher.doc_freq(f, t) for f in OWN_FIELDS) + (searcher.doc_freq("xlat", t) if learned else 0)
             for t in dict.fromkeys(terms)
         )
-        need = max(1, math.ceil(len(dfs) * 0.7)) if alt.bag else len(dfs)
+        need = bag_df_need(len(dfs)) if alt.bag else len(dfs)
         best = max(best, dfs[len(dfs) - need] if dfs else 0)
     return best
 
