@@ -54,6 +54,8 @@ from bot.search.vocab import Vocabulary
 
 #: Largest page a caller may ask for.
 MAX_LIMIT = 200
+#: The deepest page `search` serves: tantivy allocates offset + limit hits up front.
+MAX_OFFSET = 10_000
 #: Extra candidates fetched so that equal scores at the page's edge are ordered newest first.
 TIE_WINDOW = 10
 #: The first window is this many times the need (a wider heap is nearly free; a second pass is not).
@@ -265,7 +267,7 @@ class SearchEngine:
         """
         q = query if isinstance(query, Query) else parse_query(query)
         limit = max(0, min(int(limit), MAX_LIMIT))
-        offset = max(0, int(offset))
+        offset = max(0, min(int(offset), MAX_OFFSET))
         return _Search(self, self._state, q, limit, offset, strict=strict, fields=fields).run()
 
     def explain(self, query: str | Query) -> list[dict[str, Any]]:
