@@ -34,6 +34,7 @@ from bot.render.blocks import Message
 from bot.render.messages import error_message
 from bot.render.personal import notice
 from bot.slack import files
+from bot.slack.shapes import is_slack_ts
 from bot.slack.work import Workers
 
 log = logging.getLogger(__name__)
@@ -209,9 +210,11 @@ def register(
         publish_home(user, visit=True)
 
     def on_reaction(event: Mapping[str, Any], added: bool) -> BoltResponse | None:
-        item = event.get("item") or {}
-        if item.get("type") != "message" or not item.get("channel") or not item.get("ts"):
+        item = event.get("item")
+        if not isinstance(item, dict) or item.get("type") != "message":
             return None
+        if not isinstance(item.get("channel"), str) or not is_slack_ts(item.get("ts")) or not isinstance(event.get("user"), str):
+            return None  # not shaped like Slack's (HTTP mode refuses it before; Socket Mode lands here)
         if event.get("user") == bot_user_id:
             return None
         if bot_user_id is not None and event.get("item_user") not in (None, bot_user_id):
