@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +128,65 @@ def test_the_home_tab_is_republished_after_forget_me_and_no_visit_is_recorded(fa
     assert personal.person(bot.engine, user).home_seen_at is None  # nothing written after the forget
 
 
+def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait (polling, bounded) for a queue's state; the queue's own thread gets there."""
+    pause = threading.Event()
+    for _ in range(int(timeout / 0.01)):
+        if condition():
+            return
+        pause.wait(0.01)
+    raise AssertionError("the queue did not get there")
+
+
 def _get(url: str) -> str:
     import urllib.request
 
     with urllib.request.urlopen(url, timeout=5) as response:
         return response.read().decode()
+
+
+def test_the_coalescing_queue_runs_the_newest_job_per_key_and_gives_up_after_a_few_rate_limits() -> None:
+    from bot.slack.work import CoalescingQueue, RateLimited
+
+    work = CoalescingQueue("t", interval=0.0, max_wait=0.001, retries=2, limit=2)
+    gate = threading.Event()
+    ran: list[str] = []
+    try:
+        assert work.submit("a", lambda: gate.wait(10), "parked")
+        until(lambda: work.stats().running == 1)
+        assert work.submit("b", lambda: ran.append("b1")) and work.submit("b", lambda: ran.append("b2"))
+        assert work.submit("c", lambda: ran.append("c"))
+        assert not work.submit("d", lambda: ran.append("d"))  # two people already wait: full
+        gate.set()
+        assert work.join()
+        assert ran == ["b2", "c"]  # only the newest of b's
+        tries: list[int] = []
+
+        def limited() -> None:
+            tries.append(1)
+            raise RateLimited(0.001, "limited")
+
+        assert work.submit("e", limited) and work.join()
+        assert len(tries) == 3  # the first try and two more, then given up
+        stats = work.stats()
+        assert (stats.coalesced, stats.refused, stats.rate_limited, stats.waiting) == (1, 1, 3, 0)
+    finally:
+        gate.set()
+        work.close()
+
+
+def test_closing_the_coalescing_queue_cuts_a_retry_after_wait_short() -> None:
+    from bot.slack.work import CoalescingQueue, RateLimited
+
+    work = CoalescingQueue("closing", interval=0.0, max_wait=3600.0)
+
+    def limited() -> None:
+        raise RateLimited(3600.0, "an hour")
+
+    assert work.submit("a", limited)
+    until(lambda: work.stats().rate_limited == 1)
+    work.close()
+    thread = next(t for t in threading.enumerate() if t.name == "closing-0")
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert not work.submit("b", lambda: None)
