@@ -244,3 +244,15 @@ def test_a_thread_reply_whose_ts_is_not_a_time_is_not_a_reply(ts: str) -> None:
     assert not may_be_reply(thread_ts="1737700000.000100", user="U1", ts=ts, bot_user_id="U0BOT")
     assert not may_be_reply(thread_ts=ts, user="U1", ts="1737700000.000200", bot_user_id="U0BOT")
     assert may_be_reply(thread_ts="1737700000.000100", user="U1", ts="1737700000.000200", bot_user_id="U0BOT")
+
+
+def test_an_unfollow_click_with_a_forty_digit_id_is_answered_without_a_traceback(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The id went to SQLite as is: "Python int too large to convert to SQLite INTEGER" in the writes worker."""
+    caplog.set_level(logging.INFO)
+    status, url = bot.click("unfollow:1", "9" * 40)
+    assert status == 200
+    [answer] = bot.answer(url)
+    assert "blocks" in answer
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"

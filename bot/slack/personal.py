@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 Deliver = Callable[..., None]
 Render = Callable[[str, Callable[[], Message | None], str], Message]
 
+#: The most digits a follow id read from a button value may have.
+MAX_ID_DIGITS = 18
+
 #: Words that turn the weekly DM off / on after `/papers follow`.
 _OFF = ("off", "mute", "stop", "オフ", "停止")
 _ON = ("on", "unmute", "オン", "再開")
@@ -345,7 +348,8 @@ def register(
     @app.action(act.action_pattern(act.UNFOLLOW))
     def unfollow(ack: Ack, action: Mapping[str, Any], body: Mapping[str, Any]) -> None:
         value = str(action.get("value") or "")
-        follow_id = int(value) if value.isdigit() else -1
+        # A follow's id is a row id: a longer number was not made by the bot (and overflows SQLite's integers).
+        follow_id = int(value) if value.isdigit() and len(value) <= MAX_ID_DIGITS else -1
         write_click(ack, body, lambda user: people.unfollow_id(user, follow_id), f"unfollow {value}", replace=True)
 
     @app.action(act.action_pattern(act.DMS_TOGGLE))
