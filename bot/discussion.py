@@ -56,7 +56,19 @@ def may_be_reply(
     """
     if not thread_ts or thread_ts == ts or subtype not in COUNTED_SUBTYPES:
         return False
+    if not isinstance(user, str) or not _is_time(ts) or not _is_time(thread_ts):
+        return False  # not shaped like Slack's: nothing to count (and nothing to raise in a worker)
     return bool(user) and user != bot_user_id and not bot_id
+
+
+def _is_time(ts: object) -> bool:
+    if not isinstance(ts, str):
+        return False
+    try:
+        ts_datetime(ts)
+    except ValueError:
+        return False
+    return True
 
 
 def record_reply(
@@ -99,8 +111,12 @@ def record_reply(
 
 
 def ts_datetime(ts: str) -> dt.datetime:
-    """A Slack ts ("1700000000.000100") as an aware UTC datetime."""
-    return dt.datetime.fromtimestamp(float(ts), dt.UTC)
+    """A Slack ts ("1700000000.000100") as an aware UTC datetime; ValueError for one that
+    is not a time ("Infinity", "1e400", a year past 9999)."""
+    try:
+        return dt.datetime.fromtimestamp(float(ts), dt.UTC)
+    except (OverflowError, OSError) as err:
+        raise ValueError(f"not a Slack timestamp: {ts[:40]!r}") from err
 
 
 def thread_for(engine: Engine, arxiv_id: str, *, channel: str | None = None) -> ThreadInfo | None:

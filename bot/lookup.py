@@ -33,6 +33,7 @@ from bot.render import (
     topic_week,
     week_overview,
 )
+from bot.render.actions import MAX_OFFSET
 from bot.render.blocks import Message, context
 from bot.render.hot import Discussed, hot_papers
 from bot.render.trends import trends_message
@@ -187,6 +188,8 @@ class Lookup:
         return self.hot(arg)
 
     def search(self, query: str, offset: int = 0, *, shortened: bool = False) -> Message:
+        # Bounded here too, whoever calls: an unbounded offset is a search engine's allocation.
+        offset = min(max(int(offset), 0), MAX_OFFSET)
         response = self.search_index.engine().search(query, limit=self.page_size, offset=offset)
         if shortened:
             notice = error_message("query_too_long", lang=self.lang, n=MAX_QUERY)["text"]

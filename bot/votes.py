@@ -16,6 +16,7 @@ delivered late cannot bring a removed reaction back.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
@@ -26,6 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from bot.discussion import paper_for_thread
 from bot.store.personal import reactions
 from bot.store.posts import utc
+
+log = logging.getLogger(__name__)
 
 #: Reactions that are not a vote for reading the paper.
 NOT_VOTES = frozenset({"-1", "thumbsdown"})
@@ -39,16 +42,25 @@ def is_vote(reaction: str) -> bool:
     return reaction.split("::", 1)[0] not in NOT_VOTES
 
 
-def _event_us(event_ts: str | None) -> int:
-    """A Slack event time ("1700000000.000100") in microseconds; now when absent or bad."""
-    if event_ts:
-        try:
-            value = int(Decimal(str(event_ts)) * 1_000_000)
-        except (InvalidOperation, ValueError):
-            value = 0
-        if value > 0:
-            return value
-    return time.time_ns() // 1_000
+#: The latest event time believed, ahead of this machine's clock: a day. An event
+#: time far in the future would make every later event look older and be ignored.
+_AHEAD_US = 86_400 * 1_000_000
+
+
+def _event_us(event_ts: str | None) -> int | None:
+    """A Slack event time ("1700000000.000100") in microseconds; now when absent;
+    None when it is not a time at all ("Infinity", "1e400", "nan", years ahead)."""
+    now = time.time_ns() // 1_000
+    if not event_ts:
+        return now
+    try:
+        value = Decimal(str(event_ts))
+        us = int(value * 1_000_000) if value.is_finite() else None
+    except (InvalidOperation, ValueError, OverflowError):
+        us = None
+    if us is None or us <= 0:
+        return now if us is not None else None
+    return us if us <= now + _AHEAD_US else None
 
 
 def record_reaction(
@@ -82,6 +94,9 @@ def record_reaction(
     if arxiv_id is None:
         return False
     us = _event_us(event_ts)
+    if us is None:
+        log.info("ignored a reaction on %s in %s: its event_ts %r is not a Slack time", ts, channel, str(event_ts)[:40])
+        return False
     at = dt.datetime.fromtimestamp(us / 1_000_000, dt.UTC)
     key = {"channel": channel, "ts": ts, "user_id": user, "reaction": reaction[:MAX_REACTION]}
     for _ in range(2):  # a second try when another process inserted the same row first

@@ -56,7 +56,7 @@ def test_healthz_reports_the_store_read_and_write(fake: FakeSlack, tmp_path: Pat
         status, body = healthz(bot.url)
     assert status == 200 and body["status"] == "ok"
     assert body["store"] == {"ok": True, "read": "ok", "write": "ok"} and body["papers"] == 21
-    assert set(body["queues"]) == {"answers", "deliveries", "writes", "notices"}
+    assert set(body["queues"]) == {"answers", "home", "deliveries", "writes", "notices"}
 
 
 def test_a_write_lock_held_elsewhere_is_busy_not_down(

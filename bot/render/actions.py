@@ -15,6 +15,12 @@ from typing import Any, Final
 
 from bot.render.mrkdwn import BUTTON_VALUE, text_len
 
+#: The deepest offset a button value may carry: deeper than any list the bot
+#: pages through (5 a page: 2,000 clicks on "More"). A value asking for more was
+#: not made by the bot: a results_more offset of 1,000,000,000 reached tantivy
+#: and killed the process (a 64 GB allocation).
+MAX_OFFSET: Final = 10_000
+
 #: "Share in channel" on a card; value: the arXiv id.
 PAPER_SHARE: Final = "paper_share"
 #: The PDF url button on a card (Slack still sends an action: ack it); value: the arXiv id.
@@ -119,9 +125,10 @@ def _load(raw: str | None) -> dict[str, Any] | None:
 
 
 def _offset(data: dict[str, Any]) -> int | None:
+    """The value's offset, or None when it is not a whole number in [0, MAX_OFFSET]."""
     offset = data.get("o", 0)
     return (
-        offset if isinstance(offset, int) and not isinstance(offset, bool) and offset >= 0 else None
+        offset if isinstance(offset, int) and not isinstance(offset, bool) and 0 <= offset <= MAX_OFFSET else None
     )
 
 

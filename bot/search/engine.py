@@ -41,10 +41,12 @@ from bot.search.semantic import Space
 from bot.search.tagging import Tagger
 from bot.search.translate import EMPTY, Translations
 
-__all__ = ["MAX_LIMIT", "Options", "SearchEngine"]
+__all__ = ["MAX_LIMIT", "MAX_OFFSET", "Options", "SearchEngine"]
 
 #: Largest page a caller may ask for.
 MAX_LIMIT = 200
+#: The deepest page `search` serves: tantivy allocates offset + limit hits up front.
+MAX_OFFSET = 10_000
 
 
 class SearchEngine:
@@ -179,7 +181,7 @@ class SearchEngine:
         """
         q = query if isinstance(query, Query) else parse_query(query)
         limit = max(0, min(int(limit), MAX_LIMIT))
-        offset = max(0, int(offset))
+        offset = max(0, min(int(offset), MAX_OFFSET))
         return QueryPass(self._context, q, limit, offset, strict=strict, fields=fields).run()
 
     def explain(self, query: str | Query) -> list[dict[str, Any]]:

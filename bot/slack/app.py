@@ -28,7 +28,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from slack_bolt import Ack, App, BoltResponse
+from slack_bolt import Ack, App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
@@ -53,7 +54,7 @@ from bot.render import (
 )
 from bot.render.blocks import Message
 from bot.slack import personal as personal_listeners
-from bot.slack import trends, unfurls
+from bot.slack import shapes, trends, unfurls
 from bot.slack.flood import QuestionLimit
 from bot.slack.work import Workers
 
@@ -142,6 +143,23 @@ def question_text(text: str | None) -> str:
     return " ".join(_MENTION_RE.sub(" ", text or "").split())
 
 
+class SlackShaped(Middleware):
+    """What is not shaped like Slack's (`bot.slack.shapes`) stops before any listener, in
+    Socket Mode too (HTTP mode refused it at the door): a 400 and one log line.
+
+    A plain `Middleware`, not a function: Bolt builds a function middleware's
+    arguments from the body first (`to_action`), which itself raises on `actions: []`.
+    """
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002
+        body = req.body
+        wrong = shapes.problem(body) if isinstance(body, dict) else "the body is not an object"
+        if wrong is None:
+            return next()
+        log.info("ignored a payload not shaped like Slack's: %s", wrong)
+        return BoltResponse(status=400, body=f"not shaped like Slack's: {wrong}")
+
+
 def build_app(
     *,
     lookup: Lookup,
@@ -173,6 +191,8 @@ def build_app(
         process_before_response=True,
     )
     seen = _SeenEvents()
+
+    app.use(SlackShaped())
 
     def busy_notice(response_url: str | None, what: str) -> None:
         """Tell the user the answers queue is full (from the notices queue, never from here)."""

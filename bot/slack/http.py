@@ -21,6 +21,8 @@ import errno
 import json
 import logging
 import socket
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -37,6 +39,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from bot.slack import shapes
+
 log = logging.getLogger(__name__)
 
 #: Larger bodies are not Slack's: refuse them before reading them whole.
@@ -45,6 +49,10 @@ MAX_BODY_BYTES = 1_000_000
 READ_TIMEOUT = 10.0
 #: Seconds an idle kept-alive connection stays open.
 KEEP_ALIVE = 5
+#: Refused signatures in a row after which the signing secret is suspected (one warning).
+SUSPECT_SECRET_AFTER = 5
+#: Seconds a signed request's timestamp may be off (Slack's own rule).
+SIGNATURE_MAX_AGE = 60 * 5
 
 
 class HeaderTimeoutProtocol(H11Protocol):
@@ -94,6 +102,46 @@ class HeaderTimeoutProtocol(H11Protocol):
         if self._waiting_for_headers() and not self.transport.is_closing():
             log.info("closed a connection whose request headers did not arrive within %.0f s", self.header_timeout)
             self.transport.close()
+
+
+class SignatureWatch:
+    """Counts signatures refused in a row, so that a wrong `SLACK_SIGNING_SECRET` is said.
+
+    With the wrong secret every `/papers` fails in Slack ("dispatch_failed")
+    and the bot only saw refused requests, one INFO line each. After
+    `after` refusals in a row (a stranger's stray request is one, not five)
+    one WARNING names the setting; a good signature ends the run, and a new
+    run is said again. `/healthz` shows `as_dict()`.
+    """
+
+    def __init__(self, after: int = SUSPECT_SECRET_AFTER) -> None:
+        self.after = after
+        self._lock = threading.Lock()
+        self._in_a_row = 0
+
+    def refused(self) -> None:
+        with self._lock:
+            self._in_a_row += 1
+            said = self._in_a_row == self.after
+        if said:
+            log.warning("%s", self.warning(self.after))
+
+    def accepted(self) -> None:
+        with self._lock:
+            self._in_a_row = 0
+
+    @staticmethod
+    def warning(count: int) -> str:
+        return (
+            f"{count} requests in a row to /slack/events had a wrong signature: is SLACK_SIGNING_SECRET "
+            "the app's Signing Secret (api.slack.com/apps → Basic Information → App Credentials)? "
+            "Until it is, every /papers fails in Slack"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            count = self._in_a_row
+        return {"refused_in_a_row": count, "warning": self.warning(count) if count >= self.after else None}
 
 
 class _BadRequest(Exception):
@@ -146,12 +194,13 @@ def create_asgi_app(
     answers 503. `read_timeout` bounds the body's arrival (default `READ_TIMEOUT`).
     """
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
+    watch = SignatureWatch()
 
     async def events(request: Request) -> Response:
         timeout = read_timeout if read_timeout is not None else READ_TIMEOUT
         try:
             body = await asyncio.wait_for(_read_body(request), timeout=timeout)
-            text = _check(body, request, verifier)
+            text = _check(body, request, verifier, watch)
             bolt_request = SlackHttpRequest(body=text, query=request.url.query, headers=dict(request.headers))
         except _BadRequest as bad:
             log.info("refused a request to /slack/events (%d): %s", bad.status, bad.reason)
@@ -171,6 +220,8 @@ def create_asgi_app(
             log.exception("the health check itself failed")
             details = {"status": "error", "problem": f"{type(err).__name__}: {err}"}
         details = {"status": "ok", **details}
+        if verifier is not None:
+            details["signatures"] = watch.as_dict()
         return JSONResponse(details, status_code=200 if details["status"] == "ok" else 503)
 
     return Starlette(
@@ -196,8 +247,12 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _check(body: bytes, request: Request, verifier: SignatureVerifier | None) -> str:
-    """The body as text once it is signed and shaped like Slack's, else `_BadRequest`."""
+def _check(body: bytes, request: Request, verifier: SignatureVerifier | None, watch: SignatureWatch) -> str:
+    """The body as text once it is signed and shaped like Slack's, else `_BadRequest`.
+
+    A signature that does not match a fresh timestamp counts in `watch` (a
+    wrong signing secret); an expired one does not (a replay, or a clock off).
+    """
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -209,8 +264,12 @@ def _check(body: bytes, request: Request, verifier: SignatureVerifier | None) ->
             raise _BadRequest(401, "request is not signed")
         if not timestamp.isdigit():
             raise _BadRequest(400, "X-Slack-Request-Timestamp is not a number")
+        if abs(time.time() - int(timestamp)) > SIGNATURE_MAX_AGE:
+            raise _BadRequest(401, "expired signature (is this machine's clock right?)")
         if not verifier.is_valid(body, timestamp, signature):
-            raise _BadRequest(401, "invalid or expired signature")
+            watch.refused()
+            raise _BadRequest(401, "invalid signature")
+        watch.accepted()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
         parsed = _parse_like_bolt(text, content_type)
@@ -218,6 +277,8 @@ def _check(body: bytes, request: Request, verifier: SignatureVerifier | None) ->
         raise _BadRequest(400, f"request body is not Slack's JSON or form: {str(err)[:80]}") from None
     if not isinstance(parsed, dict):
         raise _BadRequest(400, "request body is not a JSON object")
+    if (wrong := shapes.problem(parsed)) is not None:
+        raise _BadRequest(400, f"request body is not shaped like Slack's: {wrong}")
     return text
 
 

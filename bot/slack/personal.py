@@ -5,7 +5,9 @@ Wired by `bot.slack.app.build_app` (`register`), with the same rules as every
 listener there: acknowledge on the request's own path, queue the work. Reads
 (a follow's check, a list, the Home tab) go on the answers queue, writes
 (follow, save, forget, a vote) on the writes queue, Slack calls (a
-response_url, `views.publish`, an upload) on the deliveries queue; a full
+response_url, an upload) on the deliveries queue, Home tab refreshes on the
+home queue (`HomeTabs`: the newest per person, paced, rate limits waited out
+there and nowhere else); a full
 queue answers "busy, try again" (a command's acknowledgement says it, a
 reaction event is answered 503 so Slack delivers it again). Everything a
 person does here is answered to that person alone: ephemeral messages, their
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -34,23 +37,99 @@ from bot.render.blocks import Message
 from bot.render.messages import error_message
 from bot.render.personal import notice
 from bot.slack import files
-from bot.slack.work import Workers
+from bot.slack.client import rate_limit_wait, without_rate_limit_retries
+from bot.slack.shapes import is_slack_ts
+from bot.slack.work import RateLimited, Workers
 
 log = logging.getLogger(__name__)
 
 Deliver = Callable[..., None]
 Render = Callable[[str, Callable[[], Message | None], str], Message]
 
+#: The most digits a follow id read from a button value may have.
+MAX_ID_DIGITS = 18
+
 #: Words that turn the weekly DM off / on after `/papers follow`.
 _OFF = ("off", "mute", "stop", "オフ", "停止")
 _ON = ("on", "unmute", "オン", "再開")
 
 
+class HomeTabs:
+    """Home tab refreshes: rendered and published on the home queue, the newest per person.
+
+    Every refresh (an open, a click in the tab, forget me) goes to
+    `Workers.home`, where a person's refresh waiting replaces any older one and
+    the tab is rendered when its turn comes (the newest data). `views.publish`
+    goes through a client that raises a 429 at once: the home queue's own
+    thread waits out `Retry-After` (`RateLimited`), never a delivery thread a
+    `/papers` answer needs. The visit is recorded (writes queue) after a tab
+    opened by the person is published; never after `forgotten`.
+    """
+
+    def __init__(self, people: PersonalLookup, client: WebClient, work: Workers, engine: Engine, *, now: Callable[[], Any]) -> None:
+        self.people, self.work, self.engine, self.now = people, work, engine, now
+        self.client = without_rate_limit_retries(client)
+        self._lock = threading.Lock()
+        self._opened: set[str] = set()
+        self._forgets: dict[str, int] = {}
+
+    def refresh(self, user: str, *, visit: bool = False) -> None:
+        """Queue a refresh of `user`'s tab (`visit`: they opened it: record the visit once published)."""
+        what = f"Home tab of {user}"
+        if visit:
+            with self._lock:
+                self._opened.add(user)
+        if not self.work.home.submit(user, lambda: self._publish(user, what), what):
+            log.warning("Home tab refreshes are backed up: the %s is not refreshed", what)
+
+    def forgotten(self, user: str) -> None:
+        """`forget me` is done (called from the writes queue): republish an empty tab, record no visit."""
+        with self._lock:
+            self._opened.discard(user)
+            self._forgets[user] = self._forgets.get(user, 0) + 1
+        self.refresh(user)
+
+    def _publish(self, user: str, what: str) -> None:
+        try:
+            view = self.people.home(user)
+        except Exception:
+            log.exception("could not render the %s", what)
+            return
+        try:
+            self.client.views_publish(user_id=user, view=view)
+        except SlackApiError as err:
+            wait = rate_limit_wait(err)
+            if wait is not None:
+                raise RateLimited(wait, what) from None
+            log.warning("could not publish the %s: %s", what, err.response.get("error"))
+            return
+        except (OSError, http.client.HTTPException) as err:
+            log.warning("could not publish the %s: %s", what, err)
+            return
+        with self._lock:
+            visited = user in self._opened
+            self._opened.discard(user)
+            forgets = self._forgets.get(user, 0)
+        if visited and not self.work.writes.submit(lambda: self._record_visit(user, forgets), f"visit of {user}"):
+            log.warning("store writes are backed up: the visit of %s is not recorded", user)
+
+    def _record_visit(self, user: str, forgets: int) -> None:
+        """On the writes queue, where forget me also runs: a visit seen before a forget is not written after it."""
+        with self._lock:
+            if self._forgets.get(user, 0) != forgets:
+                return
+        personal.set_home_seen(self.engine, user, now=self.now())
+
+
 class PersonalCommands:
     """Routes a person's own `/papers` commands to their queues (`handle`)."""
 
-    def __init__(self, people: PersonalLookup, work: Workers, deliver: Deliver, render: Render, client: WebClient, lang: str) -> None:
+    def __init__(
+        self, people: PersonalLookup, work: Workers, deliver: Deliver, render: Render, client: WebClient, lang: str,
+        home: HomeTabs | None = None,
+    ) -> None:
         self.people, self.work, self.deliver, self.render, self.client, self.lang = people, work, deliver, render, client, lang
+        self.home = home
 
     # ---- plumbing ------------------------------------------------------------------
 
@@ -111,7 +190,14 @@ class PersonalCommands:
         elif parsed.kind == "saved":
             job = self._answer(url, lambda: people.saved(user), what)
         else:  # forget
-            queue, job = self.work.writes, self._answer(url, lambda: people.forget(user, arg), what)
+
+            def forget() -> Message:
+                answer = people.forget(user, arg)
+                if self.home is not None:  # the Home tab showed their follows and saved papers: republish it
+                    self.home.forgotten(user)
+                return answer
+
+            queue, job = self.work.writes, self._answer(url, forget, what)
         if queue.submit(job, what):
             ack()
         else:
@@ -171,35 +257,10 @@ def register(
 ) -> PersonalCommands:
     """Add the personal layer's listeners to `app`; the `/papers` listener calls `handle`."""
     people = PersonalLookup(lookup)
-    commands = PersonalCommands(people, work, deliver, render, client, lang)
+    tabs = HomeTabs(people, client, work, engine, now=lookup.now)
+    commands = PersonalCommands(people, work, deliver, render, client, lang, tabs)
 
-    def publish_home(user: str, *, visit: bool = False) -> None:
-        """Render the Home tab (answers), publish it (deliveries), then record the visit (writes)."""
-        what = f"Home tab of {user}"
-
-        def job() -> None:
-            try:
-                view = people.home(user)
-            except Exception:
-                log.exception("could not render the %s", what)
-                return
-
-            def send() -> None:
-                try:
-                    client.views_publish(user_id=user, view=view)
-                except SlackApiError as err:
-                    log.warning("could not publish the %s: %s", what, err.response.get("error"))
-                    return
-                except (OSError, http.client.HTTPException) as err:
-                    log.warning("could not publish the %s: %s", what, err)
-                    return
-                if visit and not work.writes.submit(lambda: personal.set_home_seen(engine, user, now=lookup.now()), f"visit of {user}"):
-                    log.warning("store writes are backed up: the visit of %s is not recorded", user)
-
-            work.send(send, what)
-
-        if not work.answers.submit(job, what):
-            log.warning("answers are backed up: the %s is not refreshed", what)
+    publish_home = tabs.refresh
 
     @app.event("app_home_opened")
     def home_opened(event: Mapping[str, Any]) -> None:
@@ -209,9 +270,11 @@ def register(
         publish_home(user, visit=True)
 
     def on_reaction(event: Mapping[str, Any], added: bool) -> BoltResponse | None:
-        item = event.get("item") or {}
-        if item.get("type") != "message" or not item.get("channel") or not item.get("ts"):
+        item = event.get("item")
+        if not isinstance(item, dict) or item.get("type") != "message":
             return None
+        if not isinstance(item.get("channel"), str) or not is_slack_ts(item.get("ts")) or not isinstance(event.get("user"), str):
+            return None  # not shaped like Slack's (HTTP mode refuses it before; Socket Mode lands here)
         if event.get("user") == bot_user_id:
             return None
         if bot_user_id is not None and event.get("item_user") not in (None, bot_user_id):
@@ -285,7 +348,8 @@ def register(
     @app.action(act.action_pattern(act.UNFOLLOW))
     def unfollow(ack: Ack, action: Mapping[str, Any], body: Mapping[str, Any]) -> None:
         value = str(action.get("value") or "")
-        follow_id = int(value) if value.isdigit() else -1
+        # A follow's id is a row id: a longer number was not made by the bot (and overflows SQLite's integers).
+        follow_id = int(value) if value.isdigit() and len(value) <= MAX_ID_DIGITS else -1
         write_click(ack, body, lambda user: people.unfollow_id(user, follow_id), f"unfollow {value}", replace=True)
 
     @app.action(act.action_pattern(act.DMS_TOGGLE))

@@ -16,19 +16,22 @@ person: `dms(user)`), `views.publish` (a Home tab, validated: `home(user)`), the
 three steps of `files_upload_v2` (`files.getUploadURLExternal`, the upload URL,
 `files.completeUploadExternal`: `files()` holds the bytes), and `react()` changes
 a message's reactions and hands back the `reaction_added`/`_removed` event. Faults
-(rate limits, errors, 5xx, dropped connections, latency, calls held until released,
-an HTTP 200 whose body is not JSON, a hook between "accepted" and "answered") are
-injected at run time, from any thread.
+(rate limits: every n-th call, or a tier's calls per window; errors, 5xx, dropped
+connections, latency, calls held until released, an HTTP 200 whose body is not
+JSON, a hook between "accepted" and "answered") are injected at run time, from
+any thread.
 """
 
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import copy
 import dataclasses
 import functools
 import json
+import math
 import os
 import secrets
 import threading
@@ -598,6 +601,16 @@ class _RateLimit:
 
 
 @dataclass
+class _Window:
+    """At most `per_window` calls in any `window` seconds; beyond, 429 until the oldest leaves."""
+
+    per_window: int
+    window: float
+    retry_after: int | None
+    accepted: collections.deque[float] = field(default_factory=collections.deque)
+
+
+@dataclass
 class _Outcome:
     status: int
     body: Any
@@ -686,6 +699,7 @@ class FakeSlack:
         self._responses: dict[str, list[dict[str, Any]]] = {}
         self._faults: list[_Fault] = []
         self._rate_limits: dict[str, _RateLimit] = {}
+        self._windows: dict[str, _Window] = {}
         self._latency: dict[str | None, float] = {}
         for gate in getattr(self, "_holds", {}).values():
             gate.set()  # nothing stays parked across a reset
@@ -803,6 +817,19 @@ class FakeSlack:
             else:
                 self._rate_limits[method] = _RateLimit(every, int(retry_after))
 
+    def rate_limit_window(
+        self, method: str, per_window: int, window: float = 60.0, *, retry_after: int | None = None
+    ) -> None:
+        """Slack's tiers: at most `per_window` accepted calls of `method` in any `window`
+        seconds (Tier 4, views.publish: about 100 a minute); beyond, HTTP 429 with
+        `Retry-After` the whole seconds until the oldest accepted call leaves the window
+        (or `retry_after`). Refused calls do not count. `per_window=0` removes it."""
+        with self._changed():
+            if per_window <= 0:
+                self._windows.pop(method, None)
+            else:
+                self._windows[method] = _Window(per_window, float(window), retry_after)
+
     def fail(self, method: str, error: str, times: int = 1, channel: str | None = None) -> None:
         """The next `times` calls of `method` (in `channel`, if given) answer `ok: false`."""
         self._add_fault(_Fault("fail", method, times, error=error, channel=channel))
@@ -857,6 +884,7 @@ class FakeSlack:
         with self._changed():
             self._faults.clear()
             self._rate_limits.clear()
+            self._windows.clear()
             self._latency.clear()
             for gate in self._holds.values():
                 gate.set()
@@ -1501,6 +1529,22 @@ class FakeSlack:
                     headers={"Retry-After": str(limit.retry_after)},
                     fault="rate_limited",
                 )
+        window = self._windows.get(method)
+        if window is not None:
+            now = time.monotonic()
+            while window.accepted and window.accepted[0] <= now - window.window:
+                window.accepted.popleft()
+            if len(window.accepted) >= window.per_window:
+                wait = window.retry_after
+                if wait is None:
+                    wait = max(1, math.ceil(window.accepted[0] + window.window - now))
+                return _Outcome(
+                    429,
+                    {"ok": False, "error": "ratelimited"},
+                    headers={"Retry-After": str(wait)},
+                    fault="rate_limited",
+                )
+            window.accepted.append(now)
         if method == "response_url":
             outcome = self._response_post(path, params)
         elif method == "file_upload":
