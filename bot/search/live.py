@@ -35,6 +35,11 @@ from bot.store import Catalog
 log = logging.getLogger(__name__)
 
 CURRENT = "CURRENT"
+#: Written into every index folder this bot makes. A rebuild removes old folders holding it
+#: and nothing else: DIGEST_INDEX_DIR may be a folder the user keeps other things in.
+OWNER_MARKER = "DIGEST-BOT-INDEX"
+#: The meta file every index folder of earlier versions holds (they wrote no marker).
+LEGACY_META = "digest-bot.json"
 #: How long a catch-up waits for another process's writer on a shared folder (seconds).
 WRITER_WAIT = 10.0
 
@@ -118,6 +123,7 @@ class LiveSearch:
             if engine is not None:
                 return engine
             folder = self.index_dir / f"index-{uuid.uuid4().hex[:12]}"
+            claim_folder(folder)
             engine = self._build(folder, archive_id, root, topics)
             self._switch(folder)
             return engine
@@ -165,13 +171,14 @@ class LiveSearch:
         return path if name and path.is_dir() else None
 
     def _switch(self, folder: Path) -> None:
-        """Point CURRENT at the new folder atomically, then remove the others."""
+        """Point CURRENT at the new folder atomically, then remove the bot's older builds
+        (only folders it made: `made_by_bot`; whatever else is there stays)."""
         assert self.index_dir is not None
         tmp = self.index_dir / f"{CURRENT}.{os.getpid()}"
         tmp.write_text(folder.name, encoding="utf-8")
         os.replace(tmp, self.index_dir / CURRENT)
-        for other in self.index_dir.glob("index-*"):
-            if other != folder and other.is_dir():
+        for other in self.index_dir.iterdir():
+            if other != folder and made_by_bot(other):
                 shutil.rmtree(other, ignore_errors=True)
 
     @contextlib.contextmanager
@@ -239,3 +246,20 @@ class LiveSearch:
 
     def _topics(self) -> list[Topic]:
         return [s.topic for s in self.catalog.topics()]
+
+
+def claim_folder(folder: Path) -> None:
+    """Make a new index folder and mark it as the bot's own before anything is written in it."""
+    folder.mkdir(parents=True)
+    (folder / OWNER_MARKER).write_text(
+        "A search index folder made by digest-bot; it removes it when it builds a newer one.\n", encoding="utf-8"
+    )
+
+
+def made_by_bot(path: Path) -> bool:
+    """Is `path` an index folder this bot made (its marker, or an earlier version's meta file)?
+
+    Never judged by name: a user's `index-my-notes/` beside the index is not the bot's."""
+    if path.is_symlink() or not path.is_dir():
+        return False
+    return (path / OWNER_MARKER).is_file() or ((path / LEGACY_META).is_file() and (path / "meta.json").is_file())

@@ -1,0 +1,107 @@
+"""First contact, round 2 (issue 22, items 1, 4, 8, 12): what a new user's set-up meets.
+
+- Item 1: an empty path setting (as `.env.example` has them) means the default,
+  and the search index deletes only folders it made itself.
+- Item 4: a wrong archive (missing, or a folder without digest files) is an
+  error naming the setting, before anything is re-indexed.
+- Item 8: `digest-bot index` brings the search index up to date too, with
+  progress; `run` says what it builds and how far it is.
+- Item 12: the small things a first look catches (log lines inside the bar,
+  raw reprs in logs, silent corrections, output hard-wrapped in a pipe).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.config import load_settings
+from bot.search import LiveSearch, disk_index
+from bot.store import Catalog, sync_archive
+from tests.conftest import EXAMPLE_ARCHIVE, PROJECT
+
+
+def digest_bot(cwd: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    """`digest-bot ARGS` in `cwd` as a user runs it (never a terminal), with only `env` set."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SLACK_"))}
+    base.pop("COLUMNS", None)
+    base.pop("PORT", None)
+    base.update(PYTHONPATH=str(PROJECT), **env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=cwd, env=base, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )
+
+
+def env_example_in(folder: Path, **values: str) -> None:
+    """`cp .env.example .env`, then the lines named filled in (the README's step)."""
+    text = (PROJECT / ".env.example").read_text(encoding="utf-8")
+    for name, value in values.items():
+        lines = text.splitlines()
+        assert sum(line.startswith(f"{name}=") for line in lines) == 1, name
+        text = "\n".join(f"{name}={value}" if line.startswith(f"{name}=") else line for line in lines) + "\n"
+    (folder / ".env").write_text(text, encoding="utf-8")
+
+
+def users_notes(folder: Path) -> Path:
+    """A folder of the user's beside the bot, named like the index's own folders."""
+    notes = folder / "index-my-notes" / "important.txt"
+    notes.parent.mkdir(parents=True)
+    notes.write_text("do not lose this\n", encoding="utf-8")
+    return notes
+
+
+# ---- item 1: empty settings are defaults; the index deletes only what it made --------------------
+
+
+def test_an_empty_path_setting_means_its_default(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("DIGEST_INDEX_DIR=\nDIGEST_DB_URL=\nDIGEST_DATA_DIR=\nDIGEST_ARCHIVE=\n", encoding="utf-8")
+    settings = load_settings(env_file)
+    default = load_settings(None)
+    assert settings.index_dir is None
+    assert settings.search_index_dir == default.search_index_dir == Path("data") / "search-index"
+    assert settings.db_url == default.db_url
+    blank = load_settings(None, DIGEST_INDEX_DIR="   ")
+    assert blank.search_index_dir == Path("data") / "search-index"
+
+
+def test_search_with_the_env_example_keeps_the_users_folders(tmp_path: Path) -> None:
+    env_example_in(tmp_path)
+    notes = users_notes(tmp_path)
+
+    for _ in range(2):  # the second search opens the index the first built
+        found = digest_bot(tmp_path, "search", "dp")
+        assert found.returncode == 0, found.stderr
+
+    assert notes.read_text(encoding="utf-8") == "do not lose this\n"
+    assert not (tmp_path / "CURRENT").exists() and not (tmp_path / "build.lock").exists()
+    assert (tmp_path / "data" / "search-index" / "CURRENT").is_file()
+
+
+def test_a_rebuild_removes_only_the_index_folders_it_made(
+    example_archive: Path, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "shared-folder"  # DIGEST_INDEX_DIR set to a folder the user also keeps things in
+    notes = users_notes(shared)
+    stray = shared / "index-0123456789ab"  # looks like one of the bot's, but the bot never made it
+    stray.mkdir()
+    (stray / "meta.json").write_text("{}", encoding="utf-8")
+    sync_archive(engine, example_archive)
+    first = LiveSearch(Catalog(engine), index_dir=shared)
+    first.engine()
+    built = first.engine().path
+
+    monkeypatch.setattr(disk_index, "FORMAT", disk_index.FORMAT + 1)  # the next start must rebuild
+    again = LiveSearch(Catalog(engine), index_dir=shared)
+    assert again.engine().search("federated learning").hits and again.opened == "built"
+
+    assert notes.is_file() and stray.is_dir()
+    assert not built.exists()  # the bot's own old build is removed
+    assert again.engine().path.is_dir()
