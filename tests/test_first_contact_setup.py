@@ -105,3 +105,43 @@ def test_a_rebuild_removes_only_the_index_folders_it_made(
     assert notes.is_file() and stray.is_dir()
     assert not built.exists()  # the bot's own old build is removed
     assert again.engine().path.is_dir()
+
+
+# ---- item 4: a wrong archive is an error naming the setting, before anything is re-indexed ------
+
+
+def test_an_archive_folder_without_digest_files_is_an_error_naming_digest_archive(tmp_path: Path) -> None:
+    empty = tmp_path / "paper-digest"
+    (empty / "notes").mkdir(parents=True)
+    (empty / "notes" / "todo.md").write_text("# not a digest\n", encoding="utf-8")
+    env = {"DIGEST_ARCHIVE": str(empty), "DIGEST_DB_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}"}
+
+    for command in (("index",), ("run",), ("search", "dp"), ("weeks",)):
+        result = digest_bot(tmp_path, *command, **env)
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        assert f"DIGEST_ARCHIVE ({empty})" in result.stderr and "no digest files" in result.stderr
+        assert "_<topic>/YYYY-MM-DD.md" in result.stderr  # what a digest file looks like
+        assert "Traceback" not in result.stderr and "0 digests" not in result.stdout
+
+    asked = digest_bot(tmp_path, "index", "--allow-empty-archive", **env)
+    assert asked.returncode == 0, asked.stderr
+    assert "0 digests, 0 papers" in asked.stdout
+    again = digest_bot(tmp_path, "weeks", **env)  # the store indexes it now: asked for once
+    assert again.returncode == 0, again.stderr
+
+
+def test_a_missing_archive_fails_before_anything_is_re_indexed(tmp_path: Path) -> None:
+    store = {"DIGEST_DB_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}"}
+    tried = digest_bot(tmp_path, "index", **store)  # the try-it step: the store holds the examples
+    assert tried.returncode == 0, tried.stderr
+    typo = tmp_path / "paper-digset"
+
+    for command in ("index", "run", "status"):
+        result = digest_bot(tmp_path, command, DIGEST_ARCHIVE=str(typo), **store)
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        assert f"DIGEST_ARCHIVE ({typo}) does not exist" in result.stderr
+        assert "re-indexing" not in result.stderr and "Traceback" not in result.stderr
+        assert str(EXAMPLE_ARCHIVE) not in result.stdout  # not the store's archive shown as if fine
+
+    weeks = digest_bot(tmp_path, "weeks", "--json", **store)
+    assert weeks.returncode == 0 and weeks.stdout.count("week_start") == 3  # the store was left as it was

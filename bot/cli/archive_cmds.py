@@ -28,8 +28,12 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
 @click.command()
 @archive_option
 @json_option
+@click.option(
+    "--allow-empty-archive", is_flag=True,
+    help="Index the archive folder even though it holds no digest files yet (otherwise an error).",
+)
 @pass_cli
-def index(cli: CliContext, archive: Path | None, as_json: bool) -> None:
+def index(cli: CliContext, archive: Path | None, as_json: bool, allow_empty_archive: bool) -> None:
     """Bring the store up to date with the archive (only changed files are read).
 
     Prints what was read and every file or entry that was skipped, with its
@@ -38,13 +42,14 @@ def index(cli: CliContext, archive: Path | None, as_json: bool) -> None:
     archive is fetched first (a failed fetch is said; the last good checkout
     is read). Given another folder than the one the store indexes, it
     re-indexes the store from that folder (on a shared store, the only
-    command that does; posts and thread counts are kept).
+    command that does; posts and thread counts are kept). A folder without
+    digest files is an error unless --allow-empty-archive.
     """
     if as_json:  # for programs: the JSON on stdout and nothing else
-        report = cli.sync(archive, retarget=True, fetch=True)
+        report = cli.sync(archive, retarget=True, fetch=True, allow_empty=allow_empty_archive)
     else:
         with progress(cli.err, "indexing", "files") as shown:
-            report = cli.sync(archive, progress=shown, retarget=True, fetch=True)
+            report = cli.sync(archive, progress=shown, retarget=True, fetch=True, allow_empty=allow_empty_archive)
     if as_json:
         print_json(report.as_dict())
         return

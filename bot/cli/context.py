@@ -17,7 +17,14 @@ from rich.console import Console
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot.archive_source import ArchiveSource, posting_refusal, source_for, sync_source
+from bot.archive_source import (
+    ArchiveEmpty,
+    ArchiveSource,
+    check_source,
+    posting_refusal,
+    source_for,
+    sync_source,
+)
 from bot.config import ConfigError, Settings, load_settings
 from bot.git_archive import GitError
 from bot.store import (
@@ -75,6 +82,7 @@ class CliContext:
         retarget: bool = False,
         fetch: bool = False,
         posting: bool = False,
+        allow_empty: bool = False,
     ) -> SyncReport:
         """Bring the store up to date with the archive (cheap when nothing changed).
 
@@ -83,12 +91,16 @@ class CliContext:
         follows the archive; a shared store indexing another one is changed
         only by `retarget` (the `index` command): elsewhere that is said and
         the stored index used, and with `posting` the command stops instead.
+        A missing archive folder, or one without digest files (unless
+        `allow_empty`), stops the command before anything is re-indexed.
         """
         source = self.source(archive)
         try:
-            synced = sync_source(self.engine, source, fetch=fetch, retarget=retarget, progress=progress)
-        except ArchiveNotFound as error:
-            fail(f"{error}. Set --archive or DIGEST_ARCHIVE to a digest archive folder.")
+            synced = sync_source(
+                self.engine, source, fetch=fetch, retarget=retarget, allow_empty=allow_empty, progress=progress
+            )
+        except (ArchiveNotFound, ArchiveEmpty) as error:
+            fail(str(error))
         except GitError as error:
             fail(str(error))
         except ArchiveMismatch as error:
@@ -109,6 +121,17 @@ class CliContext:
                 err=True,
             )
         return synced.report
+
+    def check_archive(self, archive: Path | None) -> None:
+        """Stop a command that reads only the store (`status`) when the configured archive
+        folder is missing or holds no digest files: it would show another archive as if fine."""
+        source = self.source(archive)
+        if source.git is not None and not source.path.exists():
+            return  # not cloned yet: the first `run` or `index` clones it
+        try:
+            check_source(self.engine, source)
+        except (ArchiveNotFound, ArchiveEmpty) as error:
+            fail(str(error))
 
     def refuse_to_post(self, archive: Path | None) -> None:
         """Stop a command that would post from the wrong archive (`bot.archive_source` rule 3)."""

@@ -200,6 +200,7 @@ def status(cli: CliContext, as_json: bool) -> None:
     before), with the database session holding it.
     """
     settings = cli.settings
+    cli.check_archive(None)  # a typo in DIGEST_ARCHIVE: an error, not the store's archive shown as fine
     engine = cli.engine
     now = dt.datetime.now(dt.UTC)
     upcoming = next_run_time(settings.schedule, settings.tz, now)
