@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -145,3 +146,56 @@ def test_a_missing_archive_fails_before_anything_is_re_indexed(tmp_path: Path) -
 
     weeks = digest_bot(tmp_path, "weeks", "--json", **store)
     assert weeks.returncode == 0 and weeks.stdout.count("week_start") == 3  # the store was left as it was
+
+
+# ---- item 8: `index` brings the search index up to date too; `run` says what it builds ---------
+
+
+def example_papers() -> int:
+    from bot.archive import load_archive
+
+    return len(load_archive(EXAMPLE_ARCHIVE).papers)
+
+
+def test_index_builds_the_search_index_with_progress_so_the_first_search_does_not(tmp_path: Path) -> None:
+    env = {"DIGEST_DB_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}", "DIGEST_INDEX_DIR": str(tmp_path / "idx")}
+    papers = example_papers()
+
+    index = digest_bot(tmp_path, "index", **env)
+
+    assert index.returncode == 0, index.stderr
+    assert f"search index: {papers}/{papers} papers (100%)" in index.stderr  # progress lines, piped
+    assert f"Search index {tmp_path / 'idx'}: built, {papers} papers" in index.stdout
+    built = (tmp_path / "idx" / "CURRENT").read_text(encoding="utf-8")
+    searched = digest_bot(tmp_path, "search", "dp", **env)
+    assert searched.returncode == 0, searched.stderr
+    assert (tmp_path / "idx" / "CURRENT").read_text(encoding="utf-8") == built  # opened, not rebuilt
+
+    again = digest_bot(tmp_path, "index", **env)  # nothing changed: opened and up to date
+    assert again.returncode == 0, again.stderr
+    assert f"Search index {tmp_path / 'idx'}: up to date, {papers} papers" in again.stdout
+    assert "search index:" not in again.stderr
+
+
+def test_index_draws_a_search_index_bar_on_a_terminal(tmp_path: Path) -> None:
+    from tests.test_first_contact import on_a_terminal
+
+    drawn = on_a_terminal(
+        tmp_path, "index", DIGEST_DB_URL=f"sqlite:///{tmp_path / 'store.sqlite3'}", DIGEST_INDEX_DIR=str(tmp_path / "idx")
+    )
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn)
+    assert re.search(r"search index ━+ \d+/\d+ papers", text), text
+    assert "search index: " not in text  # a bar, not log lines
+
+
+def test_run_logs_what_search_index_it_builds_and_how_far_it_is(tmp_path: Path) -> None:
+    env = {"DIGEST_DB_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}", "DIGEST_INDEX_DIR": str(tmp_path / "idx")}
+    papers = example_papers()
+
+    started = digest_bot(tmp_path, "run", **env)  # preview (no Slack settings), not a terminal
+
+    assert started.returncode == 0, started.stderr
+    log = started.stderr
+    assert re.search(rf"building the search index in {re.escape(str(tmp_path / 'idx'))}/index-\w+: {papers} papers", log)
+    assert f"search index: {papers}/{papers} papers (100%)" in log
+    assert log.index("building the search index") < log.index(f"search index: {papers}/{papers} papers (100%)")

@@ -24,10 +24,11 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from bot.model import Topic
+from bot.model import Paper, Topic
+from bot.progress import ProgressLines
 from bot.search.disk_index import new_meta
 from bot.search.engine import Options, SearchEngine
 from bot.store import Catalog
@@ -42,6 +43,13 @@ OWNER_MARKER = "DIGEST-BOT-INDEX"
 LEGACY_META = "digest-bot.json"
 #: How long a catch-up waits for another process's writer on a shared folder (seconds).
 WRITER_WAIT = 10.0
+#: A build or a large catch-up reports its progress every this many papers.
+PROGRESS_EVERY = 256
+#: A catch-up with at least this many papers says how far it is (smaller ones take a moment).
+LARGE_CATCH_UP = 2_000
+
+#: `(done, total, label)`: the shape of `bot.progress.ProgressLines` and the CLI's bar.
+Progress = Callable[[int, int, str], None]
 
 
 class LiveSearch:
@@ -50,7 +58,9 @@ class LiveSearch:
     `min_interval` (seconds) bounds how often the store's version is read:
     0 checks on every call (one small SELECT), more trades freshness for
     fewer queries under load. `index_dir` None keeps the index in a temporary
-    folder for this process only.
+    folder for this process only. A build (at a million papers, minutes) says
+    how far it is through `progress`; without one, as log lines (INFO), so a
+    bot's first start never goes silent while it builds.
     """
 
     def __init__(
@@ -61,11 +71,13 @@ class LiveSearch:
         min_interval: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         options: Options | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.catalog = catalog
         self.index_dir = Path(index_dir) if index_dir is not None else None
         self.min_interval = min_interval
         self.options = options or Options()
+        self.progress = progress
         self._clock = clock
         self._lock = threading.Lock()
         self._engine: SearchEngine | None = None
@@ -150,9 +162,12 @@ class LiveSearch:
     def _build(self, folder: Path | None, archive_id: str, root: str, topics: list[Topic]) -> SearchEngine:
         started = time.perf_counter()
         version = self.catalog.version()
+        total = self.catalog.count_papers()
+        log.info("building the search index in %s: %d papers (store version %d)",
+                 folder if folder is not None else "a temporary folder", total, version)
         engine = SearchEngine.build(
-            self.catalog.iter_papers(), topics, path=folder, meta=new_meta(archive_id, root, version),
-            options=self.options,
+            counted(self.catalog.iter_papers(), total, self._progress()), topics, path=folder,
+            meta=new_meta(archive_id, root, version), options=self.options,
         )
         self._version = version
         self.opened = "built"
@@ -231,8 +246,12 @@ class LiveSearch:
                 engine.reload()  # another process sharing the folder got there first
                 self._version = meta.version
                 return True
+            papers: Iterable[Paper] = changed
+            if len(changed) >= LARGE_CATCH_UP:
+                log.info("updating the search index at %s: %d papers changed", engine.path, len(changed))
+                papers = counted(changed, len(changed), self._progress())
             try:
-                engine.update(changed, removed, topics=self._topics(), meta=new_meta(archive_id, root, version))
+                engine.update(papers, removed, topics=self._topics(), meta=new_meta(archive_id, root, version))
             except ValueError as err:
                 if self.index_dir is not None and (not engine.path.is_dir() or (serving and self._replaced(engine))):
                     return False
@@ -246,6 +265,24 @@ class LiveSearch:
 
     def _topics(self) -> list[Topic]:
         return [s.topic for s in self.catalog.topics()]
+
+    def _progress(self) -> Progress:
+        """The caller's progress, else lines in the log (`run`, a rebuild while serving)."""
+        if self.progress is not None:
+            return self.progress
+        return ProgressLines(lambda line: log.info("%s", line), "search index", "papers")
+
+
+def counted(papers: Iterable[Paper], total: int, progress: Progress) -> Iterator[Paper]:
+    """`papers` as they are, saying how many were read every `PROGRESS_EVERY` (and at the end)."""
+    done = 0
+    progress(0, total, "")
+    for paper in papers:
+        yield paper
+        done += 1
+        if done % PROGRESS_EVERY == 0:
+            progress(done, max(total, done), "")
+    progress(done, max(total, done), "")
 
 
 def claim_folder(folder: Path) -> None:
