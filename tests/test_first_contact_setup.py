@@ -199,3 +199,24 @@ def test_run_logs_what_search_index_it_builds_and_how_far_it_is(tmp_path: Path) 
     assert re.search(rf"building the search index in {re.escape(str(tmp_path / 'idx'))}/index-\w+: {papers} papers", log)
     assert f"search index: {papers}/{papers} papers (100%)" in log
     assert log.index("building the search index") < log.index(f"search index: {papers}/{papers} papers (100%)")
+
+
+# ---- item 12: what a first look catches ---------------------------------------------------------
+
+
+def test_a_log_line_during_the_progress_bar_gets_its_own_line(tmp_path: Path) -> None:
+    from tests.test_first_contact import on_a_terminal
+
+    env = {"DIGEST_DB_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}", "DIGEST_INDEX_DIR": str(tmp_path / "idx")}
+    on_a_terminal(tmp_path, "index", **env)  # the store holds the examples
+    other = tmp_path / "paper-digest"
+    shutil.copytree(EXAMPLE_ARCHIVE, other)
+
+    drawn = on_a_terminal(tmp_path, "index", "--archive", str(other), **env)  # warns while the bar runs
+
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn)
+    lines = [piece for line in text.split("\n") for piece in line.split("\r")]
+    warning = [line for line in lines if "re-indexing it from" in line]
+    assert warning, text
+    assert all(line.startswith("WARNING bot.archive_source: the store indexed") for line in warning), warning
+    assert not any("━" in line and "WARNING" in line for line in lines)
