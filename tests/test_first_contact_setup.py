@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -220,3 +221,20 @@ def test_a_log_line_during_the_progress_bar_gets_its_own_line(tmp_path: Path) ->
     assert warning, text
     assert all(line.startswith("WARNING bot.archive_source: the store indexed") for line in warning), warning
     assert not any("━" in line and "WARNING" in line for line in lines)
+
+
+def test_apschedulers_own_info_lines_do_not_contradict_the_bots_next_run(caplog: pytest.LogCaptureFixture) -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from bot.scheduler import add_archive_sync, build_scheduler
+
+    caplog.set_level(logging.INFO)  # what `run` logs at (DIGEST_LOG_LEVEL=INFO)
+    scheduler = build_scheduler(lambda: None, schedule="0 9 * * FRI", timezone=ZoneInfo("UTC"),
+                                now=dt.datetime(2026, 12, 6, 22, 25, 40, tzinfo=dt.UTC))
+    add_archive_sync(scheduler, lambda: None, minutes=15)
+    scheduler.start(paused=True)  # adds the jobs ("Added job …"), runs nothing
+    scheduler.shutdown(wait=False)
+
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("apscheduler") and r.levelno < logging.WARNING]
+    assert said == []
