@@ -238,3 +238,19 @@ def test_apschedulers_own_info_lines_do_not_contradict_the_bots_next_run(caplog:
 
     said = [r.getMessage() for r in caplog.records if r.name.startswith("apscheduler") and r.levelno < logging.WARNING]
     assert said == []
+
+
+def test_a_rebuild_says_why_in_words_not_a_raw_index_meta(
+    example_archive: Path, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sync_archive(engine, example_archive)
+    LiveSearch(Catalog(engine), index_dir=tmp_path / "idx").engine()
+    monkeypatch.setattr(disk_index, "FORMAT", disk_index.FORMAT + 1)
+    caplog.set_level(logging.INFO, logger="bot.search.live")
+
+    LiveSearch(Catalog(engine), index_dir=tmp_path / "idx").engine()
+
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "IndexMeta(" not in said
+    assert f"was built in index format {disk_index.FORMAT - 1}, this bot reads format {disk_index.FORMAT}" in said

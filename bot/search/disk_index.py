@@ -206,8 +206,19 @@ class IndexMeta:
     built_at: float
 
     def matches(self, archive_id: str, archive_root: str) -> bool:
-        return (self.format, self.glossary, self.archive_id, self.archive_root) == (
-            FORMAT, digest(), archive_id, archive_root)
+        return self.mismatch(archive_id, archive_root) is None
+
+    def mismatch(self, archive_id: str, archive_root: str) -> str | None:
+        """Why this index cannot serve the store's archive, in words for a log line (None: it can)."""
+        if self.format != FORMAT:
+            return f"it was built in index format {self.format}, this bot reads format {FORMAT}"
+        if self.glossary != digest():
+            return "it was built with another version of the glossary"
+        if self.archive_root != archive_root:
+            return f"it was built from the archive at {self.archive_root or 'an unknown folder'}, the store holds {archive_root}"
+        if self.archive_id != archive_id:
+            return "it was built from another store (or the store re-indexed its archive since)"
+        return None
 
 
 class DiskIndex:

@@ -150,8 +150,15 @@ class LiveSearch:
             log.warning("search index at %s cannot be opened (%s); rebuilding", folder, err)
             return None
         meta = engine.meta
-        if meta is None or not meta.matches(archive_id, root) or meta.version > self.catalog.version():
-            log.info("search index at %s does not match the store (%s); rebuilding", folder, meta)
+        store_version = self.catalog.version()
+        if meta is None:
+            why: str | None = "it has no digest-bot.json"
+        elif meta.version > store_version:
+            why = f"it reflects store version {meta.version}, ahead of the store's {store_version}"
+        else:
+            why = meta.mismatch(archive_id, root)
+        if why is not None:
+            log.info("search index at %s cannot serve this store (%s); rebuilding", folder, why)
             return None
         self._version = meta.version
         self._catch_up(engine)
