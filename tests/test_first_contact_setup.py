@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -254,3 +255,25 @@ def test_a_rebuild_says_why_in_words_not_a_raw_index_meta(
     said = " ".join(r.getMessage() for r in caplog.records)
     assert "IndexMeta(" not in said
     assert f"was built in index format {disk_index.FORMAT - 1}, this bot reads format {disk_index.FORMAT}" in said
+
+
+def test_a_corrected_glossary_phrase_is_said_in_the_cli_and_in_slack(tmp_path: Path) -> None:
+    env = {"DIGEST_DB_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}", "DIGEST_INDEX_DIR": str(tmp_path / "idx")}
+    found = digest_bot(tmp_path, "search", "federated", "lerning", **env)
+    assert found.returncode == 0, found.stderr
+    assert "note: searched for federated learning instead of `federated lerning`" in found.stdout
+
+    from tests.support.bot_server import running_bot
+    from tests.support.fake_slack import FakeSlack
+
+    with FakeSlack() as fake, running_bot(fake, EXAMPLE_ARCHIVE, tmp_path) as bot:
+        status, response_url = bot.command("federated lerning")
+        assert status == 200
+        answer = json.dumps(bot.answer(response_url)[0], ensure_ascii=False)
+    assert "searched for federated learning instead of `federated lerning`" in answer
+
+
+def test_a_typed_glossary_phrase_gets_no_correction_notice(tmp_path: Path) -> None:
+    env = {"DIGEST_DB_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}", "DIGEST_INDEX_DIR": str(tmp_path / "idx")}
+    found = digest_bot(tmp_path, "search", "federated", "learning", **env)
+    assert found.returncode == 0 and "instead of" not in found.stdout
