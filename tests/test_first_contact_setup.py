@@ -277,3 +277,20 @@ def test_a_typed_glossary_phrase_gets_no_correction_notice(tmp_path: Path) -> No
     env = {"DIGEST_DB_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}", "DIGEST_INDEX_DIR": str(tmp_path / "idx")}
     found = digest_bot(tmp_path, "search", "federated", "learning", **env)
     assert found.returncode == 0 and "instead of" not in found.stdout
+
+
+def test_output_to_a_pipe_is_not_hard_wrapped_at_80_columns(tmp_path: Path) -> None:
+    from tests.support.fake_slack import BOT_TOKEN, FakeSlack
+
+    with FakeSlack() as fake:
+        posted = digest_bot(
+            tmp_path, "post", "--interval", "0.01",
+            DIGEST_DB_URL=f"sqlite:///{tmp_path / 'store.sqlite3'}", DIGEST_INDEX_DIR=str(tmp_path / "idx"),
+            DIGEST_ARCHIVE=str(EXAMPLE_ARCHIVE), DIGEST_CHANNEL="C0SD", SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_API_URL=fake.api_url,
+        )
+    assert posted.returncode == 0, posted.stderr
+    about = [line for line in posted.stderr.splitlines() if line.startswith("About to post: ")]
+    assert len(about) == 1 and "at Slack's pace" in about[0], posted.stderr
+    assert about[0].endswith("post them with --backfill SINCE"), posted.stderr  # one line, however long
+    assert len(about[0]) > 80

@@ -46,7 +46,7 @@ class CliContext:
     _settings: Settings | None = None
     _engine: Engine | None = None
     out: Console = field(default_factory=lambda: _console())
-    err: Console = field(default_factory=lambda: Console(stderr=True, highlight=False))
+    err: Console = field(default_factory=lambda: _console(stderr=True))
 
     @property
     def settings(self) -> Settings:
@@ -153,11 +153,12 @@ class CliContext:
         return Catalog(self.engine)
 
 
-def _console() -> Console:
-    """Standard output; piped output gets room for tables instead of 80 columns."""
-    console = Console(highlight=False, soft_wrap=True)
+def _console(*, stderr: bool = False) -> Console:
+    """Standard output (or error). Text is never hard-wrapped (`soft_wrap`): a pipe or a log
+    keeps each line whole, where rich would break it at 80 columns; tables get 160."""
+    console = Console(highlight=False, soft_wrap=True, stderr=stderr)
     if not console.is_terminal:
-        console = Console(highlight=False, soft_wrap=True, width=160)
+        console = Console(highlight=False, soft_wrap=True, stderr=stderr, width=160)
     return console
 
 
