@@ -294,3 +294,17 @@ def test_output_to_a_pipe_is_not_hard_wrapped_at_80_columns(tmp_path: Path) -> N
     assert len(about) == 1 and "at Slack's pace" in about[0], posted.stderr
     assert about[0].endswith("post them with --backfill SINCE"), posted.stderr  # one line, however long
     assert len(about[0]) > 80
+
+
+def test_the_time_left_is_counted_from_when_writing_starts_not_from_the_learning_before() -> None:
+    from bot.progress import ProgressLines
+
+    lines: list[str] = []
+    now = [0.0]
+    report = ProgressLines(lines.append, "search index", "papers", clock=lambda: now[0])
+    report(0, 100, "learning translations and the semantic space")
+    now[0] = 60.0
+    report(0, 100)  # writing starts
+    now[0] = 61.0
+    report(10, 100)
+    assert lines[-1] == "search index: 10/100 papers (10%), 61 s elapsed, about 9 s left"

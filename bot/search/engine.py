@@ -21,7 +21,7 @@ import math
 import tempfile
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,12 +124,14 @@ class SearchEngine:
         meta: IndexMeta | None = None,
         options: Options = Options(),
         threads: int = 1,
+        progress: Callable[[int], None] | None = None,
     ) -> SearchEngine:
         """Index every paper into `path` (a temporary folder when None), replacing what it held.
 
         One pass over `papers`: the title pairs translations are learned from
         are the first `MAX_PAIRS` (the store yields the newest first), the
-        semantic space is learned from the first `semantic.SAMPLE`.
+        semantic space is learned from the first `semantic.SAMPLE`. `progress`
+        is told the papers written so far (`DiskIndex.write`).
         """
         keep = None
         if path is None:
@@ -150,7 +152,7 @@ class SearchEngine:
             space.save(path / semantic.FILE)
         disk.write(
             itertools.chain(first, stream), (), _topic_names(topics), tagger,
-            meta=meta or new_meta("", "", 0), clear=True, threads=threads, space=space,
+            meta=meta or new_meta("", "", 0), clear=True, threads=threads, space=space, progress=progress,
         )
         return cls(disk, topics, translations, options=options, keep=keep, space=space)
 
@@ -184,14 +186,15 @@ class SearchEngine:
         *,
         topics: Iterable[Topic] | None = None,
         meta: IndexMeta | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> None:
-        """Apply the store's changes (one commit), then record `meta`."""
+        """Apply the store's changes (one commit), then record `meta`; `progress` as in `build`."""
         with self._lock:
             if topics is not None:
                 self._topics = TopicNames(topics)
             current = meta or self._disk.meta() or new_meta("", "", 0)
             self._disk.write(changed, removed_ids, _topic_names(self._topics.topics), self._tagger, meta=current,
-                             space=self._space)
+                             space=self._space, progress=progress)
             self._state = self._load_state()
 
     def reload(self) -> None:

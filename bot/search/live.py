@@ -24,10 +24,10 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from bot.model import Paper, Topic
+from bot.model import Topic
 from bot.progress import ProgressLines
 from bot.search.disk_index import new_meta
 from bot.search.engine import Options, SearchEngine
@@ -43,8 +43,6 @@ OWNER_MARKER = "DIGEST-BOT-INDEX"
 LEGACY_META = "digest-bot.json"
 #: How long a catch-up waits for another process's writer on a shared folder (seconds).
 WRITER_WAIT = 10.0
-#: A build or a large catch-up reports its progress every this many papers.
-PROGRESS_EVERY = 256
 #: A catch-up with at least this many papers says how far it is (smaller ones take a moment).
 LARGE_CATCH_UP = 2_000
 
@@ -172,9 +170,13 @@ class LiveSearch:
         total = self.catalog.count_papers()
         log.info("building the search index in %s: %d papers (store version %d)",
                  folder if folder is not None else "a temporary folder", total, version)
+        if self.progress is not None:
+            self.progress(0, total, "learning translations and the semantic space")
+        else:
+            log.info("search index: learning translations and the semantic space, then writing %d papers", total)
         engine = SearchEngine.build(
-            counted(self.catalog.iter_papers(), total, self._progress()), topics, path=folder,
-            meta=new_meta(archive_id, root, version), options=self.options,
+            self.catalog.iter_papers(), topics, path=folder, meta=new_meta(archive_id, root, version),
+            options=self.options, progress=written_of(self._progress, total),
         )
         self._version = version
         self.opened = "built"
@@ -253,12 +255,13 @@ class LiveSearch:
                 engine.reload()  # another process sharing the folder got there first
                 self._version = meta.version
                 return True
-            papers: Iterable[Paper] = changed
+            told: Callable[[int], None] | None = None
             if len(changed) >= LARGE_CATCH_UP:
                 log.info("updating the search index at %s: %d papers changed", engine.path, len(changed))
-                papers = counted(changed, len(changed), self._progress())
+                told = written_of(self._progress, len(changed))
             try:
-                engine.update(papers, removed, topics=self._topics(), meta=new_meta(archive_id, root, version))
+                engine.update(changed, removed, topics=self._topics(), meta=new_meta(archive_id, root, version),
+                              progress=told)
             except ValueError as err:
                 if self.index_dir is not None and (not engine.path.is_dir() or (serving and self._replaced(engine))):
                     return False
@@ -274,22 +277,23 @@ class LiveSearch:
         return [s.topic for s in self.catalog.topics()]
 
     def _progress(self) -> Progress:
-        """The caller's progress, else lines in the log (`run`, a rebuild while serving)."""
+        """The caller's progress, else new lines in the log (`run`, a rebuild while serving)."""
         if self.progress is not None:
             return self.progress
         return ProgressLines(lambda line: log.info("%s", line), "search index", "papers")
 
 
-def counted(papers: Iterable[Paper], total: int, progress: Progress) -> Iterator[Paper]:
-    """`papers` as they are, saying how many were read every `PROGRESS_EVERY` (and at the end)."""
-    done = 0
-    progress(0, total, "")
-    for paper in papers:
-        yield paper
-        done += 1
-        if done % PROGRESS_EVERY == 0:
-            progress(done, max(total, done), "")
-    progress(done, max(total, done), "")
+def written_of(make: Callable[[], Progress], total: int) -> Callable[[int], None]:
+    """The count of papers a write reports (`DiskIndex.write`) as `(done, total, label)` progress,
+    made when writing starts: the time left is measured from then, not from the learning before."""
+    made: list[Progress] = []
+
+    def told(written: int) -> None:
+        if not made:
+            made.append(make())
+        made[0](written, max(total, written), "")
+
+    return told
 
 
 def claim_folder(folder: Path) -> None:
