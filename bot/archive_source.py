@@ -185,10 +185,13 @@ def check_source(engine: Engine, source: ArchiveSource, *, allow_empty: bool = F
         )
     if allow_empty or stored_root(engine) == str(_resolved(path)) or has_digest_files(path):
         return
+    if source.git is not None:
+        fix = "Set DIGEST_ARCHIVE_GIT to the digest site's repository"
+    else:
+        fix = f"Set {source.setting} to the digest site's folder (or one above it)"
     raise ArchiveEmpty(
-        f"{source.setting} ({source.path}) holds no digest files; {DIGEST_FILE_SHAPE}. Set "
-        f"{source.setting} to the digest site's folder (or one above it); to index an archive "
-        "with no digests yet on purpose, run: digest-bot index --allow-empty-archive"
+        f"{source.setting} ({source.path}) holds no digest files; {DIGEST_FILE_SHAPE}. {fix}; to index "
+        "an archive with no digests yet on purpose, run: digest-bot index --allow-empty-archive"
     )
 
 

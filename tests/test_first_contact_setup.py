@@ -182,9 +182,8 @@ def test_index_builds_the_search_index_with_progress_so_the_first_search_does_no
 def test_index_draws_a_search_index_bar_on_a_terminal(tmp_path: Path) -> None:
     from tests.test_first_contact import on_a_terminal
 
-    drawn = on_a_terminal(
-        tmp_path, "index", DIGEST_DB_URL=f"sqlite:///{tmp_path / 'store.sqlite3'}", DIGEST_INDEX_DIR=str(tmp_path / "idx")
-    )
+    store = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    drawn = on_a_terminal(tmp_path, "index", DIGEST_DB_URL=store, DIGEST_INDEX_DIR=str(tmp_path / "idx"))
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn)
     assert re.search(r"search index ━+ \d+/\d+ papers", text), text
     assert "search index: " not in text  # a bar, not log lines

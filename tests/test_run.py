@@ -146,7 +146,8 @@ def test_japanese_words(tmp_path: Path) -> None:
     sync_archive(engine, EXAMPLE_ARCHIVE)
     from bot.config import Settings
 
-    bot = assemble(Settings(_env_file=None, DIGEST_LANG="ja", DIGEST_INDEX_DIR=str(tmp_path / "idx")), engine)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, DIGEST_LANG="ja", DIGEST_INDEX_DIR=str(tmp_path / "idx"))  # type: ignore[call-arg]
+    bot = assemble(settings, engine)
     assert "検索結果" in bot.lookup.answer("federated")["text"]
     assert "使い方" in bot.lookup.answer("help")["text"]
 

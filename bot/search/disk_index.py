@@ -217,7 +217,8 @@ class IndexMeta:
         if self.glossary != digest():
             return "it was built with another version of the glossary"
         if self.archive_root != archive_root:
-            return f"it was built from the archive at {self.archive_root or 'an unknown folder'}, the store holds {archive_root}"
+            built_from = self.archive_root or "an unknown folder"
+            return f"it was built from the archive at {built_from}, the store holds {archive_root}"
         if self.archive_id != archive_id:
             return "it was built from another store (or the store re-indexed its archive since)"
         return None
