@@ -20,19 +20,31 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from bot.archive.layout import COLLECTION_DIR_RE, DIGEST_NAME_RE, NOT_COLLECTIONS, SKIP_DIRS
 from bot.config import EXAMPLE_ARCHIVE, Settings
 from bot.git_archive import GitArchive, GitRemote, GitUpdate
 from bot.store import locks
 from bot.store.source_state import record_fetch, record_indexed
-from bot.store.sync import Progress, SyncReport, get_state, sync_archive
+from bot.store.sync import ArchiveNotFound, Progress, SyncReport, get_state, sync_archive
 
 log = logging.getLogger(__name__)
+
+#: What a digest file looks like (`bot.archive.layout`), for the error about an archive without any.
+DIGEST_FILE_SHAPE = (
+    "a digest file is _<topic>/YYYY-MM-DD.md (e.g. _dp/2025-01-03.md, in a topic folder named "
+    "with a leading underscore) that starts with front matter between two --- lines (title:, date:)"
+)
+
+
+class ArchiveEmpty(ValueError):
+    """The configured archive folder holds no digest file, and the store does not index it yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +59,15 @@ class ArchiveSource:
     @property
     def is_example(self) -> bool:
         return _resolved(self.path) == _resolved(EXAMPLE_ARCHIVE)
+
+    @property
+    def setting(self) -> str:
+        """What names this folder, for a message saying how to fix it."""
+        if self.from_option:
+            return "--archive"
+        if self.git is not None:
+            return "the DIGEST_ARCHIVE_GIT checkout"
+        return "DIGEST_ARCHIVE" if self.named else "the bundled example archive"
 
     @property
     def shown(self) -> str:
@@ -135,22 +156,64 @@ def refresh(
     return update
 
 
+def has_digest_files(root: Path) -> bool:
+    """Does `root` hold at least one digest file (`_<topic>/YYYY-MM-DD.md`, as `layout.scan` finds
+    them)? Stops at the first, so a real archive answers at once."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIP_DIRS)
+        name = os.path.basename(dirpath)
+        if COLLECTION_DIR_RE.match(name) and name not in NOT_COLLECTIONS:
+            if any(DIGEST_NAME_RE.match(f) for f in filenames):
+                return True
+    return False
+
+
+def check_source(engine: Engine, source: ArchiveSource, *, allow_empty: bool = False) -> None:
+    """Refuse a wrong archive before anything is read or re-indexed (rule 1's errors).
+
+    A folder that does not exist raises `ArchiveNotFound`; one holding no digest
+    file raises `ArchiveEmpty`, unless `allow_empty` or the store indexes that very
+    folder already (it was asked for once, or its digests were removed since). Both
+    messages name the setting to fix.
+    """
+    path = Path(source.path).expanduser()
+    if not path.is_dir():
+        fix = "set --archive (or DIGEST_ARCHIVE)" if source.from_option else "set it"
+        raise ArchiveNotFound(
+            f"{source.setting} ({source.path}) does not exist or is not a folder: {fix} to your digest "
+            "archive (a checkout of the digest site, or a folder above one)"
+        )
+    if allow_empty or stored_root(engine) == str(_resolved(path)) or has_digest_files(path):
+        return
+    if source.git is not None:
+        fix = "Set DIGEST_ARCHIVE_GIT to the digest site's repository"
+    else:
+        fix = f"Set {source.setting} to the digest site's folder (or one above it)"
+    raise ArchiveEmpty(
+        f"{source.setting} ({source.path}) holds no digest files; {DIGEST_FILE_SHAPE}. {fix}; to index "
+        "an archive with no digests yet on purpose, run: digest-bot index --allow-empty-archive"
+    )
+
+
 def sync_source(
     engine: Engine,
     source: ArchiveSource,
     *,
     fetch: bool,
     retarget: bool = False,
+    allow_empty: bool = False,
     progress: Progress | None = None,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
 ) -> SourceSync:
     """Refresh the source, then bring the store up to date with it (rules 1 and 2).
 
     Raises `ArchiveMismatch` when the store indexes another archive and may
-    not follow (rule 2), `ArchiveNotFound` for a missing folder, `GitError`
-    for a repository that cannot be cloned.
+    not follow (rule 2), `ArchiveNotFound` for a missing folder and
+    `ArchiveEmpty` for one without digest files (`check_source`: both before
+    anything is re-indexed), `GitError` for a repository that cannot be cloned.
     """
     update = refresh(engine, source, fetch=fetch, now=now)
+    check_source(engine, source, allow_empty=allow_empty)
     root = stored_root(engine)
     here = str(_resolved(source.path))
     follow = root is not None and root != here and (retarget or follows(engine, root))

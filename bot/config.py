@@ -79,10 +79,11 @@ class Settings(BaseSettings):
 
     @field_validator(
         "slack_bot_token", "slack_signing_secret", "slack_app_token", "channel", "archive", "archive_git",
-        mode="before",
+        "index_dir", mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
+        """An empty line in `.env` (as `.env.example` has them) means the default, never `.`."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("archive_git")
@@ -99,6 +100,11 @@ class Settings(BaseSettings):
     @classmethod
     def _data_dir(cls, value: object) -> object:
         return DEFAULT_DATA_DIR if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("db_url", mode="before")
+    @classmethod
+    def _db_url(cls, value: object) -> object:
+        return DEFAULT_DB_URL if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _one_archive(self) -> Settings:

@@ -47,9 +47,12 @@ class ProgressLines:
         self.steps = max(1, steps)
         self.clock = clock
         self.started = clock()
+        self._counting_from = self.started
         self._step = -1
 
     def __call__(self, done: int, total: int, label: str = "") -> None:
+        if done == 0:  # (re)starting: the time left is measured from here (a build learns before it writes)
+            self._counting_from = self.clock()
         total = max(total, done, 1)
         step = done * self.steps // total
         if step == self._step and done < total:
@@ -60,7 +63,8 @@ class ProgressLines:
         elapsed = self.clock() - self.started
         line = f"{self.what}: {done}/{total} {self.unit} ({100 * done // total}%), {duration(elapsed)} elapsed"
         if 0 < done < total:
-            line += f", about {duration(elapsed / done * (total - done))} left"
+            counting = self.clock() - self._counting_from
+            line += f", about {duration(counting / done * (total - done))} left"
         if label:
             line += f" ({label})"
         self.write(line)

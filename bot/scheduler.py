@@ -22,6 +22,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 log = logging.getLogger(__name__)
 
+#: APScheduler's own INFO lines ("Added job", "Running job … next run at 2026-12-06 22:25:40")
+#: name the catch-up run and the re-read interval as "next run", contradicting the bot's own
+#: line about the next posting run; the bot logs what its jobs do itself. Its warnings and
+#: errors (a missed run, a job that raised) still show. A level set by the user is kept.
+_apscheduler_log = logging.getLogger("apscheduler")
+if _apscheduler_log.level == logging.NOTSET:
+    _apscheduler_log.setLevel(logging.WARNING)
+
 #: The stable id of the weekly job: a restart replaces it instead of adding a twin.
 JOB_ID = "digest-bot-weekly-post"
 #: The stable id of the periodic archive re-read (lookups between posting days).

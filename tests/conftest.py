@@ -89,6 +89,35 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PORT", raising=False)
 
 
+#: Tools' own caches at the checkout's top (pytest, hypothesis's example database, coverage).
+TOOL_CACHES = frozenset({".pytest_cache", ".hypothesis", ".coverage", ".mypy_cache", ".ruff_cache"})
+
+
+def checkout_files() -> set[str]:
+    """The checkout's top-level names and every path under its data/: what a test must not add to."""
+    found = {p.name for p in PROJECT.iterdir() if p.name not in TOOL_CACHES}
+    data = PROJECT / "data"
+    if data.is_dir():
+        for folder, _dirs, files in os.walk(data):
+            found.update(os.path.relpath(os.path.join(folder, f), PROJECT) for f in files)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _writes_nothing_into_the_checkout() -> Iterator[None]:
+    """Tests write only to temporary folders: a store, search index or file left in the
+    checkout (its data/, a CURRENT beside README.md) fails the test that made it."""
+    before = checkout_files()
+    yield
+    added = sorted(checkout_files() - before)
+    if added:
+        pytest.fail(
+            f"the test wrote into the checkout ({PROJECT}): {', '.join(added[:10])}; "
+            "give the store and DIGEST_INDEX_DIR a tmp_path",
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="session")
 def real_archive() -> Path:
     """The real archive, or a skip that says where it was looked for."""

@@ -54,6 +54,7 @@ def settings_for(remote: Remote, tmp_path: Path, fake: FakeSlack, **more: str) -
         None,
         DIGEST_ARCHIVE_GIT=remote.url,
         DIGEST_DATA_DIR=str(tmp_path / "data"),
+        DIGEST_INDEX_DIR=str(tmp_path / "search-index"),  # never the checkout's data/
         DIGEST_CHANNEL="C0SD",
         DIGEST_SYNC_MINUTES="15",
         SLACK_BOT_TOKEN=BOT_TOKEN,

@@ -237,3 +237,71 @@ def test_after_the_set_up_a_missing_token_is_an_error_not_a_preview(tmp_path: Pa
     assert run.returncode == 2, run.stdout + run.stderr
     assert "SLACK_BOT_TOKEN is not" in run.stderr and "OAuth & Permissions" in run.stderr
     assert "preview done" not in run.stdout and "PREVIEW MODE" not in run.stdout
+
+
+def users_folder(clone: Path) -> Path:
+    """A folder of the user's beside `.env`, named like the search index's own folders."""
+    notes = clone / "index-my-notes" / "important.txt"
+    notes.parent.mkdir()
+    notes.write_text("do not lose this\n", encoding="utf-8")
+    return notes
+
+
+def test_the_env_example_keeps_the_users_folders_and_index_builds_the_search_index(tmp_path: Path) -> None:
+    """Items 1 and 8: `.env` made from `.env.example` (its empty DIGEST_INDEX_DIR= is the
+    default, not the clone's own folder), a search, then `index` of the team's archive,
+    which brings the search index up to date too, with progress, so a search opens it."""
+    clone = fresh_clone(tmp_path / "digest-bot")
+    notes = users_folder(clone)
+    fill_env_file(clone, {})
+    searched = digest_bot(clone, "search", "dp")
+    assert searched.returncode == 0, searched.stderr
+    assert not (clone / "CURRENT").exists() and not (clone / "build.lock").exists()
+
+    archive = write_team_archive(tmp_path / "paper-digest")
+    fill_env_file(clone, {"DIGEST_ARCHIVE": str(archive)})
+    indexed = digest_bot(clone, "index")
+    assert indexed.returncode == 0, indexed.stderr
+    papers = int(re.search(r"(\d+) papers \(\+", indexed.stdout).group(1))  # type: ignore[union-attr]
+    assert f"search index: {papers}/{papers} papers (100%)" in indexed.stderr
+    assert f"Search index {Path('data') / 'search-index'}: built, {papers} papers" in indexed.stdout
+    built = (clone / "data" / "search-index" / "CURRENT").read_text(encoding="utf-8")
+    again = digest_bot(clone, "search", "synthetic data")
+    assert again.returncode == 0, again.stderr
+    assert (clone / "data" / "search-index" / "CURRENT").read_text(encoding="utf-8") == built  # opened, not rebuilt
+
+    assert notes.read_text(encoding="utf-8") == "do not lose this\n"
+    assert sorted(p.name for p in clone.glob("index-*")) == ["index-my-notes"]
+
+
+def test_the_env_example_with_a_wrong_archive_names_digest_archive_before_re_indexing(tmp_path: Path) -> None:
+    """Item 4: after the try-it step (the store holds the examples), a typo in
+    DIGEST_ARCHIVE stops `run` and `status` before anything is re-indexed, and a folder
+    without digest files is an error that says what a digest file looks like."""
+    clone = fresh_clone(tmp_path / "digest-bot")
+    users_folder(clone)
+    tried = digest_bot(clone, "run")
+    assert tried.returncode == 0, tried.stderr
+
+    typo = tmp_path / "paper-digset"
+    fill_env_file(clone, {"DIGEST_ARCHIVE": str(typo)})
+    for command in ("run", "status", "index"):
+        result = digest_bot(clone, command)
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        assert f"DIGEST_ARCHIVE ({typo}) does not exist" in result.stderr
+        assert "re-indexing" not in result.stderr and "Traceback" not in result.stderr
+
+    empty = tmp_path / "paper-digest"
+    empty.mkdir()
+    fill_env_file(clone, {"DIGEST_ARCHIVE": str(empty)})
+    for command in ("run", "index"):
+        result = digest_bot(clone, command)
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        assert f"DIGEST_ARCHIVE ({empty}) holds no digest files" in result.stderr
+        assert "_<topic>/YYYY-MM-DD.md" in result.stderr and "--allow-empty-archive" in result.stderr
+
+    status = digest_bot(clone, "status", "--json")
+    assert status.returncode == 2  # still the empty folder configured
+    fill_env_file(clone, {})
+    kept = json.loads(digest_bot(clone, "status", "--json").stdout)
+    assert kept["archive"]["root"] == str(clone / "examples" / "archive")  # the store was left as it was

@@ -55,7 +55,7 @@ def test_repl_answers_like_slack(tmp_path: Path) -> None:
     sync_archive(engine, EXAMPLE_ARCHIVE)
     from bot.config import Settings
 
-    bot = assemble(Settings(_env_file=None), engine)  # type: ignore[call-arg]
+    bot = assemble(Settings(_env_file=None, DIGEST_INDEX_DIR=str(tmp_path / "idx")), engine)  # type: ignore[call-arg]
     lines = iter(["/papers federated lerning", "more", "topic 差分", "id 1607.00133", "quit", "never read"])
     console = Console(record=True, width=200)
     repl(console, bot.lookup, read=lambda prompt: next(lines))
@@ -151,7 +151,8 @@ def test_japanese_words(tmp_path: Path) -> None:
     sync_archive(engine, EXAMPLE_ARCHIVE)
     from bot.config import Settings
 
-    bot = assemble(Settings(_env_file=None, DIGEST_LANG="ja"), engine)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, DIGEST_LANG="ja", DIGEST_INDEX_DIR=str(tmp_path / "idx"))  # type: ignore[call-arg]
+    bot = assemble(settings, engine)
     assert "検索結果" in bot.lookup.answer("federated")["text"]
     assert "使い方" in bot.lookup.answer("help")["text"]
 

@@ -14,7 +14,9 @@ from bot.archive import parse_arxiv_id
 from bot.cli.context import CliContext, fail, pass_cli, print_json
 from bot.cli.progress import progress
 from bot.model import Digest, Paper
-from bot.store import SyncReport
+from bot.search import LiveSearch
+from bot.search.live import Progress
+from bot.store import Catalog, SyncReport
 
 archive_option = click.option(
     "--archive",
@@ -28,8 +30,12 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
 @click.command()
 @archive_option
 @json_option
+@click.option(
+    "--allow-empty-archive", is_flag=True,
+    help="Index the archive folder even though it holds no digest files yet (otherwise an error).",
+)
 @pass_cli
-def index(cli: CliContext, archive: Path | None, as_json: bool) -> None:
+def index(cli: CliContext, archive: Path | None, as_json: bool, allow_empty_archive: bool) -> None:
     """Bring the store up to date with the archive (only changed files are read).
 
     Prints what was read and every file or entry that was skipped, with its
@@ -38,17 +44,30 @@ def index(cli: CliContext, archive: Path | None, as_json: bool) -> None:
     archive is fetched first (a failed fetch is said; the last good checkout
     is read). Given another folder than the one the store indexes, it
     re-indexes the store from that folder (on a shared store, the only
-    command that does; posts and thread counts are kept).
+    command that does; posts and thread counts are kept). A folder without
+    digest files is an error unless --allow-empty-archive.
     """
     if as_json:  # for programs: the JSON on stdout and nothing else
-        report = cli.sync(archive, retarget=True, fetch=True)
-    else:
-        with progress(cli.err, "indexing", "files") as shown:
-            report = cli.sync(archive, progress=shown, retarget=True, fetch=True)
-    if as_json:
+        report = cli.sync(archive, retarget=True, fetch=True, allow_empty=allow_empty_archive)
+        search_index(cli, None)
         print_json(report.as_dict())
         return
+    with progress(cli.err, "indexing", "files") as shown:
+        report = cli.sync(archive, progress=shown, retarget=True, fetch=True, allow_empty=allow_empty_archive)
+    with progress(cli.err, "search index", "papers") as shown:
+        search = search_index(cli, shown)
     _print_report(cli, report)
+    state = {"built": "built", "opened": "up to date"}.get(search.opened, "up to date")
+    cli.out.print(f"[bold]Search index[/] {escape(str(search.index_dir or 'a temporary folder'))}: "
+                  f"{state}, {len(search.engine())} papers")
+
+
+def search_index(cli: CliContext, shown: Progress | None) -> LiveSearch:
+    """Bring the search index up to date with the store now, so that the first search (or the
+    bot's first start) opens it instead of building it for minutes in silence."""
+    search = LiveSearch(Catalog(cli.engine), index_dir=cli.settings.search_index_dir, progress=shown)
+    search.engine()
+    return search
 
 
 def _print_report(cli: CliContext, report: SyncReport) -> None:

@@ -17,7 +17,14 @@ from rich.console import Console
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot.archive_source import ArchiveSource, posting_refusal, source_for, sync_source
+from bot.archive_source import (
+    ArchiveEmpty,
+    ArchiveSource,
+    check_source,
+    posting_refusal,
+    source_for,
+    sync_source,
+)
 from bot.config import ConfigError, Settings, load_settings
 from bot.git_archive import GitError
 from bot.store import (
@@ -39,7 +46,7 @@ class CliContext:
     _settings: Settings | None = None
     _engine: Engine | None = None
     out: Console = field(default_factory=lambda: _console())
-    err: Console = field(default_factory=lambda: Console(stderr=True, highlight=False))
+    err: Console = field(default_factory=lambda: _console(stderr=True))
 
     @property
     def settings(self) -> Settings:
@@ -75,6 +82,7 @@ class CliContext:
         retarget: bool = False,
         fetch: bool = False,
         posting: bool = False,
+        allow_empty: bool = False,
     ) -> SyncReport:
         """Bring the store up to date with the archive (cheap when nothing changed).
 
@@ -83,12 +91,16 @@ class CliContext:
         follows the archive; a shared store indexing another one is changed
         only by `retarget` (the `index` command): elsewhere that is said and
         the stored index used, and with `posting` the command stops instead.
+        A missing archive folder, or one without digest files (unless
+        `allow_empty`), stops the command before anything is re-indexed.
         """
         source = self.source(archive)
         try:
-            synced = sync_source(self.engine, source, fetch=fetch, retarget=retarget, progress=progress)
-        except ArchiveNotFound as error:
-            fail(f"{error}. Set --archive or DIGEST_ARCHIVE to a digest archive folder.")
+            synced = sync_source(
+                self.engine, source, fetch=fetch, retarget=retarget, allow_empty=allow_empty, progress=progress
+            )
+        except (ArchiveNotFound, ArchiveEmpty) as error:
+            fail(str(error))
         except GitError as error:
             fail(str(error))
         except ArchiveMismatch as error:
@@ -110,6 +122,17 @@ class CliContext:
             )
         return synced.report
 
+    def check_archive(self, archive: Path | None) -> None:
+        """Stop a command that reads only the store (`status`) when the configured archive
+        folder is missing or holds no digest files: it would show another archive as if fine."""
+        source = self.source(archive)
+        if source.git is not None and not source.path.exists():
+            return  # not cloned yet: the first `run` or `index` clones it
+        try:
+            check_source(self.engine, source)
+        except (ArchiveNotFound, ArchiveEmpty) as error:
+            fail(str(error))
+
     def refuse_to_post(self, archive: Path | None) -> None:
         """Stop a command that would post from the wrong archive (`bot.archive_source` rule 3)."""
         refusal = posting_refusal(self.engine, self.source(archive))
@@ -130,11 +153,12 @@ class CliContext:
         return Catalog(self.engine)
 
 
-def _console() -> Console:
-    """Standard output; piped output gets room for tables instead of 80 columns."""
-    console = Console(highlight=False, soft_wrap=True)
+def _console(*, stderr: bool = False) -> Console:
+    """Standard output (or error). Text is never hard-wrapped (`soft_wrap`): a pipe or a log
+    keeps each line whole, where rich would break it at 80 columns; tables get 160."""
+    console = Console(highlight=False, soft_wrap=True, stderr=stderr)
     if not console.is_terminal:
-        console = Console(highlight=False, soft_wrap=True, width=160)
+        console = Console(highlight=False, soft_wrap=True, stderr=stderr, width=160)
     return console
 
 

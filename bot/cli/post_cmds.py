@@ -206,6 +206,7 @@ def status(cli: CliContext, as_json: bool) -> None:
     channels whose claim a run holds (channels configured here or posted to
     before), with the database session holding it.
     """
+    cli.check_archive(None)  # a typo in DIGEST_ARCHIVE: an error, not the store's archive shown as fine
     engine = cli.engine
     settings = channels_as_ids(cli.settings, engine)  # asks no Slack: names as they last resolved
     now = dt.datetime.now(dt.UTC)

@@ -8,8 +8,11 @@ left; piped or under a service manager, a line at every tenth of the way
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import IO, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -50,4 +53,24 @@ def progress(console: Console, what: str, unit: str) -> Iterator[Callback]:
         def update(done: int, total: int, label: str = "") -> None:
             bar.update(task, completed=done, total=max(total, done), description=escape(label))
 
-        yield update
+        with logs_through(sys.stderr, replacing=bar.live.console.file, original=sys.__stderr__):
+            yield update
+
+
+@contextmanager
+def logs_through(stream: IO[str], *, replacing: Any, original: Any) -> Iterator[None]:
+    """Point the root logger's handlers that write to the terminal at `stream` for a while.
+
+    rich's live bar replaces `sys.stderr` with a proxy that prints above the bar;
+    a logging handler keeps the stream it was made with, so without this its
+    lines land in the middle of the bar's line."""
+    moved: list[tuple[logging.StreamHandler[Any], Any]] = []
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream in (replacing, original) \
+                and handler.stream is not stream:
+            moved.append((handler, handler.setStream(stream)))
+    try:
+        yield
+    finally:
+        for handler, before in moved:
+            handler.setStream(before)

@@ -304,15 +304,20 @@ def _glossary_at(content: list[_Piece], i: int, res: Resources) -> tuple[Concept
             continue
         key = tuple(s for p in window for s in p.stems)
         index = g.by_phrase.get(key)
+        corrected = False
         if index is None and any(p.corrected for p in window):  # `soverign` read as sovereign
             index = g.by_phrase.get(tuple(p.corrected or p.stems[0] for p in window))
+            corrected = index is not None
         if index is None:
             continue
         concept = g.concepts[index]
         if n == 1 and piece.folded in {fold(a) for a in g.case_sensitive} and not piece.text.isupper():
             continue  # `he`, `did`: words, not HE or DID
         label = " ".join(p.text for p in window)
-        return _from_glossary(concept, label, ("latin", key), res), n
+        found = _from_glossary(concept, label, ("latin", key), res)
+        if corrected:  # the answer says so, as it does for a single corrected word
+            found = Concept(found.label, found.alternatives, (f"searched for {concept.key} instead of `{label}`",))
+        return found, n
     return None
 
 

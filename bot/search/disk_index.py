@@ -55,6 +55,8 @@ _NEW_ID_RE = re.compile(r"^(\d{4})\.(\d{4,5})$")
 #: build gets more, so a million papers make few segments to merge; an update needs little.
 WRITER_HEAP = 32_000_000
 BUILD_HEAP = 256_000_000
+#: A write says how many papers it wrote every this many (`DiskIndex.write`'s `progress`).
+PROGRESS_EVERY = 256
 
 
 def paper_key(arxiv_id: str) -> int:
@@ -206,8 +208,20 @@ class IndexMeta:
     built_at: float
 
     def matches(self, archive_id: str, archive_root: str) -> bool:
-        return (self.format, self.glossary, self.archive_id, self.archive_root) == (
-            FORMAT, digest(), archive_id, archive_root)
+        return self.mismatch(archive_id, archive_root) is None
+
+    def mismatch(self, archive_id: str, archive_root: str) -> str | None:
+        """Why this index cannot serve the store's archive, in words for a log line (None: it can)."""
+        if self.format != FORMAT:
+            return f"it was built in index format {self.format}, this bot reads format {FORMAT}"
+        if self.glossary != digest():
+            return "it was built with another version of the glossary"
+        if self.archive_root != archive_root:
+            built_from = self.archive_root or "an unknown folder"
+            return f"it was built from the archive at {built_from}, the store holds {archive_root}"
+        if self.archive_id != archive_id:
+            return "it was built from another store (or the store re-indexed its archive since)"
+        return None
 
 
 class DiskIndex:
@@ -260,8 +274,13 @@ class DiskIndex:
         clear: bool = False,
         threads: int = 1,
         space: Space | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> int:
         """Apply changes in one commit, then record `meta`; returns the papers written.
+
+        `progress` is told how many papers were written: 0 as writing starts, then every
+        `PROGRESS_EVERY`, and once all are (before the commit): at a million papers a build
+        writes for minutes.
 
         The writer exists only for this call, so other processes can write the
         same directory in between (tantivy allows one writer at a time and
@@ -275,11 +294,17 @@ class DiskIndex:
                 writer.delete_all_documents()
             for arxiv_id in removed_ids:
                 writer.delete_documents_by_term("key", paper_key(arxiv_id))
+            if progress is not None:
+                progress(0)
             for paper, doc in documents(changed, topic_names, tagger, space):
                 if not clear:
                     writer.delete_documents_by_term("key", paper_key(paper.arxiv_id))
                 writer.add_document(doc)
                 written += 1
+                if progress is not None and written % PROGRESS_EVERY == 0:
+                    progress(written)
+            if progress is not None:
+                progress(written)
             writer.commit()
             writer.wait_merging_threads()
         except BaseException:

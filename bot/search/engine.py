@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -83,12 +83,14 @@ class SearchEngine:
         meta: IndexMeta | None = None,
         options: Options = DEFAULT_OPTIONS,
         threads: int = 1,
+        progress: Callable[[int], None] | None = None,
     ) -> SearchEngine:
         """Index every paper into `path` (a temporary folder when None), replacing what it held.
 
         One pass over `papers`: the title pairs translations are learned from
         are the first `MAX_PAIRS` (the store yields the newest first), the
-        semantic space is learned from the first `semantic.SAMPLE`.
+        semantic space is learned from the first `semantic.SAMPLE`. `progress`
+        is told the papers written so far (`DiskIndex.write`).
         """
         keep = None
         if path is None:
@@ -97,7 +99,7 @@ class SearchEngine:
         topics = list(topics)
         disk = DiskIndex(path)
         translations, space = lifecycle.build_index(
-            disk, papers, topics, meta=meta or new_meta("", "", 0), threads=threads
+            disk, papers, topics, meta=meta or new_meta("", "", 0), threads=threads, progress=progress
         )
         return cls(disk, topics, translations, options=options, keep=keep, space=space)
 
@@ -123,8 +125,9 @@ class SearchEngine:
         *,
         topics: Iterable[Topic] | None = None,
         meta: IndexMeta | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> None:
-        """Apply the store's changes (one commit), then record `meta`."""
+        """Apply the store's changes (one commit), then record `meta`; `progress` as in `build`."""
         with self._lock:
             ctx = self._context
             # New topics are read from the start of the write, the new state from its
@@ -133,7 +136,7 @@ class SearchEngine:
                 ctx = self._context = dataclasses.replace(ctx, topics=TopicNames(topics))
             current = meta or self._disk.meta() or new_meta("", "", 0)
             self._disk.write(changed, removed_ids, lifecycle.topic_names(ctx.topics.topics), ctx.tagger,
-                             meta=current, space=ctx.space)
+                             meta=current, space=ctx.space, progress=progress)
             self._context = dataclasses.replace(ctx, state=lifecycle.load_state(self._disk.searcher()))
 
     def reload(self) -> None:

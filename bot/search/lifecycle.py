@@ -14,7 +14,7 @@ import datetime as dt
 import itertools
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,13 +68,20 @@ def load_state(searcher: tantivy.Searcher) -> IndexState:
 
 
 def build_index(
-    disk: DiskIndex, papers: Iterable[Paper], topics: Iterable[Topic], *, meta: IndexMeta, threads: int = 1
+    disk: DiskIndex,
+    papers: Iterable[Paper],
+    topics: Iterable[Topic],
+    *,
+    meta: IndexMeta,
+    threads: int = 1,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[Translations, Space | None]:
     """Index every paper into `disk`, replacing what it held; the translations and the
     semantic space learned on the way (saved beside the index) are returned for the engine.
 
     One pass over `papers`: translations are learned from the newest papers' title pairs
     first (the store yields the newest first), so that the index can add them as it goes.
+    `progress` is told the papers written so far (`DiskIndex.write`).
     """
     stream = iter(papers)
     first = list(itertools.islice(stream, max(MAX_PAIRS, semantic.SAMPLE)))
@@ -87,7 +94,7 @@ def build_index(
         space.save(disk.path / semantic.FILE)
     disk.write(
         itertools.chain(first, stream), (), topic_names(topics), tagger,
-        meta=meta, clear=True, threads=threads, space=space,
+        meta=meta, clear=True, threads=threads, space=space, progress=progress,
     )
     return translations, space
 

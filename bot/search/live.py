@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bot.model import Topic
+from bot.progress import ProgressLines
 from bot.search.disk_index import new_meta
 from bot.search.engine import Options, SearchEngine
 from bot.store import Catalog
@@ -35,8 +36,18 @@ from bot.store import Catalog
 log = logging.getLogger(__name__)
 
 CURRENT = "CURRENT"
+#: Written into every index folder this bot makes. A rebuild removes old folders holding it
+#: and nothing else: DIGEST_INDEX_DIR may be a folder the user keeps other things in.
+OWNER_MARKER = "DIGEST-BOT-INDEX"
+#: The meta file every index folder of earlier versions holds (they wrote no marker).
+LEGACY_META = "digest-bot.json"
 #: How long a catch-up waits for another process's writer on a shared folder (seconds).
 WRITER_WAIT = 10.0
+#: A catch-up with at least this many papers says how far it is (smaller ones take a moment).
+LARGE_CATCH_UP = 2_000
+
+#: `(done, total, label)`: the shape of `bot.progress.ProgressLines` and the CLI's bar.
+Progress = Callable[[int, int, str], None]
 
 
 class LiveSearch:
@@ -45,7 +56,9 @@ class LiveSearch:
     `min_interval` (seconds) bounds how often the store's version is read:
     0 checks on every call (one small SELECT), more trades freshness for
     fewer queries under load. `index_dir` None keeps the index in a temporary
-    folder for this process only.
+    folder for this process only. A build (at a million papers, minutes) says
+    how far it is through `progress`; without one, as log lines (INFO), so a
+    bot's first start never goes silent while it builds.
     """
 
     def __init__(
@@ -56,11 +69,13 @@ class LiveSearch:
         min_interval: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         options: Options | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.catalog = catalog
         self.index_dir = Path(index_dir) if index_dir is not None else None
         self.min_interval = min_interval
         self.options = options or Options()
+        self.progress = progress
         self._clock = clock
         self._lock = threading.Lock()
         self._engine: SearchEngine | None = None
@@ -118,6 +133,7 @@ class LiveSearch:
             if engine is not None:
                 return engine
             folder = self.index_dir / f"index-{uuid.uuid4().hex[:12]}"
+            claim_folder(folder)
             engine = self._build(folder, archive_id, root, topics)
             self._switch(folder)
             return engine
@@ -132,8 +148,15 @@ class LiveSearch:
             log.warning("search index at %s cannot be opened (%s); rebuilding", folder, err)
             return None
         meta = engine.meta
-        if meta is None or not meta.matches(archive_id, root) or meta.version > self.catalog.version():
-            log.info("search index at %s does not match the store (%s); rebuilding", folder, meta)
+        store_version = self.catalog.version()
+        if meta is None:
+            why: str | None = "it has no digest-bot.json"
+        elif meta.version > store_version:
+            why = f"it reflects store version {meta.version}, ahead of the store's {store_version}"
+        else:
+            why = meta.mismatch(archive_id, root)
+        if why is not None:
+            log.info("search index at %s cannot serve this store (%s); rebuilding", folder, why)
             return None
         self._version = meta.version
         self._catch_up(engine)
@@ -144,9 +167,16 @@ class LiveSearch:
     def _build(self, folder: Path | None, archive_id: str, root: str, topics: list[Topic]) -> SearchEngine:
         started = time.perf_counter()
         version = self.catalog.version()
+        total = self.catalog.count_papers()
+        log.info("building the search index in %s: %d papers (store version %d)",
+                 folder if folder is not None else "a temporary folder", total, version)
+        if self.progress is not None:
+            self.progress(0, total, "learning translations and the semantic space")
+        else:
+            log.info("search index: learning translations and the semantic space, then writing %d papers", total)
         engine = SearchEngine.build(
             self.catalog.iter_papers(), topics, path=folder, meta=new_meta(archive_id, root, version),
-            options=self.options,
+            options=self.options, progress=written_of(self._progress, total),
         )
         self._version = version
         self.opened = "built"
@@ -165,13 +195,14 @@ class LiveSearch:
         return path if name and path.is_dir() else None
 
     def _switch(self, folder: Path) -> None:
-        """Point CURRENT at the new folder atomically, then remove the others."""
+        """Point CURRENT at the new folder atomically, then remove the bot's older builds
+        (only folders it made: `made_by_bot`; whatever else is there stays)."""
         assert self.index_dir is not None
         tmp = self.index_dir / f"{CURRENT}.{os.getpid()}"
         tmp.write_text(folder.name, encoding="utf-8")
         os.replace(tmp, self.index_dir / CURRENT)
-        for other in self.index_dir.glob("index-*"):
-            if other != folder and other.is_dir():
+        for other in self.index_dir.iterdir():
+            if other != folder and made_by_bot(other):
                 shutil.rmtree(other, ignore_errors=True)
 
     @contextlib.contextmanager
@@ -224,8 +255,13 @@ class LiveSearch:
                 engine.reload()  # another process sharing the folder got there first
                 self._version = meta.version
                 return True
+            told: Callable[[int], None] | None = None
+            if len(changed) >= LARGE_CATCH_UP:
+                log.info("updating the search index at %s: %d papers changed", engine.path, len(changed))
+                told = written_of(self._progress, len(changed))
             try:
-                engine.update(changed, removed, topics=self._topics(), meta=new_meta(archive_id, root, version))
+                engine.update(changed, removed, topics=self._topics(), meta=new_meta(archive_id, root, version),
+                              progress=told)
             except ValueError as err:
                 if self.index_dir is not None and (not engine.path.is_dir() or (serving and self._replaced(engine))):
                     return False
@@ -239,3 +275,39 @@ class LiveSearch:
 
     def _topics(self) -> list[Topic]:
         return [s.topic for s in self.catalog.topics()]
+
+    def _progress(self) -> Progress:
+        """The caller's progress, else new lines in the log (`run`, a rebuild while serving)."""
+        if self.progress is not None:
+            return self.progress
+        return ProgressLines(lambda line: log.info("%s", line), "search index", "papers")
+
+
+def written_of(make: Callable[[], Progress], total: int) -> Callable[[int], None]:
+    """The count of papers a write reports (`DiskIndex.write`) as `(done, total, label)` progress,
+    made when writing starts: the time left is measured from then, not from the learning before."""
+    made: list[Progress] = []
+
+    def told(written: int) -> None:
+        if not made:
+            made.append(make())
+        made[0](written, max(total, written), "")
+
+    return told
+
+
+def claim_folder(folder: Path) -> None:
+    """Make a new index folder and mark it as the bot's own before anything is written in it."""
+    folder.mkdir(parents=True)
+    (folder / OWNER_MARKER).write_text(
+        "A search index folder made by digest-bot; it removes it when it builds a newer one.\n", encoding="utf-8"
+    )
+
+
+def made_by_bot(path: Path) -> bool:
+    """Is `path` an index folder this bot made (its marker, or an earlier version's meta file)?
+
+    Never judged by name: a user's `index-my-notes/` beside the index is not the bot's."""
+    if path.is_symlink() or not path.is_dir():
+        return False
+    return (path / OWNER_MARKER).is_file() or ((path / LEGACY_META).is_file() and (path / "meta.json").is_file())

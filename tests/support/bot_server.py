@@ -107,7 +107,9 @@ def running_bot(
 
     `db_url` shares a store between several bots (replicas); by default each
     gets a fresh SQLite file in `tmp`. `now` is the bot's clock ("this week").
+    The search index goes to `tmp` too (DIGEST_INDEX_DIR), never the checkout's data/.
     """
+    overrides.setdefault("DIGEST_INDEX_DIR", str(tmp / "search-index"))
     settings = settings_for(fake, **overrides)
     engine = open_engine(db_url or f"sqlite:///{tmp / 'bot.sqlite3'}")
     sync_archive(engine, archive)
