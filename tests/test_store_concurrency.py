@@ -38,10 +38,12 @@ PROJECT = Path(__file__).resolve().parent.parent
 NEW_WEEK = dt.date(2025, 1, 24)
 
 
-def index_process(db_url: str, archive: Path, *args: str) -> subprocess.Popen[str]:
-    """`digest-bot index --json` in a process of its own, as another replica."""
+def index_process(db_url: str, archive: Path, index_dir: Path, *args: str) -> subprocess.Popen[str]:
+    """`digest-bot index --json` in a process of its own, as another replica (its search
+    index in `index_dir`: on PostgreSQL the default is under the working folder)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SLACK_"))}
-    env.update(DIGEST_DB_URL=db_url, DIGEST_ARCHIVE=str(archive), PYTHONPATH=str(PROJECT))
+    env.update(DIGEST_DB_URL=db_url, DIGEST_ARCHIVE=str(archive), DIGEST_INDEX_DIR=str(index_dir),
+               PYTHONPATH=str(PROJECT))
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "--env-file", os.devnull, "index", "--json", *args],
         env=env,
@@ -93,10 +95,11 @@ def statements(engine: Engine) -> Iterator[list[str]]:
 
 
 def test_syncs_started_together_in_three_processes_index_once(
-    db_url: str, example_archive: Path
+    db_url: str, example_archive: Path, tmp_path: Path
 ) -> None:
     """Without the sync lock the later ones would insert the same rows again and fail."""
-    reports = [finished(p) for p in [index_process(db_url, example_archive) for _ in range(3)]]
+    processes = [index_process(db_url, example_archive, tmp_path / f"index-{i}") for i in range(3)]
+    reports = [finished(p) for p in processes]
 
     assert sorted(r["parsed"] for r in reports) == [0, 0, 9]
     assert {r["papers"] for r in reports} == {21}
@@ -110,7 +113,7 @@ def test_syncs_started_together_in_three_processes_index_once(
 
 
 def test_a_sync_in_another_process_reaches_changes_since(
-    engine: Engine, db_url: str, example_archive: Path
+    engine: Engine, db_url: str, example_archive: Path, tmp_path: Path
 ) -> None:
     """How a replica's search index learns of a week another replica indexed."""
     sync_archive(engine, example_archive)
@@ -122,7 +125,7 @@ def test_a_sync_in_another_process_reaches_changes_since(
     assert len(queries) == 1 and "state" in queries[0]  # nothing moved: one primary-key read
 
     added = add_week(example_archive)
-    assert finished(index_process(db_url, example_archive))["papers_added"] == 3
+    assert finished(index_process(db_url, example_archive, tmp_path / "search-index"))["papers_added"] == 3
 
     current, changed, removed = catalog.changes_since(version)
     assert current == version + 1 and removed == []
@@ -158,7 +161,8 @@ def test_a_cli_run_with_another_archive_follows_it_on_sqlite_and_keeps_a_shared_
 
     def cli(*args: str) -> Result:
         return CliRunner().invoke(
-            main, ["--env-file", os.devnull, *args], env={"DIGEST_DB_URL": db_url}
+            main, ["--env-file", os.devnull, *args],
+            env={"DIGEST_DB_URL": db_url, "DIGEST_INDEX_DIR": str(tmp_path / "search-index")},
         )
 
     topics = cli("topics", "--json", "--archive", str(other))
