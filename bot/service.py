@@ -30,7 +30,8 @@ from bot.slack.client import posting_client, web_client
 from bot.slack.flood import QuestionLimit
 from bot.slack.work import Workers
 from bot.store import Catalog
-from bot.store.health import StoreLost, StoreWatch, describe
+from bot.store.errors import describe
+from bot.store.health import StoreLost, StoreWatch
 from bot.weekly_dms import DmReport, send_weekly_dms
 from bot.weekly_job import JobReport, RecapNotes, make_weekly_job, resync, run_recap_job
 

@@ -33,7 +33,7 @@ from bot.archive.files import MAX_FILE_BYTES, Refused, check_file, read_file
 from bot.archive.layout import Layout, SourceFile, scan
 from bot.archive.load import parse_source
 from bot.archive.merge import Merged, Placement, merge_all
-from bot.archive.parse import ParsedEntry, _topic_name_from_title
+from bot.archive.parse import ParsedEntry, topic_name_from_title
 from bot.archive.problems import Problem
 from bot.archive.site import SiteConfig, TopicPage, read_site_config, read_topic_page
 from bot.archive.topics import name_topics
@@ -399,7 +399,7 @@ def _apply(
     titles: dict[str, Counter[str]] = {}
     links: dict[str, Counter[str]] = {}
     for row in conn.execute(select(digests.c.id, digests.c.slug, digests.c.title, digests.c.source_path, digests.c.site_root, digests.c.url, digests.c.link_names)):
-        titles.setdefault(row.slug, Counter())[_topic_name_from_title(row.title)] += 1
+        titles.setdefault(row.slug, Counter())[topic_name_from_title(row.title)] += 1
         links.setdefault(row.slug, Counter()).update(row.link_names)
         if site_changed:
             url = sites.get(row.site_root, SiteConfig()).digest_url(row.slug, Path(row.source_path).stem)
