@@ -32,7 +32,8 @@ from bot.config import EXAMPLE_ARCHIVE, Settings
 from bot.git_archive import GitArchive, GitRemote, GitUpdate
 from bot.store import locks
 from bot.store.source_state import record_fetch, record_indexed
-from bot.store.sync import ArchiveNotFound, Progress, SyncReport, get_state, sync_archive
+from bot.store.state import get_state
+from bot.store.sync import ArchiveNotFound, Progress, SyncReport, sync_archive
 
 log = logging.getLogger(__name__)
 

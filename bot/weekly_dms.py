@@ -58,7 +58,7 @@ from bot.store.database import insert_ignoring_duplicates
 from bot.store.personal import follows as follows_table
 from bot.store.posts import digest_marks
 from bot.store.schema import state
-from bot.store.sync import archive_version
+from bot.store.state import archive_version
 
 log = logging.getLogger(__name__)
 

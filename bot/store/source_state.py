@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from bot.store import locks
-from bot.store.sync import get_state, set_state
+from bot.store.state import get_state, set_state
 
 _KEYS = (
     "archive_git_url",

@@ -54,6 +54,7 @@ from bot.store.schema import (
     texts,
     topics,
 )
+from bot.store.state import archive_version, get_state, set_state
 
 Progress = Callable[[int, int, str], None]
 _CHUNK = 500
@@ -154,20 +155,6 @@ class _Pending:
             problems.append(Problem(self.source.rel, None, refused.reason))
             return None
         return raw, hashlib.sha256(raw).hexdigest()
-
-
-def get_state(conn: Connection, key: str) -> str | None:
-    return conn.execute(select(state.c.value).where(state.c.key == key)).scalar_one_or_none()
-
-
-def set_state(conn: Connection, key: str, value: str) -> None:
-    if conn.execute(update(state).where(state.c.key == key).values(value=value)).rowcount == 0:
-        conn.execute(insert(state).values(key=key, value=value))
-
-
-def archive_version(conn: Connection) -> int:
-    """The store's archive version: it moves whenever a sync changes anything."""
-    return int(get_state(conn, "archive_version") or 0)
 
 
 def sync_archive(
@@ -599,7 +586,6 @@ __all__ = [
     "ArchiveNotFound",
     "SyncReport",
     "TopicRef",
-    "archive_version",
     "stored_report",
     "sync_archive",
 ]
