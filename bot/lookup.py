@@ -18,8 +18,8 @@ from typing import Literal
 
 from sqlalchemy import Engine
 
-from bot import discussion, votes
 from bot.archive import parse_arxiv_id
+from bot.engagement import discussion, votes
 from bot.i18n import t
 from bot.model import Paper, ThreadInfo, Topic
 from bot.render import (
@@ -39,7 +39,7 @@ from bot.render.hot import Discussed, hot_papers
 from bot.render.trends import trends_message
 from bot.search import LiveSearch
 from bot.store import Catalog, WeekStats
-from bot.trends import Trends, find_topic, trends
+from bot.weekly.trends import Trends, find_topic, trends
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ Kind = Literal[
     "search", "topic", "topics", "author", "cat", "week", "id", "hot", "trends", "help",
     "follow", "following", "unfollow", "saved", "forget",
 ]
-#: A person's own commands (`bot.personal_lookup`): they need to know who asked.
+#: A person's own commands (`bot.personal.answers`): they need to know who asked.
 PERSONAL_KINDS: frozenset[Kind] = frozenset({"follow", "following", "unfollow", "saved", "forget"})
 
 #: Longer queries are shortened (and the user told): nobody types more, and

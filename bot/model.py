@@ -119,5 +119,5 @@ class ThreadInfo:
     reply_count: int = 0
     participants: int = 0
     last_reply_at: dt.datetime | None = None
-    #: Distinct people with a reaction standing on the paper's messages (`bot.votes`).
+    #: Distinct people with a reaction standing on the paper's messages (`bot.engagement.votes`).
     votes: int = 0

@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from bot import discussion
 from bot.charts.trends import HEIGHT, WIDTH
+from bot.engagement import discussion
 from bot.publisher.recap import RECAP_SLUG, chart_filename, due_week, post_recaps
-from bot.recap import Ranked, Recap, TopicWeek, build_recap
 from bot.render import unsafe_markup, violations
 from bot.render.recap import recap_message
 from bot.slack.client import posting_client
 from bot.store import Catalog, open_engine, sync_archive
 from bot.store import posts as store
-from bot.trends import Trends
+from bot.weekly.recap import Ranked, Recap, TopicWeek, build_recap
+from bot.weekly.trends import Trends
 from tests.conftest import schema_problems
 from tests.support.clock import FakeClock
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
@@ -183,7 +183,7 @@ def test_chart_file_names_name_channel_and_week() -> None:
 
 
 def test_reactions_on_paper_messages_are_the_recaps_votes(posted: Engine, fake: FakeSlack) -> None:
-    from bot.votes import record_reaction
+    from bot.engagement.votes import record_reaction
 
     row = store.posts_by_key(posted, "C0SD", [store.paper_key("1908.10530")])[store.paper_key("1908.10530")]
     in_week = dt.datetime(2025, 1, 21, 9, 0, tzinfo=dt.UTC).timestamp()
@@ -199,8 +199,8 @@ def test_reactions_on_paper_messages_are_the_recaps_votes(posted: Engine, fake: 
 def test_the_weekly_job_posts_the_recap_after_the_digests_unless_it_has_its_own_schedule(
     engine: Engine, example_archive: Path, fake: FakeSlack
 ) -> None:
-    from bot.scheduler import RECAP_JOB_ID
-    from bot.service import assemble, background_jobs
+    from bot.runtime.scheduler import RECAP_JOB_ID
+    from bot.runtime.service import assemble, background_jobs
     from bot.weekly_job import run_recap_job, run_weekly
 
     client = posting_client(BOT_TOKEN, fake.api_url)

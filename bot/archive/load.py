@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.archive.files import Refused, read_file
 from bot.archive.layout import Layout, SourceFile, scan
 from bot.archive.merge import Placement, merge_all
-from bot.archive.parse import ParseResult, topic_name_from_title, parse_digest
+from bot.archive.parse import ParseResult, parse_digest, topic_name_from_title
 from bot.archive.problems import Problem
 from bot.archive.site import SiteConfig, TopicPage, read_site_config, read_topic_page
 from bot.archive.topics import name_topics

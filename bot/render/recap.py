@@ -1,6 +1,6 @@
 """The weekly recap message: the week's numbers, its most discussed and most voted papers.
 
-Pure, like every renderer: `bot.recap.Recap` in, Block Kit out. Papers link to
+Pure, like every renderer: `bot.weekly.recap.Recap` in, Block Kit out. Papers link to
 their thread (where the discussion is) and to arXiv; topic names and titles
 are archive text, escaped. The chart follows in the message's thread.
 """
@@ -11,11 +11,11 @@ from bot.i18n import papers as papers_count
 from bot.i18n import replies as replies_count
 from bot.i18n import t
 from bot.model import ThreadInfo
-from bot.recap import Ranked, Recap
 from bot.render.blocks import Block, Message, context, divider, header, section
 from bot.render.cards import thread_link
 from bot.render.layout import message, pack_lines
 from bot.render.mrkdwn import HEADER_TEXT, SECTION_TEXT, fit, link, plain
+from bot.weekly.recap import Ranked, Recap
 
 _TITLE = 150
 _TOPIC = 60

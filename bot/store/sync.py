@@ -50,7 +50,6 @@ from bot.store.schema import (
     papers,
     removed_papers,
     site_files,
-    state,
     texts,
     topics,
 )

@@ -16,6 +16,8 @@ from typing import Literal
 from sqlalchemy import Engine, and_, distinct, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from bot.engagement.threads import paper_for_thread
+from bot.engagement.votes import top_voted, votes_for
 from bot.model import ThreadInfo
 from bot.store.posts import posts, thread_replies, utc
 
@@ -26,18 +28,6 @@ COUNTED_SUBTYPES = frozenset({None, "", "thread_broadcast", "file_share", "me_me
 PERIODS: dict[str, dt.timedelta] = {"week": dt.timedelta(days=7), "month": dt.timedelta(days=30)}
 
 _CHUNK = 500
-
-
-def paper_for_thread(engine: Engine, channel: str, thread_ts: str) -> str | None:
-    """The arXiv id of the paper whose message starts this thread, if the bot posted one."""
-    query = select(posts.c.arxiv_id).where(
-        posts.c.channel == channel,
-        posts.c.ts == thread_ts,
-        posts.c.kind == "paper",
-        posts.c.state == "posted",
-    )
-    with engine.connect() as conn:
-        return conn.execute(query).scalar()
 
 
 def may_be_reply(
@@ -184,8 +174,6 @@ def threads_for(
                     best[row.arxiv_id] = (rank, info)
     found = {arxiv_id: info for arxiv_id, (_, info) in best.items()}
     if found:
-        from bot.votes import votes_for  # votes rest on this module's paper_for_thread
-
         voters = votes_for(engine, list(found))
         found = {a: replace(info, votes=voters.get(a, 0)) for a, info in found.items()}
     return found
@@ -230,8 +218,6 @@ def hot(
 
     `channel` counts only that channel's replies and the votes on its messages.
     """
-    from bot.votes import top_voted
-
     replies = func.count().label("replies")
     participants = func.count(distinct(thread_replies.c.user_id)).label("participants")
     last = func.max(thread_replies.c.replied_at).label("last")

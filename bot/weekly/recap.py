@@ -3,7 +3,7 @@
 A recap covers one digest week W of one channel: the papers its digests of W
 held (per topic), the replies people wrote in paper threads during W's days
 (per topic of the paper), the most discussed and the most voted papers of
-those days, and the trends chart's numbers (`bot.trends`). It is posted right
+those days, and the trends chart's numbers (`bot.weekly.trends`). It is posted right
 after W's digests are (at the start of the next week), so "last week" is W.
 Reads the store only; rendering is `bot.render.recap`, posting
 `bot.publisher.recap`.
@@ -19,12 +19,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, distinct, func, select
 
-from bot import discussion
+from bot.engagement import discussion
 from bot.model import Paper, ThreadInfo, Topic
 from bot.store import Catalog
 from bot.store.posts import thread_replies, utc
 from bot.store.schema import paper_topics
-from bot.trends import Trends, trends
+from bot.weekly.trends import Trends, trends
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +117,9 @@ def replies_total(engine: Engine, channel: str, since: dt.datetime, until: dt.da
 
 
 def default_votes(channel: str | None = None) -> VotesSource | None:
-    """`bot.votes.top_voted` (reactions as votes) on `channel`'s messages, if this install has it."""
+    """`bot.engagement.votes.top_voted` (reactions as votes) on `channel`'s messages, if this install has it."""
     try:
-        from bot.votes import top_voted  # type: ignore[import-not-found,unused-ignore]
+        from bot.engagement.votes import top_voted  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return None
 

@@ -20,10 +20,16 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from bot.archive_source import ArchiveSource
 from bot.config import Settings
 from bot.lookup import Lookup
-from bot.scheduler import RETRY_DELAY, add_archive_sync, add_recap, build_scheduler, schedule_retry
+from bot.runtime.archive_source import ArchiveSource
+from bot.runtime.scheduler import (
+    RETRY_DELAY,
+    add_archive_sync,
+    add_recap,
+    build_scheduler,
+    schedule_retry,
+)
 from bot.search import LiveSearch
 from bot.slack.app import build_app
 from bot.slack.client import posting_client, web_client
@@ -134,7 +140,7 @@ def background_jobs(
 ) -> BackgroundScheduler:
     """The posting schedule (when a channel is configured) and the periodic archive re-read.
 
-    Both fetch a git archive first (`bot.archive_source`). `clock` is the
+    Both fetch a git archive first (`bot.runtime.archive_source`). `clock` is the
     weekly job's "now" and `sleep` its pacing between posts (tests call the
     jobs' functions directly, with a fixed clock and no waiting).
     """
