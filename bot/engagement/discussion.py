@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.engagement.threads import paper_for_thread
 from bot.engagement.votes import top_voted, votes_for
-from bot.model import ThreadInfo
+from bot.model import Discussed, Paper, ThreadInfo
 from bot.store.posts import posts, thread_replies, utc
 
 #: Message subtypes that are a person speaking in a thread. Edits
@@ -180,9 +180,10 @@ def threads_for(
 
 
 @dataclass(frozen=True, slots=True)
-class HotPaper:
-    """A paper discussed or voted for in the window: replies and people in its thread,
-    votes added, and its whole thread."""
+class HotActivity:
+    """A paper's activity in the window, known by id (the catalog not read yet): replies
+    and people in its thread, votes added, and its whole thread. `with_paper` makes the
+    `Discussed` every reader shows."""
 
     arxiv_id: str
     replies: int
@@ -194,6 +195,10 @@ class HotPaper:
     def score(self) -> int:
         """What `/papers hot` ranks by: a reply and a vote count alike."""
         return self.replies + self.votes
+
+    def with_paper(self, paper: Paper) -> Discussed:
+        """The same counts with the paper they are about."""
+        return Discussed(paper, self.thread, self.replies, self.participants, self.votes)
 
 
 def window_start(period: Literal["week", "month"], now: dt.datetime) -> dt.datetime:
@@ -212,7 +217,7 @@ def hot(
     *,
     channel: str | None = None,
     until: dt.datetime | None = None,
-) -> list[HotPaper]:
+) -> list[HotActivity]:
     """The papers most discussed and voted for in [since, until): replies and votes added
     in the window count alike, then most people in the thread, then the latest activity.
 
@@ -239,7 +244,7 @@ def hot(
     threads = threads_for(engine, ids, channel=channel)
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     items = [
-        HotPaper(
+        HotActivity(
             arxiv_id,
             rows[arxiv_id].replies if arxiv_id in rows else 0,
             rows[arxiv_id].participants if arxiv_id in rows else 0,
@@ -250,7 +255,7 @@ def hot(
         if arxiv_id in threads
     ]
 
-    def rank(item: HotPaper) -> tuple[int, int, float, str]:
+    def rank(item: HotActivity) -> tuple[int, int, float, str]:
         latest = utc(rows[item.arxiv_id].last) if item.arxiv_id in rows else epoch
         return (-item.score, -item.participants, -latest.timestamp(), item.arxiv_id)
 
