@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.archive_source import ArchiveSource, sync_source
-from bot.git_archive import GitArchive, GitRemote
+from bot.runtime.archive_source import ArchiveSource, sync_source
+from bot.runtime.git_archive import GitArchive, GitRemote
 from bot.store import open_engine
 
 IDENTITY = ["-c", "user.name=bench", "-c", "user.email=bench@example.org", "-c", "commit.gpgsign=false"]

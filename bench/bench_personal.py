@@ -39,9 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select
 
-from bot import discussion, follows, personal
+from bot.engagement import discussion
 from bot.lookup import Lookup
-from bot.personal_lookup import PersonalLookup
+from bot.personal import follows, records
+from bot.personal.answers import PersonalLookup
 from bot.render.weekly_dm import PER_FOLLOW, FollowGroup, weekly_dm
 from bot.search import LiveSearch
 from bot.slack.client import posting_client
@@ -90,7 +91,7 @@ def setup(store: Path, index: Path, work: Path, users: int, per_user: int, seed:
         for query in rng.sample(pool, per_user):
             made = follows.follow_query(query)
             if made is not None:
-                rows.append({"user_id": f"U{u:06d}", "query": made.text, "query_key": personal.query_key(made.text), "created_at": NOW})
+                rows.append({"user_id": f"U{u:06d}", "query": made.text, "query_key": records.query_key(made.text), "created_at": NOW})
     ids = [p.arxiv_id for d in catalog.digests(week=week, with_papers=True) for p in d.papers]
     with engine.begin() as conn:
         conn.execute(insert(follows_table).prefix_with("OR IGNORE"), rows)
@@ -110,7 +111,7 @@ def time_matching(ctx: dict[str, Any]) -> tuple[float, int]:
     """Matching + rendering every person's DM (what the pass computes before any Slack call)."""
     engine, search, week = ctx["engine"], ctx["search"], ctx["week"]
     started = time.perf_counter()
-    everyone = personal.followers(engine)
+    everyone = records.followers(engine)
     cache: dict[str, FollowGroup] = {}
     dms = 0
     for mine in everyone.values():
@@ -132,7 +133,7 @@ def time_matching(ctx: dict[str, Any]) -> tuple[float, int]:
 def time_pass(ctx: dict[str, Any]) -> tuple[float, Any]:
     from tests.support.fake_slack import FakeSlack
 
-    users = {u: u.lower() for u in personal.followers(ctx["engine"])}
+    users = {u: u.lower() for u in records.followers(ctx["engine"])}
     with FakeSlack(users={**users, "U0BOT": "digest-bot"}) as fake:
         client = posting_client("xoxb-test", fake.api_url)
         started = time.perf_counter()
@@ -152,15 +153,15 @@ def time_home(ctx: dict[str, Any], renders: int, seed: int) -> dict[str, Any]:
     typical = [f"U{u:06d}" for u in range(min(renders, 200))]
     for user in typical:
         for i, a in enumerate(rng.sample(every, 20)):
-            personal.save_paper(engine, user, a, now=NOW - dt.timedelta(minutes=i))
-        personal.set_home_seen(engine, user, now=NOW - dt.timedelta(days=10))
+            records.save_paper(engine, user, a, now=NOW - dt.timedelta(minutes=i))
+        records.set_home_seen(engine, user, now=NOW - dt.timedelta(days=10))
     heavy = "UHEAVY"
     for query in rng.sample(ctx["pool"], 50):
         made = follows.follow_query(query)
         if made is not None:
-            personal.add_follow(engine, heavy, made.text, now=NOW)
+            records.add_follow(engine, heavy, made.text, now=NOW)
     for i, a in enumerate(rng.sample(every, 500)):
-        personal.save_paper(engine, heavy, a, now=NOW - dt.timedelta(minutes=i))
+        records.save_paper(engine, heavy, a, now=NOW - dt.timedelta(minutes=i))
     people.home(typical[0])  # warm the caches once
     figures: dict[str, Any] = {}
     for name, users in (("typical", typical), ("heavy", [heavy] * max(renders // 4, 20))):

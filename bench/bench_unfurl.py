@@ -5,7 +5,7 @@
 
 The store and its search index are copied to a scratch folder first (never
 written in place). The bot runs in this process in HTTP mode, exactly as
-`digest-bot run` serves it (`bot.service`), against an instant fake Slack.
+`digest-bot run` serves it (`bot.runtime.service`), against an instant fake Slack.
 `--threads` papers get a posted message with a permalink and replies (so
 unfurls show "💬 N replies — join the discussion").
 
@@ -39,7 +39,7 @@ import uvicorn
 from sqlalchemy import insert, select, text
 
 from bot.config import Settings
-from bot.service import assemble, health, lookup_client, slack_app, start_workers
+from bot.runtime.service import assemble, health, lookup_client, slack_app, start_workers
 from bot.slack.http import create_asgi_app, server_config
 from bot.store import Catalog, open_engine
 from bot.store.posts import posts, thread_replies
@@ -145,7 +145,7 @@ def run(scratch: Path, args: argparse.Namespace) -> None:
           f"p50 {statistics.median(ms):.1f} ms, p95 {pct(ms, 95):.1f} ms, max {max(ms):.1f} ms")
 
     from bot.charts import trends_chart
-    from bot.trends import trends
+    from bot.weekly.trends import trends
 
     started = time.perf_counter()
     data = trends(catalog)

@@ -20,6 +20,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.store.database import DEFAULT_DB_URL
+from bot.weekly.schedule import cron_trigger
 
 
 def make_url_or_none(url: str) -> URL | None:
@@ -37,6 +38,28 @@ DEFAULT_SCHEDULE = "0 9 * * FRI"
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 _CHANNEL_RE = re.compile(r"^[A-Z0-9][A-Z0-9]{2,}$|^#?[a-z0-9][a-z0-9._-]*$")
+
+
+def crontab_setting(value: str, *, example: str, otherwise: str | None = None) -> str:
+    """A crontab setting checked with the very reading the scheduler will use, spaces collapsed.
+
+    `otherwise` names what else the setting may be ("empty ..., 'off',"): those
+    values pass as written (lower case) and the error lists them; without it a
+    reason that already quotes the value is given as it is.
+    """
+    value = " ".join(value.split())
+    if otherwise is not None and value.lower() in ("", "off"):
+        return value.lower()
+    try:
+        cron_trigger(value, ZoneInfo("UTC"))
+    except ValueError as err:
+        reason = str(err)
+        if otherwise is not None:
+            reason = f"{value!r} is not {otherwise} or a crontab expression like {example!r}: {reason}"
+        elif value not in reason:
+            reason = f"{value!r} is not a crontab expression like {example!r}: {reason}"
+        raise ValueError(reason) from err
+    return value
 
 
 class ConfigError(ValueError):
@@ -91,7 +114,7 @@ class Settings(BaseSettings):
     def _archive_git(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from bot.git_archive import GitRemote
+        from bot.runtime.git_archive import GitRemote
 
         GitRemote.parse(value)  # the very reading the bot will use
         return value.strip()
@@ -156,38 +179,14 @@ class Settings(BaseSettings):
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo
-
-        from bot.scheduler import cron_trigger  # the very reading the scheduler will use
-
-        value = " ".join(value.split())
-        try:
-            cron_trigger(value, ZoneInfo("UTC"))
-        except ValueError as err:
-            reason = str(err)
-            if value not in reason:
-                reason = f"{value!r} is not a crontab expression like '0 9 * * FRI': {reason}"
-            raise ValueError(reason) from err
-        return value
+        return crontab_setting(value, example="0 9 * * FRI")
 
     @field_validator("recap_schedule")
     @classmethod
     def _recap_schedule(cls, value: str) -> str:
-        value = " ".join(value.split())
-        if value.lower() in ("", "off"):
-            return value.lower()
-        from zoneinfo import ZoneInfo
-
-        from bot.scheduler import cron_trigger
-
-        try:
-            cron_trigger(value, ZoneInfo("UTC"))
-        except ValueError as err:
-            raise ValueError(
-                f"{value!r} is not empty (the recap follows the week's digests), 'off', "
-                f"or a crontab expression like '0 17 * * FRI': {err}"
-            ) from err
-        return value
+        return crontab_setting(
+            value, example="0 17 * * FRI", otherwise="empty (the recap follows the week's digests), 'off',"
+        )
 
     @property
     def recap_after_posting(self) -> bool:
@@ -239,7 +238,7 @@ class Settings(BaseSettings):
         if self.archive is not None:
             return self.archive
         if self.archive_git is not None:
-            from bot.git_archive import GitArchive, GitRemote
+            from bot.runtime.git_archive import GitArchive, GitRemote
 
             return GitArchive(GitRemote.parse(self.archive_git), self.data_dir).path
         return EXAMPLE_ARCHIVE

@@ -18,8 +18,8 @@ from typing import Literal
 
 from sqlalchemy import Engine
 
-from bot import discussion, votes
 from bot.archive import parse_arxiv_id
+from bot.engagement import discussion, votes
 from bot.i18n import t
 from bot.model import Paper, ThreadInfo, Topic
 from bot.render import (
@@ -35,11 +35,11 @@ from bot.render import (
 )
 from bot.render.actions import MAX_OFFSET
 from bot.render.blocks import Message, context
-from bot.render.hot import Discussed, hot_papers
+from bot.render.hot import hot_papers
 from bot.render.trends import trends_message
 from bot.search import LiveSearch
 from bot.store import Catalog, WeekStats
-from bot.trends import Trends, find_topic, trends
+from bot.weekly.trends import Trends, find_topic, trends
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ Kind = Literal[
     "search", "topic", "topics", "author", "cat", "week", "id", "hot", "trends", "help",
     "follow", "following", "unfollow", "saved", "forget",
 ]
-#: A person's own commands (`bot.personal_lookup`): they need to know who asked.
+#: A person's own commands (`bot.personal.answers`): they need to know who asked.
 PERSONAL_KINDS: frozenset[Kind] = frozenset({"follow", "following", "unfollow", "saved", "forget"})
 
 #: Longer queries are shortened (and the user told): nobody types more, and
@@ -287,7 +287,7 @@ class Lookup:
             voted = votes.top_voted(self.engine, since, limit=10)
             threads = discussion.threads_for(self.engine, [a for a, _ in voted])
             items = [
-                discussion.HotPaper(a, threads[a].reply_count, threads[a].participants, threads[a], n)
+                discussion.HotActivity(a, threads[a].reply_count, threads[a].participants, threads[a], n)
                 for a, n in voted
                 if a in threads
             ]
@@ -295,7 +295,7 @@ class Lookup:
             items = discussion.hot(self.engine, since, limit=10)
         found = {p.arxiv_id: p for p in self.catalog.papers([i.arxiv_id for i in items])}
         rows = [
-            Discussed(found[i.arxiv_id], i.thread, i.replies, i.participants, i.votes)
+            i.with_paper(found[i.arxiv_id])
             for i in items
             if i.arxiv_id in found
         ]

@@ -119,5 +119,22 @@ class ThreadInfo:
     reply_count: int = 0
     participants: int = 0
     last_reply_at: dt.datetime | None = None
-    #: Distinct people with a reaction standing on the paper's messages (`bot.votes`).
+    #: Distinct people with a reaction standing on the paper's messages (`bot.engagement.votes`).
+    votes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Discussed:
+    """A paper and how much it was discussed and voted for in a window.
+
+    One type for `/papers hot`, the Home tab's hot threads and the weekly recap's
+    two lists: replies in its thread during the window and the people who wrote
+    them, votes added in the window, and the whole thread (None when the paper
+    has no thread the reader can open: a recap's voted paper posted elsewhere).
+    """
+
+    paper: Paper
+    thread: ThreadInfo | None
+    replies: int = 0
+    participants: int = 0
     votes: int = 0

@@ -45,7 +45,9 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy import Engine, func, select, update
 
-from bot import discussion, follows, personal
+from bot.engagement import discussion
+from bot.personal import follows
+from bot.personal import records as personal
 from bot.publisher.leases import default_holder, take_lease
 from bot.publisher.slack_calls import AUTH_ERRORS, SlackCalls, SlackRefused, SlackUncertain
 from bot.render.weekly_dm import PER_FOLLOW, FollowGroup, weekly_dm
@@ -58,7 +60,7 @@ from bot.store.database import insert_ignoring_duplicates
 from bot.store.personal import follows as follows_table
 from bot.store.posts import digest_marks
 from bot.store.schema import state
-from bot.store.sync import archive_version
+from bot.store.state import archive_version
 
 log = logging.getLogger(__name__)
 

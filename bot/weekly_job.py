@@ -21,13 +21,12 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from bot.archive_source import ArchiveSource, as_source, posting_refusal, sync_source
 from bot.config import Settings
 from bot.progress import ProgressLines
 from bot.publisher import PublishReport, publish_due
 from bot.publisher.recap import MAX_AGE, RecapReport, post_recaps
-from bot.store.database import StoreError
-from bot.store.health import describe
+from bot.runtime.archive_source import ArchiveSource, as_source, posting_refusal, sync_source
+from bot.store.errors import StoreError, describe
 from bot.store.sync import ArchiveMismatch, SyncReport
 from bot.weekly_dms import DmReport
 

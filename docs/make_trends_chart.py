@@ -16,7 +16,7 @@ sys.path.insert(0, str(PROJECT))
 
 from bot.charts import trends_chart
 from bot.store import Catalog, open_engine, sync_archive
-from bot.trends import trends
+from bot.weekly.trends import trends
 from tests.support.trends_archive import write_trends_archive
 
 

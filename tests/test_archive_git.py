@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from bot.archive_source import source_for, sync_source
 from bot.config import Settings, load_settings
-from bot.git_archive import GitArchive, GitError, GitRemote, redact
-from bot.scheduler import JOB_ID, SYNC_JOB_ID
-from bot.service import assemble, background_jobs
+from bot.runtime.archive_source import source_for, sync_source
+from bot.runtime.git_archive import GitArchive, GitError, GitRemote, redact
+from bot.runtime.scheduler import JOB_ID, SYNC_JOB_ID
+from bot.runtime.service import assemble, background_jobs
 from bot.store import Catalog
 from bot.store import posts as store
 from bot.store.source_state import git_state

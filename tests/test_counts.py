@@ -26,7 +26,7 @@ from bot.charts import trends_chart
 from bot.render import unsafe_markup, violations
 from bot.render.trends import chart_alt_text, chart_notes, trends_table
 from bot.store import Catalog, open_engine, sync_archive
-from bot.trends import trends
+from bot.weekly.trends import trends
 from tests.conftest import PROJECT
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 from tests.support.overlap_archive import (

@@ -10,15 +10,15 @@ import pytest
 from sqlalchemy import Engine, inspect
 
 from bot.config import load_settings
-from bot.discussion import (
+from bot.engagement.discussion import (
     hot,
-    paper_for_thread,
     record_reply,
     thread_for,
     threads_for,
     ts_datetime,
     window_start,
 )
+from bot.engagement.threads import paper_for_thread
 from bot.publisher import publish_due
 from bot.slack.client import posting_client
 from bot.store import posts as store

@@ -219,7 +219,7 @@ def test_a_log_line_during_the_progress_bar_gets_its_own_line(tmp_path: Path) ->
     lines = [piece for line in text.split("\n") for piece in line.split("\r")]
     warning = [line for line in lines if "re-indexing it from" in line]
     assert warning, text
-    assert all(line.startswith("WARNING bot.archive_source: the store indexed") for line in warning), warning
+    assert all(line.startswith("WARNING bot.runtime.archive_source: the store indexed") for line in warning), warning
     assert not any("━" in line and "WARNING" in line for line in lines)
 
 
@@ -227,7 +227,7 @@ def test_apschedulers_own_info_lines_do_not_contradict_the_bots_next_run(caplog:
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    from bot.scheduler import add_archive_sync, build_scheduler
+    from bot.runtime.scheduler import add_archive_sync, build_scheduler
 
     caplog.set_level(logging.INFO)  # what `run` logs at (DIGEST_LOG_LEVEL=INFO)
     scheduler = build_scheduler(lambda: None, schedule="0 9 * * FRI", timezone=ZoneInfo("UTC"),

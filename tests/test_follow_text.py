@@ -19,8 +19,8 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, select, update
 
-from bot import follows, personal
 from bot.config import load_settings
+from bot.personal import follows, records
 from bot.publisher import publish_due
 from bot.render.actions import parse_follow_value
 from bot.render.personal import follow_nothing
@@ -85,7 +85,7 @@ def test_an_ampersand_is_stored_plain_and_shown_escaped_once(bot: RunningBot) ->
     [saved] = bot.answer(url)
     assert "AT&amp;T privacy" in " ".join(mrkdwn(saved)) and "&amp;amp;" not in texts(saved)
 
-    assert [f.query for f in personal.user_follows(bot.engine, user)] == ["AT&T privacy"]  # stored plain
+    assert [f.query for f in records.user_follows(bot.engine, user)] == ["AT&T privacy"]  # stored plain
 
     listed = ask(bot, "following", user)
     [line] = [t for t in mrkdwn(listed) if "AT&" in t]
@@ -96,7 +96,7 @@ def test_an_ampersand_is_stored_plain_and_shown_escaped_once(bot: RunningBot) ->
     assert "AT&amp;T privacy" in texts(home) and "&amp;amp;" not in texts(home)
 
     assert "Unfollowed" in texts(ask(bot, "unfollow AT&amp;T privacy", user))  # found by what Slack sends
-    assert personal.user_follows(bot.engine, user) == []
+    assert records.user_follows(bot.engine, user) == []
 
 
 def test_a_followed_query_reads_back_the_same_query() -> None:
@@ -117,7 +117,7 @@ def test_a_star_in_a_followed_query_keeps_the_dm_bold(engine: Engine, example_ar
         search = LiveSearch(Catalog(engine), index_dir=tmp_path / "index").engine()
         made = follows.follow_query("privacy*")
         assert made is not None and made.text == "privacy*"
-        personal.add_follow(engine, USER_ID, made.text, now=NOW)
+        records.add_follow(engine, USER_ID, made.text, now=NOW)
         assert send_weekly_dms(engine, client, search, now=NOW, min_interval=0, sleep=lambda s: None).sent == 1
         [dm] = fake.dms(USER_ID)
     [heading] = [line for t in mrkdwn(dm) for line in t.split("\n") if line.startswith("🔔")]
@@ -151,14 +151,14 @@ def test_follows_stored_escaped_before_are_made_plain_by_the_migration(engine: E
         command.downgrade(migrate.config(conn), "0003")
     with engine.begin() as conn:
         conn.execute(follows_table.insert().values(
-            user_id="U0OLD", query="AT&amp;T privacy", query_key=personal.query_key("AT&amp;T privacy"), created_at=NOW,
+            user_id="U0OLD", query="AT&amp;T privacy", query_key=records.query_key("AT&amp;T privacy"), created_at=NOW,
         ))
     migrate.upgrade(engine)
-    [follow] = personal.user_follows(engine, "U0OLD")
+    [follow] = records.user_follows(engine, "U0OLD")
     assert follow.query == "AT&T privacy"
     with engine.connect() as conn:
         key = conn.execute(select(follows_table.c.query_key)).scalar_one()
-    assert key == personal.query_key("AT&T privacy")  # following it again is "already followed"
-    assert personal.add_follow(engine, "U0OLD", follows.follow_query("AT&amp;T privacy").text, now=NOW) is None  # type: ignore[union-attr]
+    assert key == records.query_key("AT&T privacy")  # following it again is "already followed"
+    assert records.add_follow(engine, "U0OLD", follows.follow_query("AT&amp;T privacy").text, now=NOW) is None  # type: ignore[union-attr]
     with engine.begin() as conn:
         conn.execute(update(follows_table).values(created_at=NOW))

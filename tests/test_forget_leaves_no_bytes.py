@@ -13,12 +13,12 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from bot import personal
-from bot.privacy import forget_user
+from bot.engagement.votes import record_reaction
+from bot.personal import records
+from bot.personal.privacy import forget_user
 from bot.store import dms, open_engine
 from bot.store import posts as store
 from bot.store.posts import thread_replies
-from bot.votes import record_reaction
 
 NOW = dt.datetime(2025, 1, 24, 9, tzinfo=dt.UTC)
 WEEK = dt.date(2025, 1, 17)
@@ -39,9 +39,9 @@ def test_forget_me_leaves_the_user_id_in_no_store_file(tmp_path: Path) -> None:
     assert post is not None
     store.mark_posted(engine, post.id, ts="1700000000.000100", now=NOW)  # a paper's message, voted on below
     for user in (WHO, OTHER):
-        personal.add_follow(engine, user, f"privacy {user}", now=NOW)
-        personal.save_paper(engine, user, "2501.00001", now=NOW)
-        personal.set_dm_channel(engine, user, f"D{user}", now=NOW)
+        records.add_follow(engine, user, f"privacy {user}", now=NOW)
+        records.save_paper(engine, user, "2501.00001", now=NOW)
+        records.set_dm_channel(engine, user, f"D{user}", now=NOW)
         assert record_reaction(engine, channel="C0SD", ts="1700000000.000100", user=user, reaction="eyes",
                                added=True, bot_user_id="U0BOT", item_user="U0BOT")
         with engine.begin() as conn:
@@ -56,6 +56,6 @@ def test_forget_me_leaves_the_user_id_in_no_store_file(tmp_path: Path) -> None:
 
     assert WHO.encode() not in store_files(path)  # not in the WAL, not in the freed pages
     assert OTHER.encode() in store_files(path)  # the others' rows are all there
-    assert personal.user_follows(engine, OTHER) != []
+    assert records.user_follows(engine, OTHER) != []
     engine.dispose()
     assert WHO.encode() not in store_files(path)

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from bot import personal
 from bot.lookup import Lookup
 from bot.model import Paper, ThreadInfo, Topic, TopicRef
-from bot.personal_lookup import PersonalLookup
+from bot.personal import records
+from bot.personal.answers import PersonalLookup
 from bot.render import unsafe_markup, violations
 from bot.render.home import MAX_VIEW_BLOCKS, HomeData, TopicWeek, home_view
 from bot.search import LiveSearch
@@ -97,14 +97,14 @@ def test_the_home_tab_of_a_heavy_user_over_the_real_archive(real_copy: Engine, t
     week_papers = [p.arxiv_id for d in catalog.digests(week=newest, with_papers=True) for p in d.papers]
     every = [p.arxiv_id for p in catalog.iter_papers()]
     for i, arxiv_id in enumerate(every[:500]):
-        personal.save_paper(real_copy, user, arxiv_id, now=NOW - dt.timedelta(minutes=i))
+        records.save_paper(real_copy, user, arxiv_id, now=NOW - dt.timedelta(minutes=i))
     queries = ["differential privacy", "federated learning", "synthetic data", "LLM", "author:Papernot"]
     queries += [f"topic:{t.topic.slug}" for t in catalog.topics()]
     queries += [f"privacy attack {i}" for i in range(50 - len(queries))]
     for query in queries[:50]:
-        personal.add_follow(real_copy, user, query, now=NOW)
-    personal.set_home_seen(real_copy, user, now=dt.datetime.combine(newest, dt.time(), dt.UTC) - dt.timedelta(days=10))
-    assert personal.count_follows(real_copy, user) == 50 and personal.count_saved(real_copy, user) == 500
+        records.add_follow(real_copy, user, query, now=NOW)
+    records.set_home_seen(real_copy, user, now=dt.datetime.combine(newest, dt.time(), dt.UTC) - dt.timedelta(days=10))
+    assert records.count_follows(real_copy, user) == 50 and records.count_saved(real_copy, user) == 500
 
     for lang in ("en", "ja"):
         people.lang = lang

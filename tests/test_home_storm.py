@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from bot import personal
+from bot.personal import records
 from bot.slack.client import web_client
 from bot.slack.work import HOME_INTERVAL
 from tests.conftest import EXAMPLE_ARCHIVE
@@ -83,7 +83,7 @@ def test_home_refreshes_are_coalesced_per_person_and_the_newest_is_published(fak
     calls = publishes(fake)
     assert len(calls) <= len(people) + 1, len(calls)
     assert all(fake.home(user) is not None for user in people)
-    assert all(personal.person(bot.engine, user).home_seen_at is not None for user in people)
+    assert all(records.person(bot.engine, user).home_seen_at is not None for user in people)
     assert bot.workers.home.stats().coalesced >= 50 - len(people) - 1
     # Paced to Slack's tier (about 100 a minute): no two publishes closer than the interval.
     started = sorted(c.received for c in calls)
@@ -125,7 +125,7 @@ def test_the_home_tab_is_republished_after_forget_me_and_no_visit_is_recorded(fa
     assert bot.workers.join()
     assert len(fake.views(user)) == 2
     assert "federated learning" not in json.dumps(fake.home(user))
-    assert personal.person(bot.engine, user).home_seen_at is None  # nothing written after the forget
+    assert records.person(bot.engine, user).home_seen_at is None  # nothing written after the forget
 
 
 def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:

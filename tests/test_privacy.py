@@ -7,12 +7,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
-from bot import personal
-from bot.privacy import FORGOTTEN, forget_user
+from bot.engagement.votes import record_reaction
+from bot.personal import records
+from bot.personal.privacy import FORGOTTEN, forget_user
 from bot.store import dms
 from bot.store import posts as store
 from bot.store.posts import thread_replies
-from bot.votes import record_reaction
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
@@ -29,11 +29,11 @@ def rows_about(engine: Engine, user: str) -> dict[str, int]:
 
 
 def everything_about(engine: Engine, user: str, ts: str) -> None:
-    personal.add_follow(engine, user, f"privacy {user}", now=NOW)
-    personal.add_follow(engine, user, "topic:fl", now=NOW)
-    personal.save_paper(engine, user, "2501.00001", now=NOW)
-    personal.set_dm_channel(engine, user, f"D{user}", now=NOW)
-    personal.set_home_seen(engine, user, now=NOW)
+    records.add_follow(engine, user, f"privacy {user}", now=NOW)
+    records.add_follow(engine, user, "topic:fl", now=NOW)
+    records.save_paper(engine, user, "2501.00001", now=NOW)
+    records.set_dm_channel(engine, user, f"D{user}", now=NOW)
+    records.set_home_seen(engine, user, now=NOW)
     assert record_reaction(engine, channel="C0SD", ts="1700000000.000100", user=user, reaction="eyes",
                            added=True, bot_user_id="U0BOT", item_user="U0BOT")
     with engine.begin() as conn:
@@ -62,11 +62,11 @@ def test_forget_me_deletes_every_row_about_the_person_and_no_one_elses(engine: E
 
 
 def test_a_persons_follows_and_saved_papers_are_read_for_them_only(engine: Engine) -> None:
-    personal.add_follow(engine, "U0ME", "differential privacy", now=NOW)
-    personal.save_paper(engine, "U0ME", "2501.00001", now=NOW)
-    [mine] = personal.user_follows(engine, "U0ME")
-    assert personal.user_follows(engine, "U0YOU") == [] and personal.saved(engine, "U0YOU") == []
-    assert not personal.remove_follow(engine, "U0YOU", mine.id)  # another person's follow id removes nothing
-    assert personal.user_follows(engine, "U0ME") == [mine]
-    assert not personal.unsave_paper(engine, "U0YOU", "2501.00001")
-    assert personal.count_saved(engine, "U0ME") == 1
+    records.add_follow(engine, "U0ME", "differential privacy", now=NOW)
+    records.save_paper(engine, "U0ME", "2501.00001", now=NOW)
+    [mine] = records.user_follows(engine, "U0ME")
+    assert records.user_follows(engine, "U0YOU") == [] and records.saved(engine, "U0YOU") == []
+    assert not records.remove_follow(engine, "U0YOU", mine.id)  # another person's follow id removes nothing
+    assert records.user_follows(engine, "U0ME") == [mine]
+    assert not records.unsave_paper(engine, "U0YOU", "2501.00001")
+    assert records.count_saved(engine, "U0ME") == 1

@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from bot import discussion
 from bot.charts.trends import HEIGHT, WIDTH
+from bot.engagement import discussion
 from bot.publisher.recap import RECAP_SLUG, chart_filename, due_week, post_recaps
-from bot.recap import Ranked, Recap, TopicWeek, build_recap
 from bot.render import unsafe_markup, violations
 from bot.render.recap import recap_message
 from bot.slack.client import posting_client
 from bot.store import Catalog, open_engine, sync_archive
 from bot.store import posts as store
-from bot.trends import Trends
+from bot.weekly.recap import Recap, TopicCounts, build_recap
+from bot.weekly.trends import Trends
 from tests.conftest import schema_problems
 from tests.support.clock import FakeClock
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
@@ -152,12 +152,13 @@ def test_a_lost_store_adopts_the_recap_already_in_the_channel(posted: Engine, fa
 
 
 def test_the_recap_render_holds_the_limits_with_hostile_text() -> None:
-    from bot.model import Paper, ThreadInfo, Topic
+    from bot.model import Discussed, Paper, ThreadInfo, Topic
 
     hostile = "<!channel> <@U0BOSS> *x* & <https://evil.example|y>"
-    topics = tuple(TopicWeek(Topic(f"t{i}", "名" * 200 + hostile, hostile), 10_000, 5) for i in range(40))
+    topics = tuple(TopicCounts(Topic(f"t{i}", "名" * 200 + hostile, hostile), 10_000, 5) for i in range(40))
     paper = Paper("2501.00001", "http://arxiv.org/abs/2501.00001", "T" * 3000 + hostile, "長" * 3000)
-    ranked = tuple(Ranked(paper, 7, ThreadInfo("C1", "1.2", "https://x|<!here>", 7), 3) for _ in range(5))
+    thread = ThreadInfo("C1", "1.2", "https://x|<!here>", 7)
+    ranked = tuple(Discussed(paper, thread, replies=7, participants=3, votes=7) for _ in range(5))
     recap = Recap("C1", NEWEST, NEWEST + dt.timedelta(days=6), topics, ranked, ranked,
                   Trends((), (), {}, None))
     for lang in ("en", "ja"):
@@ -171,9 +172,9 @@ def test_the_recap_render_holds_the_limits_with_hostile_text() -> None:
 def test_votes_are_listed_when_there_are_some(posted: Engine) -> None:
     recap = build_recap(posted, Catalog(posted), channel="C0SD", week_start=NEWEST, slugs=["dp", "fl"],
                         tz=settings().tz, votes=lambda engine, since, until: [(DISCUSSED, 4), ("0000.00000", 9)])
-    assert recap is not None and [(r.paper.arxiv_id, r.count) for r in recap.voted] == [(DISCUSSED, 4)]
+    assert recap is not None and [(r.paper.arxiv_id, r.votes) for r in recap.voted] == [(DISCUSSED, 4)]
     assert "4 votes" in json.dumps(recap_message(recap))
-    assert recap.discussed[0].count == 3 and recap.discussed[0].participants == 2
+    assert recap.discussed[0].replies == 3 and recap.discussed[0].participants == 2
     assert {tw.topic.slug: tw.replies for tw in recap.topics} == {"dp": 3, "fl": 3}  # the paper is in both
     assert recap.trends.current == NEWEST
 
@@ -183,7 +184,7 @@ def test_chart_file_names_name_channel_and_week() -> None:
 
 
 def test_reactions_on_paper_messages_are_the_recaps_votes(posted: Engine, fake: FakeSlack) -> None:
-    from bot.votes import record_reaction
+    from bot.engagement.votes import record_reaction
 
     row = store.posts_by_key(posted, "C0SD", [store.paper_key("1908.10530")])[store.paper_key("1908.10530")]
     in_week = dt.datetime(2025, 1, 21, 9, 0, tzinfo=dt.UTC).timestamp()
@@ -199,8 +200,8 @@ def test_reactions_on_paper_messages_are_the_recaps_votes(posted: Engine, fake: 
 def test_the_weekly_job_posts_the_recap_after_the_digests_unless_it_has_its_own_schedule(
     engine: Engine, example_archive: Path, fake: FakeSlack
 ) -> None:
-    from bot.scheduler import RECAP_JOB_ID
-    from bot.service import assemble, background_jobs
+    from bot.runtime.scheduler import RECAP_JOB_ID
+    from bot.runtime.service import assemble, background_jobs
     from bot.weekly_job import run_recap_job, run_weekly
 
     client = posting_client(BOT_TOKEN, fake.api_url)

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from bot import follows, personal
 from bot.config import load_settings
+from bot.personal import follows, records
 from bot.publisher import publish_due
 from bot.slack.client import posting_client
 from bot.store import sync_archive
@@ -53,7 +53,7 @@ def store(engine: Engine, example_archive: Path, fake: FakeSlack) -> Engine:
     for user in USERS:
         made = follows.follow_query("differential privacy")
         assert made is not None
-        personal.add_follow(engine, user, made.text, now=now)
+        records.add_follow(engine, user, made.text, now=now)
     return engine
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from bot import follows, personal
 from bot.config import load_settings
+from bot.personal import follows, records
 from bot.publisher import publish_due
 from bot.publisher.leases import INCARNATION, default_holder, holder_is_dead
 from bot.search import LiveSearch
@@ -111,7 +111,7 @@ def test_a_restart_in_place_with_the_same_pid_sends_the_dms_at_once(
     LiveSearch(Catalog(engine), index_dir=tmp_path / "index").engine()  # built once, read by the restarted bot
     made = follows.follow_query("differential privacy")
     assert made is not None
-    personal.add_follow(engine, USER_ID, made.text, now=NOW)
+    records.add_follow(engine, USER_ID, made.text, now=NOW)
     engine.dispose()
 
     script = f"SCRIPT = {RESTARTED!r}\n{RESTARTED}"

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from bot.cli import main
-from bot.preview import repl
-from bot.scheduler import build_scheduler
-from bot.service import assemble
+from bot.runtime.preview import repl
+from bot.runtime.scheduler import build_scheduler
+from bot.runtime.service import assemble
 from bot.store import open_engine, sync_archive
 from tests.conftest import EXAMPLE_ARCHIVE
 from tests.support.fake_slack import FakeSlack
@@ -126,7 +126,7 @@ def test_socket_mode_when_there_is_an_app_token(in_tmp: Path, monkeypatch: pytes
     monkeypatch.setattr("bot.cli.run_cmd.SocketModeHandler", Handler)
     monkeypatch.setattr("bot.cli.run_cmd.wait_until_stopped", lambda: started.append("served"))
     # No catch-up run in the background of this test: only the wiring is under test here.
-    monkeypatch.setattr("bot.service.build_scheduler", functools.partial(build_scheduler, catch_up=False))
+    monkeypatch.setattr("bot.runtime.service.build_scheduler", functools.partial(build_scheduler, catch_up=False))
     with FakeSlack() as fake:
         api_url = fake.api_url
         # The bundled examples are posted only when named (a real team sets its own archive).
@@ -159,8 +159,8 @@ def test_japanese_words(tmp_path: Path) -> None:
 
 def test_background_jobs_post_weekly_and_re_read_the_archive(tmp_path: Path) -> None:
     from bot.config import Settings
-    from bot.scheduler import JOB_ID, SYNC_JOB_ID
-    from bot.service import background_jobs
+    from bot.runtime.scheduler import JOB_ID, SYNC_JOB_ID
+    from bot.runtime.service import background_jobs
 
     engine = open_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
     values = {"DIGEST_CHANNEL": "C0SD", "DIGEST_SYNC_MINUTES": "5", "SLACK_BOT_TOKEN": "xoxb-1"}
@@ -179,8 +179,8 @@ def test_a_run_left_undone_is_retried_soon(tmp_path: Path, monkeypatch: pytest.M
     """A channel another replica held (maybe dead) is tried again in minutes, not next week."""
     from bot.config import Settings
     from bot.publisher import ChannelReport, PublishReport
-    from bot.scheduler import JOB_ID, RETRY_JOB_ID
-    from bot.service import background_jobs
+    from bot.runtime.scheduler import JOB_ID, RETRY_JOB_ID
+    from bot.runtime.service import background_jobs
     from bot.weekly_job import JobReport
 
     outcomes = iter([["C0SD: sd 2025-01-17"], [], []])
@@ -193,7 +193,7 @@ def test_a_run_left_undone_is_retried_soon(tmp_path: Path, monkeypatch: pytest.M
 
         return run
 
-    monkeypatch.setattr("bot.service.make_weekly_job", fake_weekly_job)
+    monkeypatch.setattr("bot.runtime.service.make_weekly_job", fake_weekly_job)
     engine = open_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
     bot = assemble(Settings(_env_file=None, DIGEST_CHANNEL="C0SD", DIGEST_SYNC_MINUTES="0"), engine)  # type: ignore[call-arg]
     scheduler = background_jobs(bot, EXAMPLE_ARCHIVE)

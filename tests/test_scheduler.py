@@ -20,17 +20,10 @@ from sqlalchemy import Engine
 
 from bot.config import load_settings
 from bot.publisher import plan_run, publish_due
-from bot.scheduler import (
-    JOB_ID,
-    MISFIRE_GRACE,
-    build_scheduler,
-    cron_trigger,
-    crontab_day_of_week,
-    is_due,
-    next_run_time,
-)
+from bot.runtime.scheduler import JOB_ID, MISFIRE_GRACE, build_scheduler
 from bot.slack.client import posting_client
 from bot.store import sync_archive
+from bot.weekly.schedule import cron_trigger, crontab_day_of_week, is_due, next_run_time
 from bot.weekly_job import make_weekly_job, run_weekly
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 
@@ -278,7 +271,7 @@ def test_a_started_scheduler_runs_the_catch_up_at_once_and_survives_a_failing_jo
         raise RuntimeError("archive unreadable")
 
     scheduler = build_scheduler(job, schedule="0 9 * * FRI", timezone=UTC)
-    with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
+    with caplog.at_level(logging.ERROR, logger="bot.runtime.scheduler"):
         scheduler.start()
         try:
             assert ran.wait(timeout=5)

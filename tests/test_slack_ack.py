@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from bot.discussion import thread_for
+from bot.engagement.discussion import thread_for
 from bot.publisher import publish_due
 from bot.render.actions import results_value
 from bot.slack.client import posting_client

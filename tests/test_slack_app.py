@@ -302,7 +302,7 @@ def test_replies_in_a_paper_thread_are_counted_and_shown(bot: RunningBot, posted
         event = {"type": "message", "channel": "C0SD", "channel_type": "channel", "user": user,
                  "text": "interesting!", "ts": f"{float(ts) + n:.6f}", "thread_ts": ts}
         assert bot.event(event) == 200
-    from bot.discussion import thread_for
+    from bot.engagement.discussion import thread_for
 
     bot.fake.wait_for(lambda: (t := thread_for(bot.engine, arxiv_id)) and t.reply_count == 3)
     info = thread_for(bot.engine, arxiv_id)

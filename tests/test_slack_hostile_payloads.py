@@ -21,7 +21,12 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.render.actions import parse_results_value, parse_saved_value, parse_topic_value, parse_week_value
+from bot.render.actions import (
+    parse_results_value,
+    parse_saved_value,
+    parse_topic_value,
+    parse_week_value,
+)
 from bot.search.engine import SearchEngine
 from tests.conftest import EXAMPLE_ARCHIVE
 from tests.support.bot_server import RunningBot, running_bot
@@ -214,7 +219,7 @@ def test_a_reaction_whose_event_ts_is_not_a_time_is_ignored_in_the_writes_worker
 ) -> None:
     """What reaches the writes worker (Socket Mode has no HTTP door) raised OverflowError there;
     a time years ahead would have made every later event look older and be ignored."""
-    from bot import votes
+    from bot.engagement import votes
     from bot.store import open_engine
     from bot.store import posts as store
 
@@ -226,7 +231,7 @@ def test_a_reaction_whose_event_ts_is_not_a_time_is_ignored_in_the_writes_worker
     )
     assert row is not None
     store.mark_posted(engine, row.id, ts="1737700000.000100", now=dt.datetime(2025, 1, 24, tzinfo=dt.UTC))
-    caplog.set_level(logging.INFO, logger="bot.votes")
+    caplog.set_level(logging.INFO, logger="bot.engagement.votes")
     fields = {"channel": "C0SD", "ts": "1737700000.000100", "user": "U1", "reaction": "eyes", "bot_user_id": "U0BOT",
               "item_user": "U0BOT"}
     assert votes.record_reaction(engine, added=True, event_ts=event_ts, **fields) is False
@@ -239,7 +244,7 @@ def test_a_reaction_whose_event_ts_is_not_a_time_is_ignored_in_the_writes_worker
 
 @pytest.mark.parametrize("ts", ["Infinity", "1e400", "nan"])
 def test_a_thread_reply_whose_ts_is_not_a_time_is_not_a_reply(ts: str) -> None:
-    from bot.discussion import may_be_reply
+    from bot.engagement.discussion import may_be_reply
 
     assert not may_be_reply(thread_ts="1737700000.000100", user="U1", ts=ts, bot_user_id="U0BOT")
     assert not may_be_reply(thread_ts=ts, user="U1", ts="1737700000.000200", bot_user_id="U0BOT")
@@ -265,7 +270,7 @@ def test_socket_mode_payloads_get_the_same_shape_check(bot: RunningBot, caplog: 
     Socket Mode adapter, before the app sees anything: those are left out here.)"""
     from slack_bolt.request import BoltRequest
 
-    from bot.service import lookup_client, slack_app
+    from bot.runtime.service import lookup_client, slack_app
 
     app = slack_app(bot.bot, lookup_client(bot.bot.settings), bot_user_id="U0BOT", workers=bot.workers)
     caplog.set_level(logging.INFO)

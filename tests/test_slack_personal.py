@@ -16,8 +16,9 @@ from typing import Any
 import bibtexparser
 import pytest
 
-from bot import personal, votes
 from bot.config import load_settings
+from bot.engagement import votes
+from bot.personal import records
 from bot.publisher import publish_due
 from bot.render import violations
 from bot.slack.client import posting_client
@@ -147,7 +148,7 @@ def test_follow_following_unfollow_and_the_privacy_of_follows(bot: RunningBot) -
     unfollow = next(b for b in buttons(listed) if b["action_id"].startswith("unfollow:"))
     status, url = bot.click(unfollow["action_id"], unfollow["value"], user_id="U0EVE")  # not Eve's to remove
     assert status == 200 and bot.workers.join()
-    assert len(personal.user_follows(bot.engine, user)) == 2
+    assert len(records.user_follows(bot.engine, user)) == 2
     status, url = bot.click(unfollow["action_id"], unfollow["value"], user_id=user)
     [replaced] = bot.answer(url)
     assert replaced["replace_original"] is True and "Your follows (1)" in texts(replaced)
@@ -155,8 +156,8 @@ def test_follow_following_unfollow_and_the_privacy_of_follows(bot: RunningBot) -
     assert "do not follow" in texts(ask(bot, "unfollow nothing-like-it", user))
 
     assert "muted" in texts(ask(bot, "follow off", user))
-    assert personal.person(bot.engine, user).dm_muted
-    assert "on" in texts(ask(bot, "follow on", user)) and not personal.person(bot.engine, user).dm_muted
+    assert records.person(bot.engine, user).dm_muted
+    assert "on" in texts(ask(bot, "follow on", user)) and not records.person(bot.engine, user).dm_muted
     assert "follow QUERY" in texts(ask(bot, "follow", user))
 
 
@@ -226,12 +227,12 @@ def test_save_from_a_card_list_remove_and_bibtex_read_back(bot: RunningBot) -> N
     _, url = bot.click(remove["action_id"], remove["value"], user_id=user)
     [answer] = bot.answer(url)
     assert "Removed" in texts(answer)
-    assert personal.count_saved(bot.engine, user) == len(set(saved_ids)) - 1
+    assert records.count_saved(bot.engine, user) == len(set(saved_ids)) - 1
 
 
 def test_bibtex_comes_as_text_when_the_upload_fails(bot: RunningBot) -> None:
     user = "U0EVE"
-    personal.save_paper(bot.engine, user, "2109.12298", now=NOW)
+    records.save_paper(bot.engine, user, "2109.12298", now=NOW)
     bot.fake.fail("files.completeUploadExternal", "not_allowed_token_type")
     answer = ask(bot, "saved bibtex", user)
     assert "could not be uploaded" in texts(answer)
@@ -254,13 +255,13 @@ def test_the_home_tab_is_published_on_open_and_refreshed_after_a_click(bot: Runn
     assert_safe({"text": "home", "blocks": home["blocks"]})
     shown = texts(home)
     assert "This week" in shown and "New for you" in shown and "federated learning" in shown
-    assert bot.workers.join() and personal.person(bot.engine, user).home_seen_at is not None
+    assert bot.workers.join() and records.person(bot.engine, user).home_seen_at is not None
     save = next(b for b in buttons(home) if b["action_id"].startswith("paper_save:"))
     body = block_actions_body(save["action_id"], save["value"], response_url="", user_id=user, view=home)
     status, _, _ = bot.send(body, FORM)  # a click in the Home tab: no response_url, the tab is refreshed
     assert status == 200
     bot.fake.wait_for(lambda: len(bot.fake.views(user)) >= 2)
-    assert save["value"] in {s.arxiv_id for s in personal.saved(bot.engine, user)}
+    assert save["value"] in {s.arxiv_id for s in records.saved(bot.engine, user)}
     refreshed = bot.fake.home(user)
     assert refreshed is not None and any(b["action_id"].startswith("paper_unsave:") for b in buttons(refreshed))
     assert bot.event(app_home_opened_event(user, tab="messages")) == 200  # the Messages tab: no view
@@ -273,12 +274,12 @@ def test_the_home_tab_is_published_on_open_and_refreshed_after_a_click(bot: Runn
 def test_forget_me_deletes_everything_about_the_person_and_says_so(bot: RunningBot) -> None:
     user = "U0DAN"
     ask(bot, "follow privacy", user)
-    personal.save_paper(bot.engine, user, "2109.12298", now=NOW)
+    records.save_paper(bot.engine, user, "2109.12298", now=NOW)
     assert bot.event(bot.fake.react("C0SD", paper_ts(bot, "2109.12298"), user, "eyes")) == 200
     assert bot.workers.join()
     done = ask(bot, "forget me", user)
     assert "keeps nothing about you" in texts(done)
-    assert personal.user_follows(bot.engine, user) == [] and personal.count_saved(bot.engine, user) == 0
+    assert records.user_follows(bot.engine, user) == [] and records.count_saved(bot.engine, user) == 0
     assert "forget me" in texts(ask(bot, "forget", user))  # without "me": what it would do
 
 
@@ -300,8 +301,8 @@ def test_hostile_follows_get_safe_answers(bot: RunningBot, text: str) -> None:
     for command in (f"follow {text}", "following", f"unfollow {text}", f"saved {text}"):
         answer = ask(bot, command, user)  # ask() checks limits, schema and mentions
         assert answer["text"].strip()
-    for follow in personal.user_follows(bot.engine, user):
-        personal.remove_follow(bot.engine, user, follow.id)
+    for follow in records.user_follows(bot.engine, user):
+        records.remove_follow(bot.engine, user, follow.id)
 
 
 def test_personal_commands_in_a_dm_point_to_the_slash_command(bot: RunningBot) -> None:

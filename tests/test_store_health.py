@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.discussion import record_reply
+from bot.engagement.discussion import record_reply
 from bot.store import open_engine, sync_archive
 from bot.store.health import StoreLost, StoreWatch
 from bot.weekly_job import run_weekly

@@ -18,7 +18,7 @@ from bot.charts.trends import FADED, HEIGHT, WIDTH
 from bot.render import unsafe_markup, violations
 from bot.render.trends import trends_message, trends_table
 from bot.store import Catalog, open_engine, sync_archive
-from bot.trends import Trends, find_topic, trends
+from bot.weekly.trends import Trends, find_topic, trends
 from tests.conftest import PROJECT, schema_problems
 from tests.support.trends_archive import TOPICS, write_trends_archive
 from tests.support.trends_archive import weeks as archive_weeks

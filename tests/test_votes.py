@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import Engine
 
+from bot.engagement.votes import record_reaction, top_voted, votes_for
 from bot.store import posts as store
-from bot.votes import record_reaction, top_voted, votes_for
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from bot import follows, personal
 from bot.config import load_settings
+from bot.personal import follows, records
 from bot.publisher import publish_due
 from bot.render import violations
 from bot.search import LiveSearch, SearchEngine
@@ -55,7 +55,7 @@ def follow(engine: Engine, user: str, *queries: str) -> None:
     for query in queries:
         made = follows.follow_query(query)
         assert made is not None
-        personal.add_follow(engine, user, made.text, now=NOW)
+        records.add_follow(engine, user, made.text, now=NOW)
 
 
 def dm_pass(engine: Engine, fake: FakeSlack, search: SearchEngine, **options: Any) -> Any:
@@ -77,7 +77,7 @@ def test_a_follow_and_a_posted_week_bring_exactly_one_dm_with_the_right_papers(
     follow(posted, USER_ID, "differential privacy", "topic:fl")
     follow(posted, BOB, "zzqx quantum chromodynamics")  # matches nothing: no DM
     follow(posted, CAROL, "federated learning")
-    personal.set_dm_muted(posted, CAROL, True, now=NOW)  # muted: no DM
+    records.set_dm_muted(posted, CAROL, True, now=NOW)  # muted: no DM
 
     assert dm_weeks(posted, NOW) == [WEEK]
     report = dm_pass(posted, fake, search)

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from bot import follows, personal
 from bot.config import load_settings
-from bot.privacy import FORGOTTEN, forget_user
+from bot.personal import follows, records
+from bot.personal.privacy import FORGOTTEN, forget_user
 from bot.publisher import publish_due
 from bot.search import LiveSearch, SearchEngine
 from bot.slack.client import posting_client
@@ -60,7 +60,7 @@ def follow(engine: Engine, user: str, *queries: str) -> None:
     for query in queries:
         made = follows.follow_query(query)
         assert made is not None
-        personal.add_follow(engine, user, made.text, now=NOW)
+        records.add_follow(engine, user, made.text, now=NOW)
 
 
 def rows_about(engine: Engine, user: str) -> dict[str, int]:
@@ -109,9 +109,9 @@ def test_unfollow_and_mute_between_two_dms_count_at_once(posted: Engine, fake: F
 
     def ben_unfollows_and_cat_mutes() -> None:
         if len(fake.dms(ANN)) == 1 and not done:
-            [privacy, _fl] = personal.user_follows(posted, BEN)
-            assert personal.remove_follow(posted, BEN, privacy.id)
-            personal.set_dm_muted(posted, CAT, True, now=NOW)
+            [privacy, _fl] = records.user_follows(posted, BEN)
+            assert records.remove_follow(posted, BEN, privacy.id)
+            records.set_dm_muted(posted, CAT, True, now=NOW)
             done.append("yes")
 
     report = paced_pass(posted, fake, search, ben_unfollows_and_cat_mutes)

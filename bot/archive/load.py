@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.archive.files import Refused, read_file
 from bot.archive.layout import Layout, SourceFile, scan
 from bot.archive.merge import Placement, merge_all
-from bot.archive.parse import ParseResult, _topic_name_from_title, parse_digest
+from bot.archive.parse import ParseResult, parse_digest, topic_name_from_title
 from bot.archive.problems import Problem
 from bot.archive.site import SiteConfig, TopicPage, read_site_config, read_topic_page
 from bot.archive.topics import name_topics
@@ -119,7 +119,7 @@ def load_archive(root: Path | str) -> Archive:
     for result in results:
         assert result.digest is not None
         slug = result.digest.topic.slug
-        titles.setdefault(slug, Counter())[_topic_name_from_title(result.digest.title)] += 1
+        titles.setdefault(slug, Counter())[topic_name_from_title(result.digest.title)] += 1
         for paper in result.digest.papers:
             for ref in paper.topics:
                 links.setdefault(ref.slug, Counter())[ref.name] += 1

@@ -107,7 +107,7 @@ def _as_date(value: object) -> dt.date | None:
     return None
 
 
-def _topic_name_from_title(title: str) -> str:
+def topic_name_from_title(title: str) -> str:
     """`合成データ (2024-07-26 ~ 2024-08-01)` -> `合成データ`."""
     return WEEK_RANGE_RE.sub("", title).strip()
 
@@ -187,7 +187,7 @@ def parse_digest(
         if end is not None and end >= week_start:
             week_end = end
     if topic is None:
-        name = _topic_name_from_title(title) or slug
+        name = topic_name_from_title(title) or slug
         topic = Topic(slug, name, name)
     if not title:
         title = f"{topic.name_ja} ({week_start} ~ {week_end})"

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from bot.charts.fonts import japanese_font
 from bot.i18n import t
 from bot.model import Topic
-from bot.trends import Trends
+from bot.weekly.trends import Trends
 
 #: Pixels: wide enough for 12 labelled weeks and a legend, small enough to load at once.
 WIDTH, HEIGHT, DPI = 1200, 600, 100

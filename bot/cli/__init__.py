@@ -23,7 +23,7 @@ from bot.cli.run_cmd import run as run_bot
 from bot.cli.search_cmd import search
 from bot.cli.trends_cmd import trends_command
 from bot.store import StoreError
-from bot.store.health import describe
+from bot.store.errors import describe
 
 
 class _Main(click.Group):

@@ -17,7 +17,8 @@ from rich.console import Console
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot.archive_source import (
+from bot.config import ConfigError, Settings, load_settings
+from bot.runtime.archive_source import (
     ArchiveEmpty,
     ArchiveSource,
     check_source,
@@ -25,8 +26,7 @@ from bot.archive_source import (
     source_for,
     sync_source,
 )
-from bot.config import ConfigError, Settings, load_settings
-from bot.git_archive import GitError
+from bot.runtime.git_archive import GitError
 from bot.store import (
     ArchiveMismatch,
     ArchiveNotFound,
@@ -62,7 +62,7 @@ class CliContext:
         return self.source(option).path
 
     def source(self, option: Path | None) -> ArchiveSource:
-        """Where the archive comes from (`bot.archive_source`)."""
+        """Where the archive comes from (`bot.runtime.archive_source`)."""
         return source_for(self.settings, option)
 
     @property
@@ -134,7 +134,7 @@ class CliContext:
             fail(str(error))
 
     def refuse_to_post(self, archive: Path | None) -> None:
-        """Stop a command that would post from the wrong archive (`bot.archive_source` rule 3)."""
+        """Stop a command that would post from the wrong archive (`bot.runtime.archive_source` rule 3)."""
         refusal = posting_refusal(self.engine, self.source(archive))
         if refusal is not None:
             fail(refusal)

@@ -18,18 +18,18 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
 
-from bot.archive_source import stored_root
 from bot.cli.archive_cmds import archive_option, json_option
 from bot.cli.context import CliContext, checked_channels, fail, pass_cli, print_json
 from bot.cli.progress import progress
 from bot.config import Settings
 from bot.publisher import MIN_INTERVAL, Outlook, PublishReport, outlook, plan_run, publish_due
 from bot.publisher.leases import claimed_channels
-from bot.scheduler import next_run_time
+from bot.runtime.archive_source import stored_root
 from bot.slack.channels import channels_as_ids, unresolved
 from bot.slack.client import posting_client
 from bot.store import posts as store
 from bot.store.source_state import GitState, git_state
+from bot.weekly.schedule import next_run_time
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -150,7 +150,7 @@ def post(
     if as_json:
         print_json(report.as_dict())
     elif dry_run:
-        from bot.preview import print_messages
+        from bot.runtime.preview import print_messages
 
         print_messages(cli.out, report.previews)
         _print_summary(cli, report)

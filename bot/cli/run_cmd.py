@@ -16,11 +16,11 @@ from rich.markup import escape
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
-from bot.archive_source import ArchiveSource
 from bot.cli.archive_cmds import archive_option
 from bot.cli.context import CliContext, checked_channels, fail, pass_cli
 from bot.cli.progress import progress
-from bot.preview import (
+from bot.runtime.archive_source import ArchiveSource
+from bot.runtime.preview import (
     half_configured,
     missing_settings,
     print_banner,
@@ -28,8 +28,8 @@ from bot.preview import (
     repl,
     slack_settings_given,
 )
-from bot.scheduler import JOB_ID
-from bot.service import (
+from bot.runtime.scheduler import JOB_ID
+from bot.runtime.service import (
     Bot,
     assemble,
     background_jobs,

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from bot.cli.archive_cmds import archive_option, json_option
 from bot.cli.context import CliContext, fail, pass_cli, print_json
-from bot.trends import WEEKS, find_topic, trends
+from bot.weekly.trends import WEEKS, find_topic, trends
 
 
 @click.command(name="trends")

@@ -17,10 +17,10 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.model import AGGREGATE_SLUG
 from bot.progress import duration
-from bot.scheduler import is_due
 from bot.store import posts as store
 from bot.store.catalog import Catalog
 from bot.store.posts import Mark, MarkOrigin, header_key, paper_key
+from bot.weekly.schedule import is_due
 
 
 @dataclass(frozen=True, slots=True)

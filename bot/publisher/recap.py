@@ -35,11 +35,11 @@ from bot.publisher.posting import Checkpoint, Writer
 from bot.publisher.report import PublishReport
 from bot.publisher.slack_calls import MIN_INTERVAL, SlackCalls, SlackRefused, SlackUncertain
 from bot.publisher.stops import _ChannelStop, _RunStop
-from bot.recap import VotesSource, build_recap
 from bot.store import Catalog
 from bot.store import posts as store
 from bot.store.codec import content_hash
 from bot.store.posts import PostRow, chart_key, recap_key
+from bot.weekly.recap import VotesSource, build_recap
 
 log = logging.getLogger("bot.publisher")
 
@@ -331,8 +331,8 @@ class _Channel:
                 )
                 return "found"
         from bot.charts import trends_chart
-        from bot.recap import build_recap
         from bot.render.recap import chart_title
+        from bot.weekly.recap import build_recap
 
         today = self.clock().astimezone(self.settings.tz).date()
         recap = build_recap(self.engine, self.catalog, channel=channel, week_start=week, slugs=slugs,

@@ -35,7 +35,8 @@ from bot.store import posts as store
 from bot.store.catalog import Catalog
 from bot.store.codec import content_hash
 from bot.store.posts import PostRow, header_key, note_key, paper_key
-from bot.store.sync import Progress, archive_version
+from bot.store.state import archive_version
+from bot.store.sync import Progress
 
 # The package's one logger, named as before it was split into modules.
 log = logging.getLogger("bot.publisher")

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from bot.i18n import replies as replies_count
 from bot.i18n import t
-from bot.model import Paper, ThreadInfo
+from bot.model import Discussed, ThreadInfo
 from bot.render.blocks import Block, Message, context, header, section
 from bot.render.cards import thread_link
 from bot.render.layout import message, pack_lines
@@ -15,17 +15,6 @@ from bot.render.mrkdwn import HEADER_TEXT, SECTION_TEXT, fit, link, plain
 
 _TITLE = 160
 _MAX_LINES = 15
-
-
-@dataclass(frozen=True, slots=True)
-class Discussed:
-    """A paper with its thread and how much it was discussed in the window."""
-
-    paper: Paper
-    thread: ThreadInfo
-    replies: int
-    participants: int
-    votes: int = 0
 
 
 def _people(lang: str, n: int) -> str:
@@ -51,10 +40,13 @@ def hot_papers(
         heading = link(paper.abs_url, paper.title, limit=_TITLE, strong=True)
         subtitle = f"\n      {fit(paper.title_ja, _TITLE)}" if paper.title_ja else ""
         # The count is of replies in the window; the link opens the whole thread.
-        thread = ThreadInfo(
-            item.thread.channel, item.thread.ts, item.thread.permalink, item.replies, votes=item.votes
+        th = item.thread
+        replies = (
+            thread_link(ThreadInfo(th.channel, th.ts, th.permalink, item.replies, votes=item.votes), lang=lang)
+            if th
+            else replies_count(lang, item.replies)
         )
-        stats = t(lang, "hot_line", replies=thread_link(thread, lang=lang), people=_people(lang, item.participants))
+        stats = t(lang, "hot_line", replies=replies, people=_people(lang, item.participants))
         lines.append(f"{number}. {heading}{subtitle}\n      {stats}")
     blocks += [section(chunk, bid=f"hot:{i}") for i, chunk in enumerate(pack_lines(lines, limit=SECTION_TEXT - 100))]
     blocks.append(context([fit(t(lang, "hot_votes_hint" if votes else "help_hot"), 300)], bid="hot:hint"))

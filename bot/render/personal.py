@@ -68,7 +68,7 @@ def notice(key: str, *, lang: str = "en", **params: object) -> Message:
 def follow_button(label: str, query: str, *, index: int | str, anyway: bool = False, lang: str = "en") -> dict[str, object] | None:
     """A button that follows `query` (plain text) for the clicker (None when the query cannot be a value).
 
-    The value is read back like text typed in Slack (`bot.follows.follow_query`), so it
+    The value is read back like text typed in Slack (`bot.personal.follows.follow_query`), so it
     carries the query as Slack would send it: `&` as `&amp;`."""
     value = act.follow_value(query.replace("&", "&amp;"))
     if value is None:

@@ -1,6 +1,6 @@
 """The weekly recap message: the week's numbers, its most discussed and most voted papers.
 
-Pure, like every renderer: `bot.recap.Recap` in, Block Kit out. Papers link to
+Pure, like every renderer: `bot.weekly.recap.Recap` in, Block Kit out. Papers link to
 their thread (where the discussion is) and to arXiv; topic names and titles
 are archive text, escaped. The chart follows in the message's thread.
 """
@@ -10,33 +10,33 @@ from __future__ import annotations
 from bot.i18n import papers as papers_count
 from bot.i18n import replies as replies_count
 from bot.i18n import t
-from bot.model import ThreadInfo
-from bot.recap import Ranked, Recap
+from bot.model import Discussed, ThreadInfo
 from bot.render.blocks import Block, Message, context, divider, header, section
 from bot.render.cards import thread_link
 from bot.render.layout import message, pack_lines
 from bot.render.mrkdwn import HEADER_TEXT, SECTION_TEXT, fit, link, plain
+from bot.weekly.recap import Recap
 
 _TITLE = 150
 _TOPIC = 60
 
 
-def _ranked_lines(items: tuple[Ranked, ...], *, lang: str, votes: bool) -> list[str]:
+def _ranked_lines(items: tuple[Discussed, ...], *, lang: str, votes: bool) -> list[str]:
     lines = []
     for number, item in enumerate(items, start=1):
         paper = item.paper
         heading = link(paper.abs_url, paper.title or paper.arxiv_id, limit=_TITLE, strong=True)
         subtitle = f"\n      {fit(paper.title_ja, _TITLE)}" if paper.title_ja and paper.title_ja != paper.title else ""
         if votes:
-            stat = t(lang, "recap_votes_one" if item.count == 1 else "recap_votes_many", n=f"{item.count:,}")
+            stat = t(lang, "recap_votes_one" if item.votes == 1 else "recap_votes_many", n=f"{item.votes:,}")
             where = thread_link(item.thread, lang=lang) if item.thread else ""
             stats = f"{stat} · {where}" if where else stat
         else:  # the week's replies, linked to the whole thread
             th = item.thread
             stats = (
-                thread_link(ThreadInfo(th.channel, th.ts, th.permalink, item.count), lang=lang)
+                thread_link(ThreadInfo(th.channel, th.ts, th.permalink, item.replies), lang=lang)
                 if th
-                else replies_count(lang, item.count)
+                else replies_count(lang, item.replies)
             )
         lines.append(f"{number}. {heading}{subtitle}\n      {stats}")
     return lines

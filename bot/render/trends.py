@@ -13,7 +13,7 @@ from bot.render import actions as act
 from bot.render.blocks import Block, Message, actions, button, context, header, section
 from bot.render.layout import message
 from bot.render.mrkdwn import HEADER_TEXT, SECTION_TEXT, clean, fit, plain, truncate
-from bot.trends import Trends
+from bot.weekly.trends import Trends
 
 _SLUG = 12
 _NAMES = 600

@@ -29,8 +29,7 @@ from typing import Literal
 from rapidfuzz.distance import OSA
 
 from bot.search.analyze import bigrams, is_compound, phrase_terms, stem
-from bot.search.glossary import Concept as GlossaryConcept
-from bot.search.glossary import Glossary
+from bot.search.glossary import ConceptNames, Glossary
 from bot.search.normalize import content_segments, fold, is_cjk, tokens
 from bot.search.query import Query
 from bot.search.translate import Translations
@@ -103,6 +102,9 @@ class Alternative:
 
 @dataclass(frozen=True, slots=True)
 class Concept:
+    """What one word or phrase of a query means: its alternatives, the typed one first
+    (a glossary entry's names are `bot.search.glossary.ConceptNames`)."""
+
     label: str
     alternatives: tuple[Alternative, ...]
     notices: tuple[str, ...] = ()
@@ -321,7 +323,7 @@ def _glossary_at(content: list[_Piece], i: int, res: Resources) -> tuple[Concept
     return None
 
 
-def _from_glossary(concept: GlossaryConcept, label: str, typed: tuple[str, object], res: Resources) -> Concept:
+def _from_glossary(concept: ConceptNames, label: str, typed: tuple[str, object], res: Resources) -> Concept:
     """One term: the index tags every paper that names the concept, in any of its names
     (`bot.search.glossary.Tagger`). An abbreviation that is also a word is not tagged,
     so one typed in capitals (`HE`) is searched as itself too."""

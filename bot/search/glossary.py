@@ -193,7 +193,7 @@ _QUERY_ONLY = frozenset({"FTL"})
 
 
 @dataclass(frozen=True, slots=True)
-class Concept:
+class ConceptNames:
     """One concept's names: English phrases and abbreviations (as term tuples), Japanese terms."""
 
     key: str  # the first English name, for notices
@@ -205,16 +205,16 @@ class Concept:
 
 @dataclass(frozen=True, slots=True)
 class Glossary:
-    concepts: tuple[Concept, ...]
+    concepts: tuple[ConceptNames, ...]
     by_phrase: dict[tuple[str, ...], int]  # English stems / abbreviation -> concept index
     by_japanese: dict[str, int]  # folded Japanese name -> concept index
     case_sensitive: frozenset[str]
     query_only: frozenset[str]  # abbreviations the index does not tag (`_QUERY_ONLY`)
     longest: int  # most terms in an English name
     japanese_names: frozenset[str]  # every folded Japanese name, to find inside a query's runs
-    narrower: dict[str, tuple[Concept, ...]]  # a concept's token -> its narrower concepts
+    narrower: dict[str, tuple[ConceptNames, ...]]  # a concept's token -> its narrower concepts
 
-    def concept_for_japanese(self, text: str) -> Concept | None:
+    def concept_for_japanese(self, text: str) -> ConceptNames | None:
         found = self.by_japanese.get(fold(text))
         return self.concepts[found] if found is not None else None
 
@@ -226,7 +226,7 @@ def _phrase_terms(phrase: str) -> tuple[str, ...]:
 @cache
 def glossary() -> Glossary:
     """The glossary, parsed once (it is data, the same for every engine)."""
-    concepts: list[Concept] = []
+    concepts: list[ConceptNames] = []
     by_phrase: dict[tuple[str, ...], int] = {}
     by_japanese: dict[str, int] = {}
     for line in _GLOSSARY.splitlines():
@@ -236,7 +236,7 @@ def glossary() -> Glossary:
         japanese = [j.strip() for j in ja_part.split(",") if j.strip()]
         phrase_terms = tuple(dict.fromkeys(t for t in (_phrase_terms(e) for e in english) if t))
         key = english[0] if english else abbreviations[0]
-        concept = Concept(
+        concept = ConceptNames(
             key=key,
             token="§" + re.sub(r"\W+", "_", fold(key)).strip("_"),
             english=phrase_terms,
@@ -260,9 +260,9 @@ def glossary() -> Glossary:
     )
 
 
-def _narrower(concepts: list[Concept]) -> dict[str, tuple[Concept, ...]]:
+def _narrower(concepts: list[ConceptNames]) -> dict[str, tuple[ConceptNames, ...]]:
     by_key = {c.key: c for c in concepts}
-    out: dict[str, tuple[Concept, ...]] = {}
+    out: dict[str, tuple[ConceptNames, ...]] = {}
     for line in _NARROWER.splitlines():
         broad, _, narrow = line.partition(">")
         out[by_key[broad.strip()].token] = tuple(by_key[n.strip()] for n in narrow.split(","))

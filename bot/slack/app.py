@@ -36,7 +36,7 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from bot import discussion
+from bot.engagement import discussion, threads
 from bot.lookup import Lookup
 from bot.render import (
     PAPER_PDF,
@@ -356,7 +356,7 @@ def build_app(
         question = question_text(event.get("text"))
 
         def render() -> Message:
-            arxiv_id = discussion.paper_for_thread(engine, channel, event["thread_ts"]) if event.get("thread_ts") else None
+            arxiv_id = threads.paper_for_thread(engine, channel, event["thread_ts"]) if event.get("thread_ts") else None
             return lookup.about_paper(arxiv_id, question) if arxiv_id else lookup.answer(question)
 
         message = _render(f"a question in {channel}", render, lang)

@@ -28,10 +28,11 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from bot import personal, votes
 from bot.archive import parse_arxiv_id
+from bot.engagement import votes
 from bot.lookup import PERSONAL_KINDS, Lookup, parse_command
-from bot.personal_lookup import PersonalLookup
+from bot.personal import records
+from bot.personal.answers import PersonalLookup
 from bot.render import actions as act
 from bot.render.blocks import Message
 from bot.render.messages import error_message
@@ -118,7 +119,7 @@ class HomeTabs:
         with self._lock:
             if self._forgets.get(user, 0) != forgets:
                 return
-        personal.set_home_seen(self.engine, user, now=self.now())
+        records.set_home_seen(self.engine, user, now=self.now())
 
 
 class PersonalCommands:

@@ -28,7 +28,7 @@ from bot.render.layout import message as build_message
 from bot.render.trends import chart_alt_text
 from bot.slack import files
 from bot.slack.work import Workers
-from bot.trends import Trends
+from bot.weekly.trends import Trends
 
 log = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
-from bot import discussion
 from bot.archive import arxiv_id_from_url
+from bot.engagement import discussion
 from bot.model import Paper
 from bot.render.unfurls import paper_unfurl
 from bot.slack.work import Workers

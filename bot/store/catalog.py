@@ -18,7 +18,7 @@ from bot.model import AGGREGATE_SLUG, Digest, Paper, Topic
 from bot.store import locks
 from bot.store.codec import paper_from
 from bot.store.schema import digests, entries, papers, removed_papers, texts, topics
-from bot.store.sync import archive_version, get_state
+from bot.store.state import archive_version, get_state
 
 _CHUNK = 500
 

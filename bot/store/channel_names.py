@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from sqlalchemy import Engine
 
 from bot.store import locks
-from bot.store.sync import get_state, set_state
+from bot.store.state import get_state, set_state
 
 _KEY = "channel_ids"
 

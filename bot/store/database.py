@@ -18,14 +18,11 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.schema import Table
 
 from bot.store import locks
+from bot.store.errors import StoreError, known_problem
 
 DEFAULT_DB_URL = "sqlite:///data/digest-bot.sqlite3"
 #: Driver names a user may write for PostgreSQL; psycopg 3 is the one the extra installs.
 _PG_ALIASES = {"postgres", "postgresql"}
-
-
-class StoreError(RuntimeError):
-    """The store cannot be opened; the message says why and what to change."""
 
 
 def database_url(url: str) -> URL:
@@ -74,8 +71,6 @@ def open_engine(url: str = DEFAULT_DB_URL, *, migrate: bool = True) -> Engine:
         except StoreError:
             raise
         except Exception as err:
-            from bot.store.health import known_problem
-
             reason = known_problem(err, where=f"the store at {where}")
             raise StoreError(reason or f"cannot bring the store's tables up to date at {where}: {err}") from err
     return engine

@@ -11,7 +11,7 @@ running bot) is told once, so it can stop with a clear error instead.
 `StoreWatch.probe` is what `/healthz` reports: the file, a read, and a write
 that is rolled back (the write lock taken and released; a store that is
 read-only or corrupt fails here). A lock held by another process (an
-`index`) is "busy", not a failure. `describe` turns the database driver's
+`index`) is "busy", not a failure. `describe` (`bot.store.errors`) turns the database driver's
 errors into one sentence that says what is wrong with the store.
 """
 
@@ -30,8 +30,8 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot.store.database import StoreError
-from bot.store.locks import _IMMEDIATE
+from bot.store.errors import StoreError, describe
+from bot.store.locks import BEGIN_IMMEDIATE
 
 log = logging.getLogger(__name__)
 
@@ -57,35 +57,6 @@ def sqlite_path(engine: Engine) -> Path | None:
     if database.startswith("file:"):
         database = database.removeprefix("file:").split("?", 1)[0]
     return Path(database).expanduser().resolve()
-
-
-def describe(err: BaseException, where: str = "the store") -> str:
-    """One sentence about a store failure: what is wrong and what to do."""
-    if isinstance(err, StoreError):
-        return str(err)
-    return known_problem(err, where) or f"{where} failed: {_first_line(err)}"
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(getattr(err, "orig", None) or err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
-def known_problem(err: BaseException, where: str = "the store") -> str | None:
-    """`describe` for the failures it knows (read-only, corrupt, locked, disk), else None."""
-    raw = _first_line(err)
-    lower = raw.lower()
-    if "readonly" in lower or "read-only" in lower or "read only" in lower:
-        return f"{where} is read-only ({raw}): check the file's and its folder's permissions, and that the disk is mounted read-write"
-    if "not a database" in lower or "malformed" in lower or "corrupt" in lower:
-        return f"{where} is corrupt ({raw}): restore it from a backup, or move it aside and let the bot build a new one (posts are found again in Slack)"
-    if "locked" in lower or "busy" in lower:
-        return f"{where} is locked by another process ({raw}): wait for it (an `index`, another bot) to finish"
-    if "disk" in lower and ("full" in lower or "i/o" in lower) or "no space" in lower:
-        return f"{where} cannot be written ({raw}): the disk is full or failing"
-    if "unable to open" in lower:
-        return f"{where} cannot be opened ({raw}): check that its folder exists and is writable"
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +200,7 @@ class StoreWatch:
         with self.engine.connect() as conn:
             if conn.dialect.name == "sqlite":
                 _pragma(conn, f"busy_timeout={PROBE_BUSY_MS}")  # outside any transaction
-                conn.execution_options(**{_IMMEDIATE: True})
+                conn.execution_options(**{BEGIN_IMMEDIATE: True})
             try:
                 trans = conn.begin()
                 try:

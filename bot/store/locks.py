@@ -51,7 +51,7 @@ from sqlalchemy.exc import DBAPIError
 log = logging.getLogger(__name__)
 
 #: Connection execution option: open the next SQLite transaction with BEGIN IMMEDIATE.
-_IMMEDIATE = "digest_bot_begin_immediate"
+BEGIN_IMMEDIATE = "digest_bot_begin_immediate"
 
 
 def lock_key(name: str) -> int:
@@ -82,7 +82,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+    immediate = conn.get_execution_options().get(BEGIN_IMMEDIATE, False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
@@ -96,7 +96,7 @@ def exclusive(engine: Engine, name: str) -> Iterator[Connection]:
     """
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            conn.execution_options(**{_IMMEDIATE: True})
+            conn.execution_options(**{BEGIN_IMMEDIATE: True})
         with conn.begin():
             if conn.dialect.name == "postgresql":
                 conn.execute(select(func.pg_advisory_xact_lock(lock_key(name))))

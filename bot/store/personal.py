@@ -1,7 +1,7 @@
 """The personal layer's tables: votes, follows, saved papers, people's settings, weekly DMs.
 
 Everything here is about one Slack user and is theirs alone: nothing in these
-tables is shown to anyone else, and `bot.privacy.forget_user` deletes every
+tables is shown to anyone else, and `bot.personal.privacy.forget_user` deletes every
 row that names a user (here and in `thread_replies`). Portable SQLAlchemy
 Core like the rest of the store; created by migration 0003.
 """

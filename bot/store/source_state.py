@@ -3,7 +3,7 @@
 Kept in the store's `state` table (key/value, no schema change), so `status`
 in any process, and every replica of a shared store, can say which commit the
 index holds and whether the last fetch failed. Written by
-`bot.archive_source` after each fetch and each sync of a git archive.
+`bot.runtime.archive_source` after each fetch and each sync of a git archive.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from bot.store import locks
-from bot.store.sync import get_state, set_state
+from bot.store.state import get_state, set_state
 
 _KEYS = (
     "archive_git_url",

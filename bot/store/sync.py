@@ -33,7 +33,7 @@ from bot.archive.files import MAX_FILE_BYTES, Refused, check_file, read_file
 from bot.archive.layout import Layout, SourceFile, scan
 from bot.archive.load import parse_source
 from bot.archive.merge import Merged, Placement, merge_all
-from bot.archive.parse import ParsedEntry, _topic_name_from_title
+from bot.archive.parse import ParsedEntry, topic_name_from_title
 from bot.archive.problems import Problem
 from bot.archive.site import SiteConfig, TopicPage, read_site_config, read_topic_page
 from bot.archive.topics import name_topics
@@ -50,10 +50,10 @@ from bot.store.schema import (
     papers,
     removed_papers,
     site_files,
-    state,
     texts,
     topics,
 )
+from bot.store.state import archive_version, get_state, set_state
 
 Progress = Callable[[int, int, str], None]
 _CHUNK = 500
@@ -154,20 +154,6 @@ class _Pending:
             problems.append(Problem(self.source.rel, None, refused.reason))
             return None
         return raw, hashlib.sha256(raw).hexdigest()
-
-
-def get_state(conn: Connection, key: str) -> str | None:
-    return conn.execute(select(state.c.value).where(state.c.key == key)).scalar_one_or_none()
-
-
-def set_state(conn: Connection, key: str, value: str) -> None:
-    if conn.execute(update(state).where(state.c.key == key).values(value=value)).rowcount == 0:
-        conn.execute(insert(state).values(key=key, value=value))
-
-
-def archive_version(conn: Connection) -> int:
-    """The store's archive version: it moves whenever a sync changes anything."""
-    return int(get_state(conn, "archive_version") or 0)
 
 
 def sync_archive(
@@ -399,7 +385,7 @@ def _apply(
     titles: dict[str, Counter[str]] = {}
     links: dict[str, Counter[str]] = {}
     for row in conn.execute(select(digests.c.id, digests.c.slug, digests.c.title, digests.c.source_path, digests.c.site_root, digests.c.url, digests.c.link_names)):
-        titles.setdefault(row.slug, Counter())[_topic_name_from_title(row.title)] += 1
+        titles.setdefault(row.slug, Counter())[topic_name_from_title(row.title)] += 1
         links.setdefault(row.slug, Counter()).update(row.link_names)
         if site_changed:
             url = sites.get(row.site_root, SiteConfig()).digest_url(row.slug, Path(row.source_path).stem)
@@ -599,7 +585,6 @@ __all__ = [
     "ArchiveNotFound",
     "SyncReport",
     "TopicRef",
-    "archive_version",
     "stored_report",
     "sync_archive",
 ]

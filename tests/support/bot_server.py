@@ -1,6 +1,6 @@
 """Run the real bot in HTTP mode on a free port, in-process, for end-to-end tests.
 
-The bot is assembled exactly as `digest-bot run` assembles it (`bot.service`),
+The bot is assembled exactly as `digest-bot run` assembles it (`bot.runtime.service`),
 served by uvicorn through the same ASGI app, and talks to a `FakeSlack`.
 """
 
@@ -19,7 +19,7 @@ import uvicorn
 from sqlalchemy import Engine
 
 from bot.config import Settings
-from bot.service import Bot, assemble, health, lookup_client, slack_app, start_workers
+from bot.runtime.service import Bot, assemble, health, lookup_client, slack_app, start_workers
 from bot.slack.http import create_asgi_app, server_config
 from bot.slack.work import Workers
 from bot.store import open_engine, sync_archive

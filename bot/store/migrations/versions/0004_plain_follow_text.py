@@ -6,10 +6,10 @@ Create Date: 2026-12-06
 
 A follow was stored as the query's canonical text, which keeps `&` as `&amp;`
 (it parses back as Slack's escaped text does), and so was shown escaped twice
-or three times. Follows are now stored plain (`bot.follows.plain_text`), and
-read back with `bot.follows.parse_follow`; the rows saved before are made
+or three times. Follows are now stored plain (`bot.personal.follows.plain_text`), and
+read back with `bot.personal.follows.parse_follow`; the rows saved before are made
 plain here, with their `query_key` (a hash of the text) made again to match.
-Self-contained: the hash is written out here as `bot.personal.query_key` has it.
+Self-contained: the hash is written out here as `bot.personal.records.query_key` has it.
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ from typing import Literal
 from sqlalchemy import Engine, and_, distinct, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.model import ThreadInfo
+from bot.engagement.threads import paper_for_thread
+from bot.engagement.votes import top_voted, votes_for
+from bot.model import Discussed, Paper, ThreadInfo
 from bot.store.posts import posts, thread_replies, utc
 
 #: Message subtypes that are a person speaking in a thread. Edits
@@ -26,18 +28,6 @@ COUNTED_SUBTYPES = frozenset({None, "", "thread_broadcast", "file_share", "me_me
 PERIODS: dict[str, dt.timedelta] = {"week": dt.timedelta(days=7), "month": dt.timedelta(days=30)}
 
 _CHUNK = 500
-
-
-def paper_for_thread(engine: Engine, channel: str, thread_ts: str) -> str | None:
-    """The arXiv id of the paper whose message starts this thread, if the bot posted one."""
-    query = select(posts.c.arxiv_id).where(
-        posts.c.channel == channel,
-        posts.c.ts == thread_ts,
-        posts.c.kind == "paper",
-        posts.c.state == "posted",
-    )
-    with engine.connect() as conn:
-        return conn.execute(query).scalar()
 
 
 def may_be_reply(
@@ -184,17 +174,16 @@ def threads_for(
                     best[row.arxiv_id] = (rank, info)
     found = {arxiv_id: info for arxiv_id, (_, info) in best.items()}
     if found:
-        from bot.votes import votes_for  # votes rest on this module's paper_for_thread
-
         voters = votes_for(engine, list(found))
         found = {a: replace(info, votes=voters.get(a, 0)) for a, info in found.items()}
     return found
 
 
 @dataclass(frozen=True, slots=True)
-class HotPaper:
-    """A paper discussed or voted for in the window: replies and people in its thread,
-    votes added, and its whole thread."""
+class HotActivity:
+    """A paper's activity in the window, known by id (the catalog not read yet): replies
+    and people in its thread, votes added, and its whole thread. `with_paper` makes the
+    `Discussed` every reader shows."""
 
     arxiv_id: str
     replies: int
@@ -206,6 +195,10 @@ class HotPaper:
     def score(self) -> int:
         """What `/papers hot` ranks by: a reply and a vote count alike."""
         return self.replies + self.votes
+
+    def with_paper(self, paper: Paper) -> Discussed:
+        """The same counts with the paper they are about."""
+        return Discussed(paper, self.thread, self.replies, self.participants, self.votes)
 
 
 def window_start(period: Literal["week", "month"], now: dt.datetime) -> dt.datetime:
@@ -224,14 +217,12 @@ def hot(
     *,
     channel: str | None = None,
     until: dt.datetime | None = None,
-) -> list[HotPaper]:
+) -> list[HotActivity]:
     """The papers most discussed and voted for in [since, until): replies and votes added
     in the window count alike, then most people in the thread, then the latest activity.
 
     `channel` counts only that channel's replies and the votes on its messages.
     """
-    from bot.votes import top_voted
-
     replies = func.count().label("replies")
     participants = func.count(distinct(thread_replies.c.user_id)).label("participants")
     last = func.max(thread_replies.c.replied_at).label("last")
@@ -253,7 +244,7 @@ def hot(
     threads = threads_for(engine, ids, channel=channel)
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     items = [
-        HotPaper(
+        HotActivity(
             arxiv_id,
             rows[arxiv_id].replies if arxiv_id in rows else 0,
             rows[arxiv_id].participants if arxiv_id in rows else 0,
@@ -264,7 +255,7 @@ def hot(
         if arxiv_id in threads
     ]
 
-    def rank(item: HotPaper) -> tuple[int, int, float, str]:
+    def rank(item: HotActivity) -> tuple[int, int, float, str]:
         latest = utc(rows[item.arxiv_id].last) if item.arxiv_id in rows else epoch
         return (-item.score, -item.participants, -latest.timestamp(), item.arxiv_id)
 

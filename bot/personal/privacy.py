@@ -6,7 +6,7 @@ their replies in paper threads (counted, never their text). Channel posts
 and runs name no one. Nothing about one person is ever shown to another.
 
 Final against a weekly DM pass in flight: the delete waits for the person's
-mutex (`bot.personal.person_mutex`), which the pass holds from reading their
+mutex (`bot.personal.records.person_mutex`), which the pass holds from reading their
 follows to recording their DM. So a DM already on its way is finished (and its
 row deleted here), and after this returns the pass finds no follows: no DM,
 no new row.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, delete
 
-from bot.personal import person_mutex
+from bot.personal.records import person_mutex
 from bot.store import locks
 from bot.store.personal import dm_posts, follows, people, reactions, saved_papers
 from bot.store.posts import thread_replies

@@ -5,7 +5,7 @@ arXiv ids are left out; what remains is kept as the query's canonical text.
 It matches a week's papers with `strict=True` (nearly every concept of the
 query, the same rule as the count a search reports) plus that week's filter:
 a weak match is noise in a DM. Nothing here writes to the store
-(`bot.personal` does) or talks to Slack.
+(`bot.personal.records` does) or talks to Slack.
 
 A follow's text is plain: what the person meant (`AT&T privacy`), unescaped
 once where it came in (`parse_query` reads Slack's `&amp;`), stored so, and

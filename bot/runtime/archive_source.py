@@ -4,7 +4,7 @@ Three rules, shared by the CLI, `digest-bot run` and its scheduled jobs:
 
 1. **The source.** `--archive`, else `DIGEST_ARCHIVE`, else the
    `DIGEST_ARCHIVE_GIT` checkout (cloned on first use, fetched before each
-   re-read and before posting: `bot.git_archive`), else the bundled examples.
+   re-read and before posting: `bot.runtime.git_archive`), else the bundled examples.
 2. **The store follows it** when that is safe: a single store (SQLite) is
    re-indexed from the configured archive when it indexed another one, and so
    is any store that indexed the bundled examples (they are never a
@@ -29,10 +29,11 @@ from sqlalchemy import Engine
 
 from bot.archive.layout import COLLECTION_DIR_RE, DIGEST_NAME_RE, NOT_COLLECTIONS, SKIP_DIRS
 from bot.config import EXAMPLE_ARCHIVE, Settings
-from bot.git_archive import GitArchive, GitRemote, GitUpdate
+from bot.runtime.git_archive import GitArchive, GitRemote, GitUpdate
 from bot.store import locks
 from bot.store.source_state import record_fetch, record_indexed
-from bot.store.sync import ArchiveNotFound, Progress, SyncReport, get_state, sync_archive
+from bot.store.state import get_state
+from bot.store.sync import ArchiveNotFound, Progress, SyncReport, sync_archive
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot import discussion, follows, personal, privacy
+from bot.engagement import discussion
 from bot.lookup import Lookup
 from bot.model import Paper
+from bot.personal import follows, privacy, records
 from bot.render.bibtex import bibtex
 from bot.render.blocks import Message
 from bot.render.home import NEW_SHOWN, SAVED_SHOWN, HomeData, TopicWeek, home_view
@@ -69,10 +70,10 @@ class PersonalLookup:
         made = follows.follow_query(text)
         if made is None:
             return FollowPlan(answer=notice("follow_usage", lang=self.lang))
-        if personal.count_follows(self.engine, user_id) >= personal.MAX_FOLLOWS:
-            return FollowPlan(answer=notice("follow_too_many", lang=self.lang, n=personal.MAX_FOLLOWS))
-        key = personal.query_key(made.text)
-        if any(personal.query_key(f.query) == key for f in personal.user_follows(self.engine, user_id)):
+        if records.count_follows(self.engine, user_id) >= records.MAX_FOLLOWS:
+            return FollowPlan(answer=notice("follow_too_many", lang=self.lang, n=records.MAX_FOLLOWS))
+        key = records.query_key(made.text)
+        if any(records.query_key(f.query) == key for f in records.user_follows(self.engine, user_id)):
             return FollowPlan(answer=notice("follow_exists", lang=self.lang, query=made.text))
         checked = follows.check(self._search(), made, today=self.lookup.today())
         if checked.total == 0:
@@ -90,9 +91,9 @@ class PersonalLookup:
         """Write the planned follow (a write)."""
         if plan.answer is not None or plan.query is None:
             return plan.answer or notice("follow_usage", lang=self.lang)
-        if personal.count_follows(self.engine, user_id) >= personal.MAX_FOLLOWS:
-            return notice("follow_too_many", lang=self.lang, n=personal.MAX_FOLLOWS)
-        if personal.add_follow(self.engine, user_id, plan.query, now=self._now()) is None:
+        if records.count_follows(self.engine, user_id) >= records.MAX_FOLLOWS:
+            return notice("follow_too_many", lang=self.lang, n=records.MAX_FOLLOWS)
+        if records.add_follow(self.engine, user_id, plan.query, now=self._now()) is None:
             return notice("follow_exists", lang=self.lang, query=plan.query)
         return follow_saved(plan.query, recent=plan.recent, weeks=follows.RECENT_WEEKS, dropped_dates=plan.dropped_dates, lang=self.lang)
 
@@ -101,33 +102,33 @@ class PersonalLookup:
         search, today = self._search(), self.lookup.today()
         rows = [
             (f.id, f.query, follows.recent_matches(search, f.query, today=today))
-            for f in personal.user_follows(self.engine, user_id)
+            for f in records.user_follows(self.engine, user_id)
         ]
-        muted = personal.person(self.engine, user_id).dm_muted
+        muted = records.person(self.engine, user_id).dm_muted
         return following_list(rows, muted=muted, weeks=follows.RECENT_WEEKS, lang=self.lang)
 
     def unfollow(self, user_id: str, text: str) -> Message:
         """`/papers unfollow N|QUERY` (a write): by its number in `following`, or its text."""
-        mine = personal.user_follows(self.engine, user_id)
+        mine = records.user_follows(self.engine, user_id)
         arg = text.strip()
         target = None
         if arg.isdigit() and 1 <= int(arg) <= len(mine):
             target = mine[int(arg) - 1]
         else:
             made = follows.follow_query(arg)
-            key = personal.query_key(made.text) if made else None
-            target = next((f for f in mine if personal.query_key(f.query) == key or f.query.casefold() == arg.casefold()), None)
-        if target is None or not personal.remove_follow(self.engine, user_id, target.id):
+            key = records.query_key(made.text) if made else None
+            target = next((f for f in mine if records.query_key(f.query) == key or f.query.casefold() == arg.casefold()), None)
+        if target is None or not records.remove_follow(self.engine, user_id, target.id):
             return notice("unfollow_unknown", lang=self.lang, text=arg or "…")
         return notice("unfollow_done", lang=self.lang, query=target.query)
 
     def unfollow_id(self, user_id: str, follow_id: int) -> Message:
         """The Unfollow button (a write): then the list as it is now."""
-        personal.remove_follow(self.engine, user_id, follow_id)
+        records.remove_follow(self.engine, user_id, follow_id)
         return self.following(user_id)
 
     def set_dms(self, user_id: str, on: bool) -> Message:
-        personal.set_dm_muted(self.engine, user_id, not on, now=self._now())
+        records.set_dm_muted(self.engine, user_id, not on, now=self._now())
         return notice("dms_on" if on else "dms_off", lang=self.lang)
 
     # ---- saved papers ------------------------------------------------------------
@@ -137,29 +138,29 @@ class PersonalLookup:
         paper = self.catalog.paper(arxiv_id)
         if paper is None:
             return notice("save_unknown", lang=self.lang)
-        if personal.count_saved(self.engine, user_id) >= personal.MAX_SAVED:
-            return notice("saved_full", lang=self.lang, n=personal.MAX_SAVED)
-        done = personal.save_paper(self.engine, user_id, arxiv_id, now=self._now())
+        if records.count_saved(self.engine, user_id) >= records.MAX_SAVED:
+            return notice("saved_full", lang=self.lang, n=records.MAX_SAVED)
+        done = records.save_paper(self.engine, user_id, arxiv_id, now=self._now())
         return notice("saved_done" if done else "saved_already", lang=self.lang, title=paper.title or arxiv_id)
 
     def unsave(self, user_id: str, arxiv_id: str) -> Message:
         paper = self.catalog.paper(arxiv_id)
-        if not personal.unsave_paper(self.engine, user_id, arxiv_id):
+        if not records.unsave_paper(self.engine, user_id, arxiv_id):
             return notice("unsaved_missing", lang=self.lang)
         return notice("unsaved_done", lang=self.lang, title=(paper.title if paper else "") or arxiv_id)
 
     def saved(self, user_id: str, offset: int = 0) -> Message:
         """`/papers saved`: a page of the reading list, newest first."""
         page_size = self.lookup.page_size
-        rows = personal.saved(self.engine, user_id, limit=page_size, offset=offset)
+        rows = records.saved(self.engine, user_id, limit=page_size, offset=offset)
         papers = self.catalog.papers([r.arxiv_id for r in rows])
         threads = discussion.threads_for(self.engine, [p.arxiv_id for p in papers]) if papers else {}
-        total = personal.count_saved(self.engine, user_id)
+        total = records.count_saved(self.engine, user_id)
         return saved_list(papers, total=total, offset=offset, threads=threads, page_size=page_size, lang=self.lang)
 
     def bibtex(self, user_id: str) -> tuple[str, int]:
         """The reading list as BibTeX (newest first) and how many papers it holds."""
-        rows = personal.saved(self.engine, user_id)
+        rows = records.saved(self.engine, user_id)
         papers = self.catalog.papers([r.arxiv_id for r in rows])
         return bibtex(papers), len(papers)
 
@@ -183,8 +184,8 @@ class PersonalLookup:
         return home_view(self.home_data(user_id), lang=self.lang)
 
     def home_data(self, user_id: str) -> HomeData:
-        me = personal.person(self.engine, user_id)
-        mine = personal.user_follows(self.engine, user_id)
+        me = records.person(self.engine, user_id)
+        mine = records.user_follows(self.engine, user_id)
         weeks = self.catalog.week_spans()  # (first day, last day), newest first: no counting
         week = weeks[0][0] if weeks else None
         topics: list[TopicWeek] = []
@@ -196,15 +197,15 @@ class PersonalLookup:
                 head, count = self.catalog.digest_head(digest.topic.slug, week, 3)
                 topics.append(TopicWeek(digest.topic, count, tuple(head), f"topic:{digest.topic.slug}" in followed))
         new, new_total = self._new_for(mine, me.home_seen_at, weeks)
-        saved_rows = personal.saved(self.engine, user_id, limit=SAVED_SHOWN)
+        saved_rows = records.saved(self.engine, user_id, limit=SAVED_SHOWN)
         saved_papers = self.catalog.papers([r.arxiv_id for r in saved_rows])
-        saved_total = personal.count_saved(self.engine, user_id)
+        saved_total = records.count_saved(self.engine, user_id)
         hot_items = discussion.hot(self.engine, discussion.window_start("month", self._now()), limit=5)
         hot_papers = {p.arxiv_id: p for p in self.catalog.papers([h.arxiv_id for h in hot_items])}
         hot = tuple((hot_papers[h.arxiv_id], h.thread) for h in hot_items if h.arxiv_id in hot_papers)
         shown_ids = [p.arxiv_id for p in (*new, *saved_papers)]
         threads = discussion.threads_for(self.engine, shown_ids) if shown_ids else {}
-        saved_ids = personal.saved_among(self.engine, user_id, [p.arxiv_id for p in new]) | {p.arxiv_id for p in saved_papers}
+        saved_ids = records.saved_among(self.engine, user_id, [p.arxiv_id for p in new]) | {p.arxiv_id for p in saved_papers}
         return HomeData(
             user_id=user_id,
             week=week,
@@ -221,7 +222,7 @@ class PersonalLookup:
         )
 
     def _new_for(
-        self, mine: Sequence[personal.Follow], seen: dt.datetime | None, weeks: Sequence[tuple[dt.date, dt.date]]
+        self, mine: Sequence[records.Follow], seen: dt.datetime | None, weeks: Sequence[tuple[dt.date, dt.date]]
     ) -> tuple[list[Paper], int]:
         """Papers matching the follows in the weeks since the last visit (at least the newest)."""
         if not mine or not weeks:

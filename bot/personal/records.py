@@ -3,7 +3,7 @@
 Plain functions of (engine, user id, ...): the Slack listeners, `Lookup`, the
 weekly DM pass and the Home tab all go through them. Every read is scoped to
 one user id, so nothing here can hand one person's follows or reading list to
-another. Checking a follow against the archive is `bot.follows`' job.
+another. Checking a follow against the archive is `bot.personal.follows`' job.
 
 `person_mutex` serialises what must not interleave for one person: the weekly
 DM pass holds it while it reads a person's follows and sends their DM, and

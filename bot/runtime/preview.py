@@ -19,9 +19,9 @@ from bot.lookup import Lookup, parse_command
 from bot.publisher import Preview, publish_due
 from bot.publisher.dry_run import PLACEHOLDER_LINK_RE, PLACEHOLDER_TEXT
 from bot.render import message_to_text
-from bot.scheduler import next_run_time
-from bot.service import Bot
+from bot.runtime.service import Bot
 from bot.slack.channels import channels_as_ids
+from bot.weekly.schedule import next_run_time
 
 #: Where each missing setting comes from, in the words of Slack's app pages.
 HOW_TO_GET = {

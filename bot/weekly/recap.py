@@ -3,7 +3,7 @@
 A recap covers one digest week W of one channel: the papers its digests of W
 held (per topic), the replies people wrote in paper threads during W's days
 (per topic of the paper), the most discussed and the most voted papers of
-those days, and the trends chart's numbers (`bot.trends`). It is posted right
+those days, and the trends chart's numbers (`bot.weekly.trends`). It is posted right
 after W's digests are (at the start of the next week), so "last week" is W.
 Reads the store only; rendering is `bot.render.recap`, posting
 `bot.publisher.recap`.
@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, distinct, func, select
 
-from bot import discussion
-from bot.model import Paper, ThreadInfo, Topic
+from bot.engagement import discussion
+from bot.engagement.votes import top_voted
+from bot.model import Discussed, Topic
 from bot.store import Catalog
 from bot.store.posts import thread_replies, utc
 from bot.store.schema import paper_topics
-from bot.trends import Trends, trends
+from bot.weekly.trends import Trends, trends
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,11 @@ VotesSource = Callable[[Engine, dt.datetime, dt.datetime | None], Sequence[tuple
 
 
 @dataclass(frozen=True, slots=True)
-class TopicWeek:
-    """One topic in the recap's week: papers its digest held, replies its papers got."""
+class TopicCounts:
+    """One topic in the recap's week, as numbers: papers its digest held, replies its papers got.
+
+    (The Home tab's `TopicWeek` is a different thing: a topic's digest with its first papers.)
+    """
 
     topic: Topic
     papers: int
@@ -44,23 +48,13 @@ class TopicWeek:
 
 
 @dataclass(frozen=True, slots=True)
-class Ranked:
-    """A paper of the recap's lists: how many replies (or voters), and its thread."""
-
-    paper: Paper
-    count: int
-    thread: ThreadInfo | None
-    participants: int = 0
-
-
-@dataclass(frozen=True, slots=True)
 class Recap:
     channel: str
     week_start: dt.date
     week_end: dt.date
-    topics: tuple[TopicWeek, ...]
-    discussed: tuple[Ranked, ...]
-    voted: tuple[Ranked, ...]
+    topics: tuple[TopicCounts, ...]
+    discussed: tuple[Discussed, ...]
+    voted: tuple[Discussed, ...]
     trends: Trends
     week_papers: int | None = None
     week_replies: int | None = None
@@ -116,12 +110,8 @@ def replies_total(engine: Engine, channel: str, since: dt.datetime, until: dt.da
         return int(conn.execute(query).scalar() or 0)
 
 
-def default_votes(channel: str | None = None) -> VotesSource | None:
-    """`bot.votes.top_voted` (reactions as votes) on `channel`'s messages, if this install has it."""
-    try:
-        from bot.votes import top_voted  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
+def default_votes(channel: str | None = None) -> VotesSource:
+    """`bot.engagement.votes.top_voted` (reactions as votes) on `channel`'s messages."""
 
     def source(engine: Engine, since: dt.datetime, until: dt.datetime | None) -> Sequence[tuple[str, int]]:
         return list(top_voted(engine, since, until, limit=TOP, channel=channel))
@@ -164,7 +154,7 @@ def build_recap(
     topics = tuple(
         sorted(
             (
-                TopicWeek(
+                TopicCounts(
                     d.topic,
                     counts.get(d.topic.slug, 0),
                     total_replies if d.topic.aggregate else replies.get(d.topic.slug, 0),
@@ -177,17 +167,16 @@ def build_recap(
     hot = discussion.hot(engine, since, limit=TOP, channel=channel, until=until)
     voted_ids: Sequence[tuple[str, int]] = ()
     source = votes if votes is not None else default_votes(channel)
-    if source is not None:
-        try:
-            voted_ids = [(a, n) for a, n in source(engine, since, until) if n > 0][:TOP]
-        except Exception:  # votes are a part of the recap, never a reason for none
-            log.exception("could not read the week's votes for the recap of %s", channel)
+    try:
+        voted_ids = [(a, n) for a, n in source(engine, since, until) if n > 0][:TOP]
+    except Exception:  # votes are a part of the recap, never a reason for none
+        log.exception("could not read the week's votes for the recap of %s", channel)
     ids = [h.arxiv_id for h in hot] + [a for a, _ in voted_ids]
     papers = {p.arxiv_id: p for p in catalog.papers(list(dict.fromkeys(ids)))}
     threads = discussion.threads_for(engine, [a for a, _ in voted_ids], channel=channel)
     discussed = tuple(
-        Ranked(papers[h.arxiv_id], h.replies, h.thread, h.participants) for h in hot if h.arxiv_id in papers
+        Discussed(papers[h.arxiv_id], h.thread, h.replies, h.participants) for h in hot if h.arxiv_id in papers
     )
-    voted = tuple(Ranked(papers[a], n, threads.get(a)) for a, n in voted_ids if a in papers)
+    voted = tuple(Discussed(papers[a], threads.get(a), votes=n) for a, n in voted_ids if a in papers)
     chart = trends(catalog, until=week_start, slugs=slugs, today=today)  # a channel's topics; `all`: every one
     return Recap(channel, week_start, week_end, topics, discussed, voted, chart, week_papers, total_replies)

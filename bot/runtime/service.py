@@ -20,17 +20,24 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from bot.archive_source import ArchiveSource
 from bot.config import Settings
 from bot.lookup import Lookup
-from bot.scheduler import RETRY_DELAY, add_archive_sync, add_recap, build_scheduler, schedule_retry
+from bot.runtime.archive_source import ArchiveSource
+from bot.runtime.scheduler import (
+    RETRY_DELAY,
+    add_archive_sync,
+    add_recap,
+    build_scheduler,
+    schedule_retry,
+)
 from bot.search import LiveSearch
 from bot.slack.app import build_app
 from bot.slack.client import posting_client, web_client
 from bot.slack.flood import QuestionLimit
 from bot.slack.work import Workers
 from bot.store import Catalog
-from bot.store.health import StoreLost, StoreWatch, describe
+from bot.store.errors import describe
+from bot.store.health import StoreLost, StoreWatch
 from bot.weekly_dms import DmReport, send_weekly_dms
 from bot.weekly_job import JobReport, RecapNotes, make_weekly_job, resync, run_recap_job
 
@@ -133,7 +140,7 @@ def background_jobs(
 ) -> BackgroundScheduler:
     """The posting schedule (when a channel is configured) and the periodic archive re-read.
 
-    Both fetch a git archive first (`bot.archive_source`). `clock` is the
+    Both fetch a git archive first (`bot.runtime.archive_source`). `clock` is the
     weekly job's "now" and `sleep` its pacing between posts (tests call the
     jobs' functions directly, with a fixed clock and no waiting).
     """

@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import Engine, distinct, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.discussion import paper_for_thread
+from bot.engagement.threads import paper_for_thread
 from bot.store.personal import reactions
 from bot.store.posts import utc
 
