@@ -25,6 +25,7 @@ from bot.store import Catalog
 from bot.store.posts import thread_replies, utc
 from bot.store.schema import paper_topics
 from bot.trends import Trends, trends
+from bot.votes import top_voted
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +117,8 @@ def replies_total(engine: Engine, channel: str, since: dt.datetime, until: dt.da
         return int(conn.execute(query).scalar() or 0)
 
 
-def default_votes(channel: str | None = None) -> VotesSource | None:
-    """`bot.votes.top_voted` (reactions as votes) on `channel`'s messages, if this install has it."""
-    try:
-        from bot.votes import top_voted  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
+def default_votes(channel: str | None = None) -> VotesSource:
+    """`bot.votes.top_voted` (reactions as votes) on `channel`'s messages."""
 
     def source(engine: Engine, since: dt.datetime, until: dt.datetime | None) -> Sequence[tuple[str, int]]:
         return list(top_voted(engine, since, until, limit=TOP, channel=channel))
@@ -177,11 +174,10 @@ def build_recap(
     hot = discussion.hot(engine, since, limit=TOP, channel=channel, until=until)
     voted_ids: Sequence[tuple[str, int]] = ()
     source = votes if votes is not None else default_votes(channel)
-    if source is not None:
-        try:
-            voted_ids = [(a, n) for a, n in source(engine, since, until) if n > 0][:TOP]
-        except Exception:  # votes are a part of the recap, never a reason for none
-            log.exception("could not read the week's votes for the recap of %s", channel)
+    try:
+        voted_ids = [(a, n) for a, n in source(engine, since, until) if n > 0][:TOP]
+    except Exception:  # votes are a part of the recap, never a reason for none
+        log.exception("could not read the week's votes for the recap of %s", channel)
     ids = [h.arxiv_id for h in hot] + [a for a, _ in voted_ids]
     papers = {p.arxiv_id: p for p in catalog.papers(list(dict.fromkeys(ids)))}
     threads = discussion.threads_for(engine, [a for a, _ in voted_ids], channel=channel)

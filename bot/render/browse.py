@@ -19,7 +19,6 @@ from bot.render.mrkdwn import (
     HEADER_TEXT,
     MAX_BLOCKS,
     MESSAGE_TEXT_BUDGET,
-    SECTION_TEXT,
     bold,
     clean,
     code,
@@ -29,7 +28,6 @@ from bot.render.mrkdwn import (
 )
 from bot.store.catalog import TopicStats, WeekStats
 
-_SECTION = SECTION_TEXT - 100
 _MAX_TOPIC_BUTTONS = 5
 
 
