@@ -257,12 +257,6 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
     "recap_chart_below": {"en": "📈 Papers per topic over the last 12 weeks: the chart is in this thread.", "ja": "📈 直近 12 週のトピック別論文数のグラフはこのスレッドにあります。"},
     "recap_chart_title": {"en": "Papers per topic per week, up to the week of {date}", "ja": "トピック別・週ごとの論文数 ({date} の週まで)"},
     # Asked inside a paper's thread
-    "about_paper": {
-        "en": "About this thread's paper:",
-        "ja": "このスレッドの論文について:",
-    },
-    "related_papers": {"en": "Related papers in the archive", "ja": "アーカイブ内の関連論文"},
-    "no_related": {"en": "No related papers found.", "ja": "関連する論文は見つかりませんでした。"},
     "comment_none": {
         "en": "arXiv lists no comment for this paper.",
         "ja": "この論文には arXiv のコメントがありません。",

@@ -24,12 +24,14 @@ from sqlalchemy.engine import URL
 
 from bot.store import Catalog, open_engine, sync_archive
 from bot.store.database import database_url
+from tests.support.block_kit import default_schema_path, validate_blocks
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE_ARCHIVE = PROJECT / "examples" / "archive"
 SHARED = PROJECT.parent / "shared"
 SCHEMAS = SHARED / "schemas"
-BLOCK_KIT_SCHEMA = SCHEMAS / "slack-block-kit.schema.json"
+#: $SLACK_BLOCK_KIT_SCHEMA, else SCHEMAS (as for the fake Slack).
+BLOCK_KIT_SCHEMA = default_schema_path()
 
 #: For tests whose point is the schema itself: skipped, with the reason, on a clone without it.
 requires_block_kit_schema = pytest.mark.skipif(
@@ -45,8 +47,6 @@ def schema_problems(blocks: list[dict[str, object]], *, exact: bool = False) -> 
     """
     if not BLOCK_KIT_SCHEMA.is_file():
         return []
-    from bot.render.limits import validate_blocks
-
     return validate_blocks(blocks, schema_path=BLOCK_KIT_SCHEMA, exact=exact)
 #: Property tests in CI draw the same examples on every run (`derandomize`: the seed
 #: comes from each test's code) and keep no example database, so a CI result never

@@ -19,15 +19,16 @@ from sqlalchemy import Engine
 from bot.config import Settings, load_settings
 from bot.model import AGGREGATE_SLUG
 from bot.publisher import EVENT_TYPE, publish_due
-from bot.render.limits import validate_blocks, violations
+from bot.render.limits import violations
 from bot.slack.client import posting_client
 from bot.store import Catalog, sync_archive
-from tests.conftest import SCHEMAS
+from tests.conftest import BLOCK_KIT_SCHEMA
+from tests.support.block_kit import validate_blocks
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 
 pytestmark = pytest.mark.real_archive
 
-SCHEMA = SCHEMAS / "slack-block-kit.schema.json"
+SCHEMA = BLOCK_KIT_SCHEMA
 
 
 @pytest.fixture

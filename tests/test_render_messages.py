@@ -26,7 +26,6 @@ from bot.render import (
     topic_list,
     topic_not_found,
     topic_week,
-    validate_blocks,
     violations,
     week_overview,
 )
@@ -36,9 +35,10 @@ from bot.render.messages import user_mention
 from bot.search.results import Hit, SearchResponse
 from bot.store import Catalog
 from bot.store.catalog import TopicStats, WeekStats
-from tests.conftest import SCHEMAS, requires_block_kit_schema, schema_problems
+from tests.conftest import BLOCK_KIT_SCHEMA, requires_block_kit_schema, schema_problems
+from tests.support.block_kit import limit_problems, slack_problems, validate_blocks
 
-SCHEMA = SCHEMAS / "slack-block-kit.schema.json"
+SCHEMA = BLOCK_KIT_SCHEMA
 WEEK = dt.date(2025, 1, 10)
 HOSTILE = (
     "*bold* _it_ ~strike~ `code` <!channel> <!here|here> <@U123> <#C1> <!subteam^S1> &lt; a|b > & "
@@ -740,6 +740,42 @@ def test_fast_schema_validation_agrees_with_the_exact_one() -> None:
             exact = validate_blocks(blocks, schema_path=SCHEMA, exact=True)
             assert bool(fast) == bool(exact), (fast, exact)
             assert [e.split(":")[0] for e in fast] == [e.split(":")[0] for e in exact]
+
+
+
+def _pointers(problems: list[str]) -> list[str]:
+    return [p.rsplit("[json-pointer:", 1)[1].rstrip("]") for p in problems]
+
+
+@pytest.mark.parametrize(
+    ("blocks", "pointer"),
+    [
+        ([{"type": "section", "text": {"type": "mrkdwn", "text": ""}}], "/blocks/0/text/text"),
+        (
+            [
+                {"type": "section", "text": {"type": "mrkdwn", "text": "ok"}},
+                {"type": "header", "text": {"type": "plain_text", "text": "h" * 151}},
+            ],
+            "/blocks/1/text/text",
+        ),
+        (
+            [{"type": "actions", "elements": [{"type": "button", "text": {"type": "plain_text", "text": "b" * 76}, "action_id": "a"}]}],
+            "/blocks/0/elements/0/text/text",
+        ),
+        ([{"type": "context", "elements": [{"type": "mrkdwn", "text": "c"}] * 11}], "/blocks/0/elements"),
+    ],
+)
+def test_the_fakes_block_errors_name_the_field_with_or_without_the_schema(
+    blocks: list[dict[str, Any]], pointer: str
+) -> None:
+    """The fake answers in Slack's words: from the schema, or from `violations`' rules without it."""
+    assert pointer in _pointers(limit_problems(blocks))
+    assert all(p.startswith("[ERROR] ") for p in limit_problems(blocks))
+    assert pointer in _pointers(slack_problems(blocks))
+    valid = [{"type": "section", "text": {"type": "mrkdwn", "text": "ok"}, "block_id": "b"}]
+    assert limit_problems(valid) == slack_problems(valid) == []
+    assert "/blocks/1/block_id" in _pointers(slack_problems(valid * 2))
+    assert "/blocks/1/block_id" in _pointers(limit_problems(valid * 2))
 
 
 def test_guard_trims_an_oversized_message() -> None:

@@ -3,7 +3,7 @@
 3,345 papers, 300+ digests (up to 136 papers each) and every week, rendered the
 way the bot would send them and checked with `violations()` and the schema.
 Skips cleanly without the real archive. The schema is compiled once and each
-block checked against its own type's definition (see `validate_blocks`).
+block checked against its own type's definition (see `tests/support/block_kit.py`).
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from bot.render import (
 )
 from bot.render.limits import unsafe_markup
 from bot.store import Catalog
-from tests.conftest import SCHEMAS, schema_problems
+from tests.conftest import BLOCK_KIT_SCHEMA, schema_problems
 
 pytestmark = pytest.mark.real_archive
 
-SCHEMA = SCHEMAS / "slack-block-kit.schema.json"
+SCHEMA = BLOCK_KIT_SCHEMA
 THREAD = ThreadInfo(
     "C0SD", "1700000000.000100", "https://t.slack.com/archives/C0SD/p1700000000000100", 12
 )

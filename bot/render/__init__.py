@@ -22,7 +22,7 @@ from bot.render.actions import (
 )
 from bot.render.cards import paper_card
 from bot.render.digest_posts import digest_header, digest_paper
-from bot.render.limits import unsafe_markup, validate_blocks, violations
+from bot.render.limits import unsafe_markup, violations
 from bot.render.messages import (
     error_message,
     help_message,
@@ -63,7 +63,6 @@ __all__ = [
     "topic_not_found",
     "topic_week",
     "unsafe_markup",
-    "validate_blocks",
     "violations",
     "week_overview",
 ]

@@ -50,23 +50,6 @@ DMS_TOGGLE: Final = "dms_toggle"
 #: Share the trends chart in the channel `/papers trends` was typed in; value: a topic slug or "*".
 TRENDS_SHARE: Final = "trends_share"
 
-ACTION_NAMES: Final = (
-    TRENDS_SHARE,
-    PAPER_SHARE,
-    PAPER_PDF,
-    RESULTS_MORE,
-    RESULTS_SUGGEST,
-    TOPIC_MORE,
-    TOPIC_SHOW,
-    WEEK_MORE,
-    PAPER_SAVE,
-    PAPER_UNSAVE,
-    FOLLOW,
-    UNFOLLOW,
-    SAVED_MORE,
-    DMS_TOGGLE,
-)
-
 
 def action_id(name: str, suffix: str | int) -> str:
     """`name:suffix`, unique within a message as long as the suffix is."""

@@ -14,12 +14,11 @@ from bot.render import actions as act
 from bot.render.blocks import Block, Message, actions, button, context, header, section
 from bot.render.cards import paper_card
 from bot.render.labels import topic_names, week_range
-from bot.render.layout import lines_to_sections, message, pack_cards
+from bot.render.layout import did_you_mean, lines_to_sections, message, pack_cards
 from bot.render.mrkdwn import (
     HEADER_TEXT,
     MAX_BLOCKS,
     MESSAGE_TEXT_BUDGET,
-    SECTION_TEXT,
     bold,
     clean,
     code,
@@ -29,7 +28,6 @@ from bot.render.mrkdwn import (
 )
 from bot.store.catalog import TopicStats, WeekStats
 
-_SECTION = SECTION_TEXT - 100
 _MAX_TOPIC_BUTTONS = 5
 
 
@@ -230,20 +228,15 @@ def topic_not_found(
     likely = [s for s in suggestions if not s.aggregate][:_MAX_TOPIC_BUTTONS]
     if likely:
         listed = ", ".join(f"{bold(fit(topic_names(s), 80))} {code(s.slug, 40)}" for s in likely)
-        blocks.append(section(f"{t(lang, 'did_you_mean')}: {listed}?", bid="topic:suggestions"))
-        blocks.append(
-            actions(
-                [
-                    button(
-                        plain(topic_names(s), 75),
-                        action_id=act.action_id(act.TOPIC_SHOW, i),
-                        value=act.topic_value(s.slug, None, 0),
-                    )
-                    for i, s in enumerate(likely)
-                ],
-                bid="topic:suggest",
+        buttons = [
+            button(
+                plain(topic_names(s), 75),
+                action_id=act.action_id(act.TOPIC_SHOW, i),
+                value=act.topic_value(s.slug, None, 0),
             )
-        )
+            for i, s in enumerate(likely)
+        ]
+        blocks += did_you_mean(listed, buttons, lang=lang, bid="topic")
     known = [tp for tp in all_topics if not tp.aggregate]
     if known:
         entries = [f"{code(tp.slug, 40)} {fit(topic_names(tp), 80)}" for tp in known]

@@ -12,7 +12,7 @@ paper, remove a saved one, mute or unmute the weekly DM.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,13 +175,3 @@ def home_view(data: HomeData, *, lang: str = "en") -> dict[str, Any]:
     blocks.append(context([t(lang, "home_private")], bid="home:private"))
     return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}
 
-
-def view_papers(view: Mapping[str, Any]) -> Sequence[str]:
-    """The arXiv ids a Home view links (for tests and logs)."""
-    import re
-
-    found: list[str] = []
-    for block in view.get("blocks", []):
-        text = (block.get("text") or {}).get("text", "") if isinstance(block, dict) else ""
-        found += re.findall(r"<https://arxiv\.org/abs/([^|>]+)\|", text)
-    return list(dict.fromkeys(found))

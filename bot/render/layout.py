@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from bot.i18n import t
-from bot.render.blocks import Block, Message, context, divider, section
+from bot.render.blocks import Block, Message, actions, context, divider, section
 from bot.render.limits import blocks_text_len
 from bot.render.mrkdwn import (
     FALLBACK_TEXT,
@@ -25,6 +25,14 @@ from bot.render.mrkdwn import (
 #: Room kept after the cards for a "…and N more" line and a "More" button.
 TAIL_BLOCKS = 2
 TAIL_TEXT = 300
+
+
+def did_you_mean(listed: str, buttons: list[Block], *, lang: str, bid: str) -> list[Block]:
+    """"Did you mean: …?" and one button per guess: an unknown topic and an empty search ask alike."""
+    return [
+        section(f"{t(lang, 'did_you_mean')}: {listed}?", bid=f"{bid}:suggestions"),
+        actions(buttons, bid=f"{bid}:suggest"),
+    ]
 
 
 def pack_cards(

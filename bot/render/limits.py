@@ -2,18 +2,15 @@
 
 Renderers hold these limits by construction; `violations` is how tests (and a
 cautious caller) prove it. Lengths are UTF-16 code units, as in `mrkdwn`,
-which is at least what Slack counts. `validate_blocks` adds the public JSON
-Schema of Block Kit (a test dependency: `jsonschema`).
+which is at least what Slack counts. The public JSON Schema of Block Kit is
+the tests' (`tests/support/block_kit.py`): the bot never needs it.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from bot.render.mrkdwn import (
@@ -33,11 +30,6 @@ from bot.render.mrkdwn import (
     TEXT_OBJECT,
     text_len,
 )
-
-SCHEMA_NAME = "slack-block-kit.schema.json"
-#: Where the Block Kit schema is looked for when no path is given.
-SCHEMA_ENV = "SLACK_BLOCK_KIT_SCHEMA"
-
 
 def blocks_text_len(node: Any) -> int:
     """All `text` strings anywhere in blocks, in UTF-16 units (Slack's ~12k rule)."""
@@ -131,6 +123,18 @@ def violations(
     blocks = message.get("blocks", [])
     if not isinstance(blocks, list):
         return [*problems, "blocks: not a list"]
+    return problems + blocks_violations(blocks, text_budget=text_budget, max_blocks=max_blocks)
+
+
+def blocks_violations(
+    blocks: Sequence[Any], *, text_budget: int = MESSAGE_TEXT_BUDGET, max_blocks: int = MAX_BLOCKS
+) -> list[str]:
+    """Every way a list of blocks breaks a Slack limit (paths as `blocks[3].text.text`).
+
+    The blocks' half of `violations`; the tests' fake Slack applies it when it
+    has no Block Kit schema to validate against.
+    """
+    problems: list[str] = []
     if len(blocks) > max_blocks:
         problems.append(f"blocks: {len(blocks)} blocks > {max_blocks}")
     for i, block in enumerate(blocks):
@@ -156,89 +160,6 @@ def violations(
     if total > text_budget:
         problems.append(f"blocks: {total} characters of text > budget {text_budget}")
     return problems
-
-
-def default_schema_path() -> Path:
-    """$SLACK_BLOCK_KIT_SCHEMA, else `shared/schemas/` beside the project checkout."""
-    configured = os.environ.get(SCHEMA_ENV)
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[3] / "shared" / "schemas" / SCHEMA_NAME
-
-
-def _type_consts(schema: Mapping[str, Any]) -> dict[str, str]:
-    """`#/$defs/<name>` → the `type` constant that definition pins (where it pins one)."""
-    consts = {}
-    for name, definition in schema.get("$defs", {}).items():
-        const = definition.get("properties", {}).get("type", {}).get("const")
-        if isinstance(const, str) and "type" in definition.get("required", []):
-            consts[f"#/$defs/{name}"] = const
-    return consts
-
-
-@functools.lru_cache(maxsize=4)
-def _validators(schema_path: Path) -> tuple[Any, Any]:
-    """The schema's validator, exactly as published, and a faster equivalent one.
-
-    Block Kit is a tree of `oneOf`s over objects tagged by `type` (21 block types,
-    ~30 element types), and a plain `oneOf` validates an element against every
-    branch. The fast validator skips the branches whose definition requires
-    another `type` constant: they can't match, so the outcome is the same.
-    """
-    from jsonschema import Draft202012Validator, ValidationError  # a test dependency
-    from jsonschema.validators import extend
-
-    schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    consts = _type_consts(schema)
-
-    def one_of(validator: Any, one_of: list[Any], instance: Any, _schema: Any) -> Iterator[Any]:
-        kind = instance.get("type") if isinstance(instance, dict) else None
-        candidates = [
-            (i, sub)
-            for i, sub in enumerate(one_of)
-            if not isinstance(kind, str) or consts.get(sub.get("$ref", ""), kind) == kind
-        ]
-        all_errors = []
-        valid: list[Any] = []
-        for index, sub in candidates:
-            errors = list(validator.descend(instance, sub, schema_path=index))
-            if not errors:
-                valid.append(sub)
-                if len(valid) > 1:
-                    break
-            elif not valid:
-                all_errors.extend(errors)
-        if not valid:
-            yield ValidationError(
-                f"{str(instance)[:200]} is not valid under any of the given schemas",
-                context=all_errors,
-            )
-        elif len(valid) > 1:
-            yield ValidationError(
-                f"{str(instance)[:200]} is valid under more than one of the given schemas"
-            )
-
-    fast = extend(Draft202012Validator, {"oneOf": one_of})
-    return Draft202012Validator(schema), fast(schema)
-
-
-def validate_blocks(
-    blocks: Sequence[Any], *, schema_path: Path | None = None, exact: bool = False
-) -> list[str]:
-    """Schema errors for a list of blocks (`"/3/text/text: ... is too long"`); empty if valid.
-
-    Uses the public Block Kit schema ($SLACK_BLOCK_KIT_SCHEMA or `shared/schemas/`).
-    By default `oneOf` only tries the branches of the right `type` (same result,
-    many times faster, for the thousands of messages of the real archive);
-    `exact=True` runs the unmodified validator.
-    """
-    standard, fast = _validators((schema_path or default_schema_path()).resolve())
-    validator = standard if exact else fast
-    return [
-        f"/{'/'.join(str(p) for p in error.absolute_path)}: {error.message[:200]}"
-        for error in validator.iter_errors(list(blocks))
-    ]
 
 
 _ANGLE_RE = re.compile(r"<([^<>]*)>")

@@ -16,7 +16,7 @@ from bot.render.blocks import Block, Message, actions, button, context, section
 from bot.render.browse import topic_list, topic_not_found, topic_week, week_overview
 from bot.render.cards import card_fallback, paper_card
 from bot.render.help import help_message
-from bot.render.layout import message, pack_cards
+from bot.render.layout import did_you_mean, message, pack_cards
 from bot.render.mrkdwn import ACTIONS_ELEMENTS, clean, fit, plain
 from bot.search.results import SearchResponse
 
@@ -126,20 +126,15 @@ def _no_results(response: SearchResponse, *, lang: str) -> Message:
     shown = suggestions[: min(_MAX_SUGGESTIONS, ACTIONS_ELEMENTS)]
     if shown:
         listed = ", ".join(f"“{fit(s, 80)}”" for s in shown)
-        blocks.append(section(f"{t(lang, 'did_you_mean')}: {listed}?", bid="results:suggestions"))
-        blocks.append(
-            actions(
-                [
-                    button(
-                        plain(s, 75),
-                        action_id=act.action_id(act.RESULTS_SUGGEST, i),
-                        value=act.results_value(s, 0),
-                    )
-                    for i, s in enumerate(shown)
-                ],
-                bid="results:suggest",
+        buttons = [
+            button(
+                plain(s, 75),
+                action_id=act.action_id(act.RESULTS_SUGGEST, i),
+                value=act.results_value(s, 0),
             )
-        )
+            for i, s in enumerate(shown)
+        ]
+        blocks += did_you_mean(listed, buttons, lang=lang, bid="results")
     blocks.append(context([t(lang, "help_hint")], bid="results:help"))
     return message(t(lang, "no_results", query=query[:_QUERY_SHOWN]), blocks)
 

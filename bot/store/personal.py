@@ -104,5 +104,3 @@ dm_posts = Table(
     UniqueConstraint("user_id", "week_start", name="uq_dm_posts_user_week"),
     Index("ix_dm_posts_week_state", "week_start", "state"),
 )
-
-PERSONAL_TABLES = (reactions, follows, saved_papers, people, dm_posts)
