@@ -17,7 +17,9 @@ from sqlalchemy import Engine, and_, distinct, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.model import ThreadInfo
-from bot.store.posts import posts, thread_replies, utc
+from bot.store.posts import posts
+from bot.store.replies import thread_replies
+from bot.store.schema import utc
 
 #: Message subtypes that are a person speaking in a thread. Edits
 #: (`message_changed`), deletions, joins and bot messages are not replies.

@@ -22,8 +22,8 @@ from sqlalchemy import Engine, distinct, func, select
 from bot import discussion
 from bot.model import Paper, ThreadInfo, Topic
 from bot.store import Catalog
-from bot.store.posts import thread_replies, utc
-from bot.store.schema import paper_topics
+from bot.store.replies import thread_replies
+from bot.store.schema import paper_topics, utc
 from bot.trends import Trends, trends
 
 log = logging.getLogger(__name__)

@@ -51,12 +51,12 @@ from bot.publisher.slack_calls import AUTH_ERRORS, SlackCalls, SlackRefused, Sla
 from bot.render.weekly_dm import PER_FOLLOW, FollowGroup, weekly_dm
 from bot.search.engine import SearchEngine
 from bot.store import dms as store
+from bot.store import leases as lease_store
 from bot.store import locks
-from bot.store import posts as post_store
 from bot.store.codec import content_hash
 from bot.store.database import insert_ignoring_duplicates
+from bot.store.marks import digest_marks
 from bot.store.personal import follows as follows_table
-from bot.store.posts import digest_marks
 from bot.store.schema import state
 from bot.store.sync import archive_version
 
@@ -240,7 +240,7 @@ class _Pass:
     def _renew(self) -> None:
         """Before every Slack write: still ours?"""
         assert self._lease is not None and self._claim is not None
-        if not self.claims.holds(self._claim) or not post_store.acquire_lease(
+        if not self.claims.holds(self._claim) or not lease_store.acquire_lease(
             self.engine, self._lease, self.holder, now=self.clock(), ttl=LEASE_TTL
         ):
             self._lease = None
@@ -248,7 +248,7 @@ class _Pass:
 
     def _release(self) -> None:
         if self._lease is not None:
-            post_store.release_lease(self.engine, self._lease, self.holder)
+            lease_store.release_lease(self.engine, self._lease, self.holder)
         if self._claim is not None:
             self.claims.release(self._claim)
         self._lease = self._claim = None

@@ -17,7 +17,7 @@ from bot import personal
 from bot.privacy import forget_user
 from bot.store import dms, open_engine
 from bot.store import posts as store
-from bot.store.posts import thread_replies
+from bot.store.replies import thread_replies
 from bot.votes import record_reaction
 
 NOW = dt.datetime(2025, 1, 24, 9, tzinfo=dt.UTC)

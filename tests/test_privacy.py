@@ -11,7 +11,7 @@ from bot import personal
 from bot.privacy import FORGOTTEN, forget_user
 from bot.store import dms
 from bot.store import posts as store
-from bot.store.posts import thread_replies
+from bot.store.replies import thread_replies
 from bot.votes import record_reaction
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")

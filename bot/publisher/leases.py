@@ -28,8 +28,8 @@ from sqlalchemy import Engine
 
 from bot.publisher.plan import Target
 from bot.publisher.stops import _stop
+from bot.store import leases as lease_store
 from bot.store import locks
-from bot.store import posts as store
 
 # The package's one logger, named as before it was split into modules.
 log = logging.getLogger("bot.publisher")
@@ -71,14 +71,14 @@ def take_lease(
     whoever holds the lease has stopped (PostgreSQL); otherwise only a holder that
     `holder_is_dead` says is dead is taken over before its lease expires.
     """
-    if store.acquire_lease(engine, key, holder, now=now, ttl=ttl):
+    if lease_store.acquire_lease(engine, key, holder, now=now, ttl=ttl):
         return True
-    lease = store.get_lease(engine, key)
+    lease = lease_store.get_lease(engine, key)
     if lease is None or not lease.holder:
         return False
     if not exclusive and not holder_is_dead(lease.holder):
         return False
-    if not store.take_over_lease(engine, key, dead_holder=lease.holder, holder=holder, now=now, ttl=ttl):
+    if not lease_store.take_over_lease(engine, key, dead_holder=lease.holder, holder=holder, now=now, ttl=ttl):
         return False
     return lease.holder
 
@@ -147,7 +147,7 @@ class Leases:
         if self._lease is None:
             return
         claimed = self._channel_claim is None or self.claims.holds(self._channel_claim)
-        if not claimed or not store.acquire_lease(
+        if not claimed or not lease_store.acquire_lease(
             self.engine, self._lease, self.holder, now=self.clock(), ttl=LEASE_TTL
         ):
             self._lease = None
@@ -156,7 +156,7 @@ class Leases:
     def release(self) -> None:
         """Give the digest's lease back (when it is done, or stopped)."""
         if self._lease is not None:
-            store.release_lease(self.engine, self._lease, self.holder)
+            lease_store.release_lease(self.engine, self._lease, self.holder)
             self._lease = None
 
 

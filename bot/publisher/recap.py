@@ -37,6 +37,7 @@ from bot.publisher.slack_calls import MIN_INTERVAL, SlackCalls, SlackRefused, Sl
 from bot.publisher.stops import _ChannelStop, _RunStop
 from bot.recap import VotesSource, build_recap
 from bot.store import Catalog
+from bot.store import marks as mark_store
 from bot.store import posts as store
 from bot.store.codec import content_hash
 from bot.store.posts import PostRow, chart_key, recap_key
@@ -134,7 +135,7 @@ def due_week(
         )
         if not present:
             continue
-        marks = [store.marks(engine, channel, slug).get(start) for slug in present]
+        marks = [mark_store.marks(engine, channel, slug).get(start) for slug in present]
         if all(m is not None and m.state == "posted" for m in marks):
             return start, ""
         return None, f"the digests of the week of {start} are not all posted in {channel} yet"

@@ -31,7 +31,10 @@ from bot.publisher.posting import Checkpoint, Writer
 from bot.publisher.report import ChannelReport, PublishReport
 from bot.publisher.slack_calls import MIN_INTERVAL, SlackCalls
 from bot.publisher.stops import _ChannelStop, _RunStop
+from bot.store import freshness
+from bot.store import marks as mark_store
 from bot.store import posts as store
+from bot.store import runs as run_store
 from bot.store.catalog import Catalog
 from bot.store.codec import content_hash
 from bot.store.posts import PostRow, header_key, note_key, paper_key
@@ -125,13 +128,13 @@ def publish_due(
     for slug in plan.unknown:
         log.warning("topic %r is not in the archive; check DIGEST_TOPICS or --topic", slug)
     if not dry_run:
-        report.run_id = store.start_run(engine, trigger=trigger, holder=run.holder, now=now)
+        report.run_id = run_store.start_run(engine, trigger=trigger, holder=run.holder, now=now)
     try:
         run.execute(plan)
     finally:
         report.finished_at = run.clock()
         if report.run_id is not None:
-            store.finish_run(
+            run_store.finish_run(
                 engine,
                 report.run_id,
                 now=report.finished_at,
@@ -213,7 +216,7 @@ class _Run:
                 f"{slug} {w.isoformat()}" for w in weeks
             )
             if not self.dry_run:
-                store.add_skipped(self.engine, channel, slug, weeks, self.clock())
+                mark_store.add_skipped(self.engine, channel, slug, weeks, self.clock())
                 log.info(
                     "first start in %s for %s: %d older week(s) marked skipped",
                     channel,
@@ -254,7 +257,7 @@ class _Run:
             digest = self.catalog.digest(target.slug, target.week_start)
             if digest is None or digest.week_start != target.week_start:
                 return  # removed from the archive since the plan was made
-            mark = store.marks(self.engine, target.channel, target.slug).get(target.week_start)
+            mark = mark_store.marks(self.engine, target.channel, target.slug).get(target.week_start)
             if not self.dry_run and (mark is None or mark.state == "skipped"):
                 self._mark(target, "posting", None)
             if not self.dry_run:
@@ -286,9 +289,9 @@ class _Run:
             self.progress(self.done, max(self.total, self.done), target.label)
 
     def _mark(
-        self, target: Target, state: store.MarkState, checked: int | None, held: int = 0
+        self, target: Target, state: mark_store.MarkState, checked: int | None, held: int = 0
     ) -> None:
-        store.set_mark(
+        mark_store.set_mark(
             self.engine,
             channel=target.channel,
             slug=target.slug,
@@ -314,7 +317,7 @@ class _Run:
         if hkey in rows:
             return  # this store has posted (or tried to post) the digest: it knows
         oldest = dt.datetime.combine(target.week_start, dt.time(), dt.UTC) - ADOPT_MARGIN
-        hashes = store.paper_hashes(self.engine, list(papers))
+        hashes = freshness.paper_hashes(self.engine, list(papers))
         week = target.week_start.isoformat()
         try:
             messages = self.writer.own_messages(target, oldest)
@@ -389,7 +392,7 @@ class _Run:
         ids = [p.arxiv_id for p in digest.papers]
         hkey, nkey = header_key(target.slug, target.week_start), note_key(target.slug, target.week_start)
         rows = self.writer.rows(target.channel, [hkey, nkey, *map(paper_key, ids)])
-        hashes = store.paper_hashes(self.engine, ids)
+        hashes = freshness.paper_hashes(self.engine, ids)
         settled = True
 
         header = rows.get(hkey)
