@@ -954,11 +954,11 @@ def test_without_the_claim_a_second_replica_would_post_twice(
 ) -> None:
     """What the lease and the channel claim prevent: B takes A's in-flight intent for
     an interrupted post (not in Slack yet), posts it again, and then A's lands too."""
-    from bot.publisher import _Run
+    from bot.publisher import DigestRun
 
-    monkeypatch.setattr(_Run, "_claim_channel", lambda self, channel: True)
-    monkeypatch.setattr(_Run, "_take_lease", lambda self, target: True)
-    monkeypatch.setattr(_Run, "_renew_lease", lambda self, target: None)
+    monkeypatch.setattr(DigestRun, "_claim_channel", lambda self, channel: True)
+    monkeypatch.setattr(DigestRun, "_take_lease", lambda self, target: True)
+    monkeypatch.setattr(DigestRun, "_renew_lease", lambda self, target: None)
     nested: list[PublishReport] = []
 
     def second_replica(point: str, row: PostRow | None) -> None:

@@ -48,8 +48,7 @@ from bot.publisher.messages import EVENT_TYPE, BlockKitRenderer, DigestRenderer
 from bot.publisher.plan import Outlook, Plan, Target, outlook, plan_run, selected_topics
 from bot.publisher.posting import BACKOFF_SECONDS, MAX_ATTEMPTS, RECONCILE_MARGIN, Checkpoint
 from bot.publisher.report import ChannelReport, Preview, PublishReport
-from bot.publisher.run import _Run as _Run  # tests replace its claim and lease steps
-from bot.publisher.run import publish_due
+from bot.publisher.run import DigestRun, publish_due
 from bot.publisher.slack_calls import (
     AUTH_ERRORS,
     GONE_ERRORS,
@@ -76,6 +75,7 @@ __all__ = [
     "UNCERTAIN_ERRORS",
     "BlockKitRenderer",
     "ChannelReport",
+    "DigestRun",
     "Checkpoint",
     "DigestRenderer",
     "Outlook",

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import Engine
 
 from bot.publisher.plan import Target
-from bot.publisher.stops import _stop
+from bot.publisher.stops import stop_for
 from bot.store import leases as lease_store
 from bot.store import locks
 
@@ -151,7 +151,7 @@ class Leases:
             self.engine, self._lease, self.holder, now=self.clock(), ttl=LEASE_TTL
         ):
             self._lease = None
-            raise _stop(target.channel, "posting", "lease_lost")
+            raise stop_for(target.channel, "posting", "lease_lost")
 
     def release(self) -> None:
         """Give the digest's lease back (when it is done, or stopped)."""

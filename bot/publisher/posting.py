@@ -30,11 +30,11 @@ from slack_sdk.web import SlackResponse
 from sqlalchemy import Engine
 
 from bot.model import Digest
-from bot.publisher.messages import _describes, _metadata, _payload, _post_id, _what
+from bot.publisher.messages import describes, digest_payload, post_id_in, post_label, post_metadata
 from bot.publisher.plan import Target
 from bot.publisher.report import ChannelReport, PublishReport
 from bot.publisher.slack_calls import GONE_ERRORS, SlackCalls, SlackRefused, SlackUncertain
-from bot.publisher.stops import _refused, _stop
+from bot.publisher.stops import refused_stop, stop_for
 from bot.store import posts as store
 from bot.store.posts import PostRow, header_key, note_key, paper_key
 
@@ -114,7 +114,7 @@ class Writer:
             self.report.channel(target.channel).adopted += 1
             log.info(
                 "%s in %s: adopted message %s of an interrupted post",
-                _what(row),
+                post_label(row),
                 target.channel,
                 ts,
             )
@@ -172,8 +172,8 @@ class Writer:
         while True:
             answer = self._read(target, doing, functools.partial(page, cursor))
             for message in answer.get("messages") or []:
-                post_id = _post_id(message)
-                if post_id in wanted and _describes(message, wanted[post_id]):
+                post_id = post_id_in(message)
+                if post_id in wanted and describes(message, wanted[post_id]):
                     found.setdefault(post_id, str(message["ts"]))
             cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor or found.keys() >= wanted.keys():
@@ -185,10 +185,10 @@ class Writer:
             try:
                 return call()
             except SlackRefused as err:
-                raise _refused(target.channel, doing, err) from err
+                raise refused_stop(target.channel, doing, err) from err
             except SlackUncertain as err:
                 if attempt == MAX_ATTEMPTS:
-                    raise _stop(target.channel, doing, "unreachable", err.detail) from err
+                    raise stop_for(target.channel, doing, "unreachable", err.detail) from err
                 self.sleep(_backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -211,7 +211,7 @@ class Writer:
                 "looking for the bot's earlier messages",
                 functools.partial(self.slack.history_page, target.channel, oldest, cursor),
             )
-            found += [m for m in page.get("messages") or [] if _payload(m) is not None]
+            found += [m for m in page.get("messages") or [] if digest_payload(m) is not None]
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
                 break
@@ -238,7 +238,7 @@ class Writer:
             found += [
                 m
                 for m in page.get("messages") or []
-                if m.get("ts") != thread_ts and _payload(m) is not None
+                if m.get("ts") != thread_ts and digest_payload(m) is not None
             ]
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
@@ -314,15 +314,15 @@ class Writer:
         self._check("after_intent", row)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                ts = self.slack.post(target.channel, message, _metadata(row), thread_ts)
+                ts = self.slack.post(target.channel, message, post_metadata(row), thread_ts)
             except SlackRefused as err:
                 store.mark_failed(self.engine, row.id, error=err.error, now=self.clock())
-                raise _refused(target.channel, f"posting {_what(row)}", err) from err
+                raise refused_stop(target.channel, f"posting {post_label(row)}", err) from err
             except SlackUncertain as err:
                 self._check("after_uncertain", row)
                 log.warning(
                     "%s in %s: no answer to chat.postMessage (%s); looking for it",
-                    _what(row),
+                    post_label(row),
                     target.channel,
                     err.detail,
                 )
@@ -334,8 +334,8 @@ class Writer:
                     return store.get_post(self.engine, row.id)
                 if attempt == MAX_ATTEMPTS:
                     store.note_error(self.engine, row.id, error=err.detail, now=self.clock())
-                    raise _stop(
-                        target.channel, f"posting {_what(row)}", "unreachable", err.detail
+                    raise stop_for(
+                        target.channel, f"posting {post_label(row)}", "unreachable", err.detail
                     ) from err
                 self.sleep(_backoff(attempt))
                 row = store.retry_intent(self.engine, row, content_hash=hash_, now=self.clock())
@@ -364,13 +364,13 @@ class Writer:
         self.renew(target)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                self.slack.update(target.channel, row.ts, message, _metadata(row))
+                self.slack.update(target.channel, row.ts, message, post_metadata(row))
                 break
             except SlackRefused as err:
                 if err.error in GONE_ERRORS:
                     log.warning(
                         "%s in %s: cannot update message %s (%s); left as it is",
-                        _what(row),
+                        post_label(row),
                         target.channel,
                         row.ts,
                         err.error,
@@ -378,11 +378,11 @@ class Writer:
                     store.record_update(self.engine, row.id, content_hash=hash_, now=self.clock())
                     store.note_error(self.engine, row.id, error=err.error, now=self.clock())
                     return row
-                raise _refused(target.channel, f"updating {_what(row)}", err) from err
+                raise refused_stop(target.channel, f"updating {post_label(row)}", err) from err
             except SlackUncertain as err:
                 if attempt == MAX_ATTEMPTS:
-                    raise _stop(
-                        target.channel, f"updating {_what(row)}", "unreachable", err.detail
+                    raise stop_for(
+                        target.channel, f"updating {post_label(row)}", "unreachable", err.detail
                     ) from err
                 self.sleep(_backoff(attempt))
         self._check("after_update", row)

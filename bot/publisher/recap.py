@@ -29,12 +29,12 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.publisher.leases import Leases, default_holder
-from bot.publisher.messages import _payload
+from bot.publisher.messages import digest_payload
 from bot.publisher.plan import Target, selected_topics
 from bot.publisher.posting import Checkpoint, Writer
 from bot.publisher.report import PublishReport
 from bot.publisher.slack_calls import MIN_INTERVAL, SlackCalls, SlackRefused, SlackUncertain
-from bot.publisher.stops import _ChannelStop, _RunStop
+from bot.publisher.stops import ChannelStop, RunStop
 from bot.recap import VotesSource, build_recap
 from bot.store import Catalog
 from bot.store import marks as mark_store
@@ -190,10 +190,10 @@ def post_recaps(
                 _Channel(engine, catalog, slack, leases, settings, clock, sleep, checkpoint, votes).run(
                     result, slugs, week, now
                 )
-            except _ChannelStop as stop:
+            except ChannelStop as stop:
                 log.error("%s", stop.problem)
                 result.error, result.problem = stop.error, stop.problem
-                if isinstance(stop, _RunStop):
+                if isinstance(stop, RunStop):
                     break
             finally:
                 leases.release()
@@ -292,13 +292,13 @@ class _Channel:
         oldest = dt.datetime.combine(target.week_start, dt.time(), dt.UTC) - dt.timedelta(days=1)
         try:
             messages = self.writer.own_messages(target, oldest)
-        except _ChannelStop as stop:
-            if isinstance(stop, _RunStop) or stop.error not in ("not_in_channel", "missing_scope"):
+        except ChannelStop as stop:
+            if isinstance(stop, RunStop) or stop.error not in ("not_in_channel", "missing_scope"):
                 raise
             return None
         week = target.week_start.isoformat()
         for message in messages:
-            payload = _payload(message) or {}
+            payload = digest_payload(message) or {}
             if payload.get("kind") == "recap" and payload.get("slug") == RECAP_SLUG and payload.get("week") == week:
                 return self.writer.adopt(
                     target, self.report.channel(target.channel), "recap", recap_key(target.week_start),

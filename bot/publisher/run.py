@@ -1,7 +1,7 @@
 """A publishing run: channels in turn, each digest under its lease, messages one by one.
 
 `publish_due` plans the run (`bot.publisher.plan`), records it in the store's
-`runs`, and hands it to `_Run`, which owns the order of the work: a channel
+`runs`, and hands it to `DigestRun`, which owns the order of the work: a channel
 only under its claim, a digest only under its lease (`bot.publisher.leases`);
 for each digest, settle what an earlier run left, post the header and each
 new paper, update edited ones, then the header again if it changed, and mark
@@ -25,12 +25,12 @@ from bot.config import Settings
 from bot.model import Digest
 from bot.publisher.dry_run import DryRun
 from bot.publisher.leases import Leases, default_holder
-from bot.publisher.messages import BlockKitRenderer, DigestRenderer, _payload
+from bot.publisher.messages import BlockKitRenderer, DigestRenderer, digest_payload
 from bot.publisher.plan import Outlook, Plan, Target, outlook, plan_run
 from bot.publisher.posting import Checkpoint, Writer
 from bot.publisher.report import ChannelReport, PublishReport
 from bot.publisher.slack_calls import MIN_INTERVAL, SlackCalls
-from bot.publisher.stops import _ChannelStop, _RunStop
+from bot.publisher.stops import ChannelStop, RunStop
 from bot.store import freshness
 from bot.store import marks as mark_store
 from bot.store import posts as store
@@ -107,7 +107,7 @@ def publish_due(
         log.info("about to post: %s", expected.describe())
     if announce is not None:
         announce(expected)
-    run = _Run(
+    run = DigestRun(
         engine,
         slack,
         lang=settings.lang,
@@ -146,7 +146,7 @@ def publish_due(
     return report
 
 
-class _Run:
+class DigestRun:
     """One publishing run: channels in turn, digests in order, messages one by one."""
 
     def __init__(
@@ -233,10 +233,10 @@ class _Run:
                 try:
                     for target in targets:
                         self._digest(target, report)
-                except _ChannelStop as stop:
+                except ChannelStop as stop:
                     log.error("%s", stop.problem)
                     report.error, report.problem = stop.error, stop.problem
-                    if isinstance(stop, _RunStop):
+                    if isinstance(stop, RunStop):
                         return
                 finally:
                     self._release_channel()
@@ -321,8 +321,8 @@ class _Run:
         week = target.week_start.isoformat()
         try:
             messages = self.writer.own_messages(target, oldest)
-        except _ChannelStop as stop:
-            if isinstance(stop, _RunStop) or stop.error not in UNREADABLE_HISTORY:
+        except ChannelStop as stop:
+            if isinstance(stop, RunStop) or stop.error not in UNREADABLE_HISTORY:
                 raise
             # Posting may still work (chat:write.public needs no membership): the
             # post itself says what is wrong if it does not.
@@ -335,7 +335,7 @@ class _Run:
             return
         adopted = 0
         for message in messages:
-            payload = _payload(message) or {}
+            payload = digest_payload(message) or {}
             kind, slug = payload.get("kind"), payload.get("slug")
             row: PostRow | None = None
             if kind == "header" and slug == target.slug and payload.get("week") == week and hkey not in rows:
@@ -364,7 +364,7 @@ class _Run:
                 store.record_update(self.engine, header.id, content_hash=content_hash(rendered), now=self.clock())
         if header is not None and header.ts and nkey not in rows and len(digest.papers) > self.max_papers:
             for message in self.writer.thread_messages(target, header.ts):
-                payload = _payload(message) or {}
+                payload = digest_payload(message) or {}
                 if payload.get("kind") == "note" and payload.get("slug") == target.slug and payload.get("week") == week:
                     if self.writer.adopt(target, report, "note", nkey, target.slug, target.week_start, None, message, None):
                         adopted += 1
