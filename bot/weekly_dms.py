@@ -47,6 +47,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine, func, select, update
 
 from bot import discussion, follows, personal
+from bot.publisher.clock import RunClock
 from bot.publisher.leases import Leases, default_holder
 from bot.publisher.once import (
     MAX_ATTEMPTS,
@@ -236,14 +237,11 @@ class _Pass:
     ) -> None:
         self.engine, self.slack, self.search, self.lang = engine, slack, search, lang
         self.sleep, self.monotonic, self.holder, self.checkpoint = sleep, monotonic, holder, checkpoint
-        self._now, self._started = now.astimezone(dt.UTC), monotonic()
+        self.clock = RunClock.starting(now, monotonic=monotonic, sleep=sleep)
         self.leases = Leases(engine, holder, self.clock)
         self.once = ExactlyOnce(sleep, checkpoint, log)
         self.report = DmReport()
         self._last_write: float | None = None  # monotonic time of the last DM write
-
-    def clock(self) -> dt.datetime:
-        return self._now + dt.timedelta(seconds=self.monotonic() - self._started)
 
     # ---- the week's lease and claim ------------------------------------------------
 

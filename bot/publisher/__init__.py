@@ -33,7 +33,9 @@ tests drive this package with a fixed clock and a fake Slack server.
 Modules, in the order a run uses them:
 
 - `plan`: what is due, where, in what order (reads the store only);
-- `run`: `publish_due` and the run's order of work, channel by channel;
+- `run`: `publish_due` and the run's order of work, channel by channel (`DigestRun`,
+  handed a `Publisher`: the store, Slack, the clock, the renderer, the options);
+- `clock`: a run's time (`RunClock`), shared with recaps and the weekly DMs;
 - `once`: the one exactly-once mechanism (intent, post, record, look-up by
   metadata; the retry and backoff constants), used by digests, recaps and DMs;
 - `leases`: leases and claims for digests, recaps and weekly DMs (step 4);
@@ -45,6 +47,7 @@ Modules, in the order a run uses them:
 - `report`: what the run did.
 """
 
+from bot.publisher.clock import RunClock
 from bot.publisher.leases import default_holder
 from bot.publisher.messages import EVENT_TYPE, BlockKitRenderer, DigestRenderer
 from bot.publisher.once import (
@@ -62,7 +65,7 @@ from bot.publisher.once import (
 from bot.publisher.plan import Outlook, Plan, Target, outlook, plan_run, selected_topics
 from bot.publisher.posting import Checkpoint
 from bot.publisher.report import ChannelReport, Preview, PublishReport
-from bot.publisher.run import DigestRun, publish_due
+from bot.publisher.run import DigestRun, Publisher, publish_due
 from bot.publisher.slack_calls import (
     AUTH_ERRORS,
     GONE_ERRORS,
@@ -100,6 +103,8 @@ __all__ = [
     "Plan",
     "Preview",
     "PublishReport",
+    "Publisher",
+    "RunClock",
     "Sent",
     "SlackCalls",
     "SlackRefused",

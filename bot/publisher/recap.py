@@ -28,6 +28,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.publisher.clock import RunClock
 from bot.publisher.leases import Leases, default_holder
 from bot.publisher.messages import digest_payload
 from bot.publisher.plan import Target, selected_topics
@@ -167,13 +168,7 @@ def post_recaps(
     votes: VotesSource | None = None,
 ) -> RecapReport:
     """Post each channel's recap that is due (or that of `week`), with its chart."""
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    started = monotonic()
-
-    def clock() -> dt.datetime:
-        return now.astimezone(dt.UTC) + dt.timedelta(seconds=monotonic() - started)
-
+    clock = RunClock.starting(now, monotonic=monotonic, sleep=sleep)
     catalog = Catalog(engine)
     slack = SlackCalls(client, sleep=sleep, monotonic=monotonic, min_interval=min_interval)
     leases = Leases(engine, holder or default_holder(), clock)

@@ -1,7 +1,9 @@
 """A publishing run: channels in turn, each digest under its lease, messages one by one.
 
 `publish_due` plans the run (`bot.publisher.plan`), records it in the store's
-`runs`, and hands it to `DigestRun`, which owns the order of the work: a channel
+`runs`, and hands a `Publisher` (what the run works with: the store, Slack,
+its clock, the renderer, the settings it needs) to `DigestRun`, which owns the
+order of the work: a channel
 only under its claim, a digest only under its lease (`bot.publisher.leases`);
 for each digest, settle what an earlier run left, post the header and each
 new paper, update edited ones, then the header again if it changed, and mark
@@ -16,6 +18,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
@@ -23,6 +26,7 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.model import Digest
+from bot.publisher.clock import RunClock
 from bot.publisher.dry_run import DryRun
 from bot.publisher.leases import Leases, default_holder
 from bot.publisher.messages import BlockKitRenderer, DigestRenderer, digest_payload
@@ -55,6 +59,25 @@ def _date(value: object) -> dt.date | None:
         return dt.date.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Publisher:
+    """What a publishing run works with, injected: the store, Slack (None: a dry
+    run, nothing sent), the clock, the renderer, and what it needs of the settings."""
+
+    engine: Engine
+    slack: SlackCalls | None
+    clock: RunClock
+    renderer: DigestRenderer
+    lang: str
+    max_papers: int
+    holder: str
+    checkpoint: Checkpoint | None = None
+
+    @property
+    def dry_run(self) -> bool:
+        return self.slack is None
 
 
 def publish_due(
@@ -107,21 +130,17 @@ def publish_due(
         log.info("about to post: %s", expected.describe())
     if announce is not None:
         announce(expected)
-    run = DigestRun(
+    publisher = Publisher(
         engine,
         slack,
+        RunClock.starting(now, monotonic=monotonic, sleep=sleep),
+        renderer or BlockKitRenderer(),
         lang=settings.lang,
-        now=now,
-        sleep=sleep,
-        monotonic=monotonic,
-        renderer=renderer or BlockKitRenderer(),
+        max_papers=cap,
         holder=holder or default_holder(),
         checkpoint=checkpoint,
-        dry_run=dry_run,
-        max_papers=cap,
-        progress=progress,
-        total=expected.messages,
     )
+    run = DigestRun(publisher, progress=progress, total=expected.messages)
     report = run.report
     report.unmapped_topics = plan.unmapped
     report.unknown_topics = plan.unknown
@@ -149,61 +168,35 @@ def publish_due(
 class DigestRun:
     """One publishing run: channels in turn, digests in order, messages one by one."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        slack: SlackCalls | None,
-        *,
-        lang: str,
-        now: dt.datetime,
-        sleep: Callable[[float], None],
-        monotonic: Callable[[], float],
-        renderer: DigestRenderer,
-        holder: str,
-        checkpoint: Checkpoint | None,
-        dry_run: bool,
-        max_papers: int,
-        progress: Progress | None = None,
-        total: int = 0,
-    ) -> None:
-        self.engine = engine
-        self.max_papers = max_papers
+    def __init__(self, publisher: Publisher, *, progress: Progress | None = None, total: int = 0) -> None:
+        self.engine = publisher.engine
+        self.renderer = publisher.renderer
+        self.lang = publisher.lang
+        self.max_papers = publisher.max_papers
+        self.holder = publisher.holder
+        self.dry_run = publisher.dry_run
+        self.clock = publisher.clock
         self.progress = progress
         self.total = total
         self.done = 0
-        self.slack = slack
-        self.lang = lang
-        self.sleep = sleep
-        self.monotonic = monotonic
-        self.renderer = renderer
-        self.holder = holder
-        self.checkpoint = checkpoint
-        self.dry_run = dry_run
-        self.catalog = Catalog(engine)
-        self._now = now.astimezone(dt.UTC)
-        self._started = monotonic()
-        self.report = PublishReport(started_at=self._now, dry_run=dry_run)
-        with engine.connect() as conn:
+        self.catalog = Catalog(self.engine)
+        self.report = PublishReport(started_at=self.clock.start, dry_run=self.dry_run)
+        with self.engine.connect() as conn:
             self.version = archive_version(conn)
-        self.leases = Leases(engine, holder, self.clock)
+        self.leases = Leases(self.engine, self.holder, self.clock)
         self.writer: Writer | DryRun
-        if dry_run:
-            self.writer = DryRun(engine, self.report, clock=self.clock)
+        if publisher.slack is None:
+            self.writer = DryRun(self.engine, self.report, clock=self.clock)
         else:
-            assert slack is not None
             self.writer = Writer(
-                engine,
-                slack,
+                self.engine,
+                publisher.slack,
                 self.report,
                 clock=self.clock,
-                sleep=sleep,
+                sleep=self.clock.sleep,
                 renew=self._renew_lease,
-                checkpoint=checkpoint,
+                checkpoint=publisher.checkpoint,
             )
-
-    def clock(self) -> dt.datetime:
-        """The run's `now` moved on by the (injected) monotonic clock."""
-        return self._now + dt.timedelta(seconds=self.monotonic() - self._started)
 
     # ---- channels and digests -------------------------------------------------------
 
