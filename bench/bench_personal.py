@@ -47,8 +47,9 @@ from bot.render.weekly_dm import PER_FOLLOW, FollowGroup, weekly_dm
 from bot.search import LiveSearch
 from bot.slack.client import posting_client
 from bot.store import Catalog, open_engine
+from bot.store.marks import digest_marks
 from bot.store.personal import follows as follows_table
-from bot.store.posts import digest_marks, posts
+from bot.store.posts import posts
 from bot.weekly_dms import send_weekly_dms
 
 NOW = dt.datetime.now(dt.UTC)

@@ -42,7 +42,8 @@ from bot.config import Settings
 from bot.runtime.service import assemble, health, lookup_client, slack_app, start_workers
 from bot.slack.http import create_asgi_app, server_config
 from bot.store import Catalog, open_engine
-from bot.store.posts import posts, thread_replies
+from bot.store.posts import posts
+from bot.store.replies import thread_replies
 from bot.store.schema import papers
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_requests import JSON, event_body, link_shared_event, post, sign

@@ -7,7 +7,8 @@ follow, each linked to its thread in the channel. Nothing matches: no DM.
 New papers indexed into the week later are added to that same DM
 (`chat.update`), never a second one.
 
-Exactly once, with the publisher's discipline (`bot.publisher`):
+Exactly once, through the publisher's one mechanism (`bot.publisher.once`,
+`bot.publisher.leases`), with the person's `dm_posts` rows as its intents:
 
 1. Only the holder of the week's lease (`leases` row `dm|<week>`, renewed
    before every Slack write) sends its DMs; on PostgreSQL the pass also
@@ -48,17 +49,24 @@ from sqlalchemy import Engine, func, select, update
 from bot.engagement import discussion
 from bot.personal import follows
 from bot.personal import records as personal
-from bot.publisher.leases import default_holder, take_lease
+from bot.publisher.clock import RunClock
+from bot.publisher.leases import Leases, default_holder
+from bot.publisher.once import (
+    MAX_ATTEMPTS,
+    RECONCILE_MARGIN,
+    ExactlyOnce,
+    NoAnswer,
+    NotSent,
+    find_by_metadata,
+)
 from bot.publisher.slack_calls import AUTH_ERRORS, SlackCalls, SlackRefused, SlackUncertain
 from bot.render.weekly_dm import PER_FOLLOW, FollowGroup, weekly_dm
 from bot.search.engine import SearchEngine
 from bot.store import dms as store
-from bot.store import locks
-from bot.store import posts as post_store
 from bot.store.codec import content_hash
 from bot.store.database import insert_ignoring_duplicates
+from bot.store.marks import digest_marks
 from bot.store.personal import follows as follows_table
-from bot.store.posts import digest_marks
 from bot.store.schema import state
 from bot.store.state import archive_version
 
@@ -72,12 +80,8 @@ DM_INTERVAL = 0.5
 #: Weeks whose digest was posted and began at most this long ago are DMed
 #: (a backfill of old weeks sends no DMs).
 DM_WINDOW = dt.timedelta(days=14)
-LEASE_TTL = dt.timedelta(minutes=10)
-#: Attempts per DM when Slack's answer is unknown, and sends of a refused DM over passes.
-MAX_ATTEMPTS = 5
-BACKOFF_SECONDS = 1.0
-#: How far before the attempt the DM's history is read back (clock skew).
-RECONCILE_MARGIN = dt.timedelta(hours=1)
+#: Pages of a DM's history read back to find an interrupted DM.
+FIND_PAGES = 20
 
 Checkpoint = Callable[[str, store.DmRow | None], None]
 """Called at `after_intent`, `after_slack`, `after_record`, `after_uncertain`: tests raise
@@ -107,6 +111,32 @@ class DmReport:
             "updated": self.updated, "nothing": self.nothing, "busy": self.busy, "failed": self.failed,
             "error": self.error,
         }
+
+
+class DmIntents:
+    """A person's `dm_posts` rows as `bot.publisher.once` records them."""
+
+    def __init__(
+        self, engine: Engine, clock: Callable[[], dt.datetime], *, channel: str, papers: Sequence[str],
+        content_hash: str,
+    ) -> None:
+        self.engine, self.clock = engine, clock
+        self.channel, self.papers, self.content_hash = channel, papers, content_hash
+
+    def posted(self, row: store.DmRow, ts: str, *, adopted: bool) -> None:
+        store.mark_posted(self.engine, row.id, ts=ts, now=self.clock(), adopted=adopted)
+
+    def failed(self, row: store.DmRow, error: str) -> None:
+        store.mark_failed(self.engine, row.id, error=error, now=self.clock())
+
+    def noted(self, row: store.DmRow, error: str) -> None:
+        store.note_error(self.engine, row.id, error=error, now=self.clock())
+
+    def retry(self, row: store.DmRow) -> store.DmRow | None:
+        return store.retry_intent(
+            self.engine, row, channel=self.channel, papers=self.papers, content_hash=self.content_hash,
+            now=self.clock(),
+        )
 
 
 class _Stop(Exception):
@@ -154,7 +184,8 @@ def dm_metadata(row: store.DmRow) -> dict[str, Any]:
     return {"event_type": DM_EVENT, "event_payload": payload}
 
 
-def _describes(message: Mapping[str, Any], row: store.DmRow) -> bool:
+def describes(message: Mapping[str, Any], row: store.DmRow) -> bool:
+    """Whether a message in a DM is the one sent for this row (its metadata names it)."""
     metadata = message.get("metadata") or {}
     payload = metadata.get("event_payload") if isinstance(metadata, Mapping) else None
     return (
@@ -194,7 +225,7 @@ def send_weekly_dms(
         run.report.error = str(stop)
         log.error("weekly DMs stopped: %s", stop)
     finally:
-        run.claims.close()
+        run.leases.close()
     report = run.report
     if report.sent or report.adopted or report.updated or report.failed:
         log.info("weekly DMs: %d sent, %d adopted, %d updated, %d failed", report.sent, report.adopted, report.updated, len(report.failed))
@@ -208,52 +239,33 @@ class _Pass:
     ) -> None:
         self.engine, self.slack, self.search, self.lang = engine, slack, search, lang
         self.sleep, self.monotonic, self.holder, self.checkpoint = sleep, monotonic, holder, checkpoint
-        self._now, self._started = now.astimezone(dt.UTC), monotonic()
-        self.claims = locks.Claims(engine)
+        self.clock = RunClock.starting(now, monotonic=monotonic, sleep=sleep)
+        self.leases = Leases(engine, holder, self.clock)
+        self.once = ExactlyOnce(sleep, checkpoint, log)
         self.report = DmReport()
-        self._lease: str | None = None
-        self._claim: str | None = None
         self._last_write: float | None = None  # monotonic time of the last DM write
-
-    def clock(self) -> dt.datetime:
-        return self._now + dt.timedelta(seconds=self.monotonic() - self._started)
-
-    def _check(self, point: str, row: store.DmRow | None) -> None:
-        if self.checkpoint is not None:
-            self.checkpoint(point, row)
 
     # ---- the week's lease and claim ------------------------------------------------
 
     def _take(self, week: dt.date) -> bool:
-        claim, key = f"dm:{week.isoformat()}", f"dm|{week.isoformat()}"
-        if not self.claims.try_claim(claim):
+        if not self.leases.claim(f"dm:{week.isoformat()}"):
             return False
-        taken = take_lease(
-            self.engine, key, self.holder, now=self.clock(), ttl=LEASE_TTL, exclusive=self.claims.exclusive
-        )
+        taken = self.leases.take_key(f"dm|{week.isoformat()}")
         if taken is False:
-            self.claims.release(claim)
+            self.leases.release_claim()
             return False
         if isinstance(taken, str):
             log.warning("took over the weekly DMs of %s from %s, which is no longer running", week, taken)
-        self._lease, self._claim = key, claim
         return True
 
     def _renew(self) -> None:
         """Before every Slack write: still ours?"""
-        assert self._lease is not None and self._claim is not None
-        if not self.claims.holds(self._claim) or not post_store.acquire_lease(
-            self.engine, self._lease, self.holder, now=self.clock(), ttl=LEASE_TTL
-        ):
-            self._lease = None
+        if not self.leases.holds():
             raise _Stop("the weekly DM lease was lost (another process took it over)")
 
     def _release(self) -> None:
-        if self._lease is not None:
-            post_store.release_lease(self.engine, self._lease, self.holder)
-        if self._claim is not None:
-            self.claims.release(self._claim)
-        self._lease = self._claim = None
+        self.leases.release()
+        self.leases.release_claim()
 
     # ---- one week ------------------------------------------------------------------
 
@@ -290,31 +302,25 @@ class _Pass:
     def _find(self, row: store.DmRow) -> str | None:
         """The ts of the DM carrying this row's id in its metadata, if Slack has it."""
         assert row.channel is not None
-        oldest = row.attempted_at - RECONCILE_MARGIN
-        cursor: str | None = None
-        for _ in range(20):
-            page = self._read(functools.partial(self.slack.history_page, str(row.channel), oldest, cursor))
-            for message in page.get("messages") or []:
-                if _describes(message, row):
-                    return str(message["ts"])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                return None
-        return None
+        channel, oldest = str(row.channel), row.attempted_at - RECONCILE_MARGIN
+        found = find_by_metadata(
+            lambda cursor: self._read(functools.partial(self.slack.history_page, channel, oldest, cursor)),
+            lambda message: row.id if describes(message, row) else None,
+            (row.id,),
+            max_pages=FIND_PAGES,
+        )
+        return found.get(row.id)
 
     def _read(self, call: Callable[[], Any]) -> Any:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                return call()
-            except SlackRefused as err:
-                if err.error in AUTH_ERRORS:
-                    raise _Stop(f"Slack refused the token ({err.error})") from err
-                raise
-            except SlackUncertain as err:
-                if attempt == MAX_ATTEMPTS:
-                    raise _Stop(f"Slack did not answer: {err.detail}") from err
-                self.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")  # pragma: no cover
+        """A read, retried while Slack does not answer; a refused token stops the pass."""
+        try:
+            return self.once.repeat(call)
+        except SlackRefused as err:
+            if err.error in AUTH_ERRORS:
+                raise _Stop(f"Slack refused the token ({err.error})") from err
+            raise
+        except SlackUncertain as err:
+            raise _Stop(f"Slack did not answer: {err.detail}") from err
 
     def _groups(self, week: dt.date, queries: Sequence[str], cache: dict[str, FollowGroup]) -> list[FollowGroup]:
         groups = []
@@ -396,42 +402,33 @@ class _Pass:
             row = store.retry_intent(self.engine, row, channel=channel, papers=papers, content_hash=hash_, now=self.clock())
         if row is None:
             return True  # another process took it: theirs now
-        self._check("after_intent", row)
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                ts = self._wrote(functools.partial(self.slack.post, channel, message, dm_metadata(row), pace="dms"))
-            except SlackRefused as err:
-                store.mark_failed(self.engine, row.id, error=err.error, now=self.clock())
-                if err.error in AUTH_ERRORS:
-                    raise _Stop(f"Slack refused the token ({err.error})") from err
-                if err.error in ("channel_not_found", "not_in_channel", "is_archived"):
-                    personal.set_dm_channel(self.engine, user, None, now=self.clock())  # ask again next time
-                self.report.failed.append({"user": user, "week": week.isoformat(), "error": err.error})
-                log.warning("weekly DM to %s for %s refused: %s", user, week, err.error)
-                return False
-            except SlackUncertain as err:
-                self._check("after_uncertain", row)
-                log.warning("weekly DM to %s: no answer to chat.postMessage (%s); looking for it", user, err.detail)
-                found = self._find(row)
-                if found is not None:
-                    store.mark_posted(self.engine, row.id, ts=found, now=self.clock(), adopted=True)
-                    self.report.adopted += 1
-                    return True
-                if attempt == MAX_ATTEMPTS:
-                    store.note_error(self.engine, row.id, error=err.detail, now=self.clock())
-                    raise _Stop(f"Slack did not answer: {err.detail}") from err
-                self.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
-                retried = store.retry_intent(self.engine, row, channel=channel, papers=papers, content_hash=hash_, now=self.clock())
-                if retried is None:
-                    return True
-                row = retried
-                continue
-            self._check("after_slack", row)
-            store.mark_posted(self.engine, row.id, ts=ts, now=self.clock())
-            self._check("after_record", row)
-            self.report.sent += 1
-            return True
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            sent = self.once.post(
+                row,
+                DmIntents(self.engine, self.clock, channel=channel, papers=papers, content_hash=hash_),
+                send=lambda r: self._wrote(
+                    functools.partial(self.slack.post, channel, message, dm_metadata(r), pace="dms")
+                ),
+                find=self._find,
+                what=f"weekly DM to {user}",
+            )
+        except NotSent as err:
+            error = err.refusal.error
+            if error in AUTH_ERRORS:
+                raise _Stop(f"Slack refused the token ({error})") from err.refusal
+            if error in ("channel_not_found", "not_in_channel", "is_archived"):
+                personal.set_dm_channel(self.engine, user, None, now=self.clock())  # ask again next time
+            self.report.failed.append({"user": user, "week": week.isoformat(), "error": error})
+            log.warning("weekly DM to %s for %s refused: %s", user, week, error)
+            return False
+        except NoAnswer as err:
+            raise _Stop(f"Slack did not answer: {err.detail}") from err
+        if sent is not None:
+            if sent.adopted:
+                self.report.adopted += 1
+            else:
+                self.report.sent += 1
+        return True
 
     def _wrote(self, call: Callable[[], Any]) -> Any:
         """A DM write (post or update), timed for `_pace`."""
@@ -450,14 +447,10 @@ class _Pass:
         known = personal.person(self.engine, user).dm_channel
         if known:
             return known
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                channel = self.slack.open_dm(user)
-                break
-            except SlackUncertain as err:  # conversations.open is safe to repeat
-                if attempt == MAX_ATTEMPTS:
-                    raise _Stop(f"Slack did not answer: {err.detail}") from err
-                self.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+        try:
+            channel: str = self.once.repeat(functools.partial(self.slack.open_dm, user))  # safe to repeat
+        except SlackUncertain as err:
+            raise _Stop(f"Slack did not answer: {err.detail}") from err
         personal.set_dm_channel(self.engine, user, channel, now=self.clock())
         return channel
 
@@ -465,19 +458,16 @@ class _Pass:
         """New papers for a DM already sent: the same DM, brought up to date (safe to repeat)."""
         assert row.channel is not None and row.ts is not None
         self._renew()
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                self._wrote(functools.partial(self.slack.update, row.channel, row.ts, message, dm_metadata(row), pace="dms"))
-                break
-            except SlackRefused as err:
-                if err.error in AUTH_ERRORS:
-                    raise _Stop(f"Slack refused the token ({err.error})") from err
-                store.note_error(self.engine, row.id, error=err.error, now=self.clock())
-                store.record_update(self.engine, row.id, papers=papers, content_hash=hash_, now=self.clock())
-                return
-            except SlackUncertain as err:
-                if attempt == MAX_ATTEMPTS:
-                    raise _Stop(f"Slack did not answer: {err.detail}") from err
-                self.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+        update = functools.partial(self.slack.update, row.channel, row.ts, message, dm_metadata(row), pace="dms")
+        try:
+            self.once.repeat(functools.partial(self._wrote, update))
+        except SlackRefused as err:
+            if err.error in AUTH_ERRORS:
+                raise _Stop(f"Slack refused the token ({err.error})") from err
+            store.note_error(self.engine, row.id, error=err.error, now=self.clock())
+            store.record_update(self.engine, row.id, papers=papers, content_hash=hash_, now=self.clock())
+            return
+        except SlackUncertain as err:
+            raise _Stop(f"Slack did not answer: {err.detail}") from err
         store.record_update(self.engine, row.id, papers=papers, content_hash=hash_, now=self.clock())
         self.report.updated += 1

@@ -21,6 +21,7 @@ from bot.runtime.git_archive import GitArchive, GitError, GitRemote, redact
 from bot.runtime.scheduler import JOB_ID, SYNC_JOB_ID
 from bot.runtime.service import assemble, background_jobs
 from bot.store import Catalog
+from bot.store import marks as mark_store
 from bot.store import posts as store
 from bot.store.source_state import git_state
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
@@ -147,7 +148,7 @@ def test_a_force_push_re_indexes_from_the_new_tree_and_keeps_every_record_of_the
     jobs = background_jobs(bot, source, clock=lambda: now[0], sleep=lambda s: None)
     assert jobs.get_job(JOB_ID).func().publish.posted == 6
     posts_before = store.post_counts(engine)
-    marks_before = store.mark_counts(engine)
+    marks_before = mark_store.mark_counts(engine)
     messages_before = len(fake.messages("C0SD"))
 
     # The editors drop the newest week's commit and fix a title a week earlier, then force-push.
@@ -164,7 +165,7 @@ def test_a_force_push_re_indexes_from_the_new_tree_and_keeps_every_record_of_the
     revised = catalog.paper(paper_id(1, BEFORE, 1))
     assert revised is not None and f"{title} (revised)" in revised.title
     # The bot's records are all there: nothing deleted, nothing posted again.
-    assert store.post_counts(engine) == posts_before and store.mark_counts(engine) == marks_before
+    assert store.post_counts(engine) == posts_before and mark_store.mark_counts(engine) == marks_before
     report = jobs.get_job(JOB_ID).func()
     assert report.ok and report.publish.posted == 0
     assert len(fake.messages("C0SD")) == messages_before and fake.calls("chat.delete") == []

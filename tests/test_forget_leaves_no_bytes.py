@@ -18,7 +18,7 @@ from bot.personal import records
 from bot.personal.privacy import forget_user
 from bot.store import dms, open_engine
 from bot.store import posts as store
-from bot.store.posts import thread_replies
+from bot.store.replies import thread_replies
 
 NOW = dt.datetime(2025, 1, 24, 9, tzinfo=dt.UTC)
 WEEK = dt.date(2025, 1, 17)

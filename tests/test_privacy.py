@@ -12,7 +12,7 @@ from bot.personal import records
 from bot.personal.privacy import FORGOTTEN, forget_user
 from bot.store import dms
 from bot.store import posts as store
-from bot.store.posts import thread_replies
+from bot.store.replies import thread_replies
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 

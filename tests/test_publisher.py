@@ -36,7 +36,10 @@ from bot.publisher import (
 from bot.render.limits import violations
 from bot.slack.client import posting_client
 from bot.store import Catalog, locks, sync_archive
+from bot.store import leases as lease_store
+from bot.store import marks as mark_store
 from bot.store import posts as store
+from bot.store import runs as run_store
 from bot.store.posts import PostRow
 from tests.conftest import schema_problems
 from tests.support.clock import FakeClock
@@ -254,7 +257,7 @@ def test_a_second_run_posts_nothing_and_makes_no_slack_call(
     assert first.posted == 9 and second.posted == second.updated == second.adopted == 0
     assert len(fake.calls()) == calls  # not even a history look-up: nothing is pending
     assert_exactly_once(store_engine, fake, "C0SD", NEWEST_BOTH)
-    runs = store.recent_runs(store_engine)
+    runs = run_store.recent_runs(store_engine)
     assert [(r.posted, r.errors) for r in runs] == [(0, []), (9, [])]
     assert all(r.finished_at is not None for r in runs)
 
@@ -543,7 +546,7 @@ def test_not_in_channel_is_reported_once_then_posted_after_the_invite(
     assert [(r.kind, r.state, r.last_error) for r in rows] == [
         ("header", "failed", "not_in_channel")
     ]
-    assert store.recent_runs(store_engine, 1)[0].errors[0]["error"] == "not_in_channel"
+    assert run_store.recent_runs(store_engine, 1)[0].errors[0]["error"] == "not_in_channel"
 
     fake.not_member.discard("C0SD")
     assert publish(store_engine, fake, clock).ok
@@ -632,7 +635,7 @@ def test_first_start_posts_only_the_newest_week_and_marks_older_ones_skipped(
         "fl 2025-01-03",
         "fl 2025-01-10",
     ]
-    marks = store.marks(store_engine, "C0SD", "dp")
+    marks = mark_store.marks(store_engine, "C0SD", "dp")
     assert {w.isoformat(): (m.state, m.origin) for w, m in marks.items()} == {
         "2025-01-03": ("skipped", "first_start"),
         "2025-01-10": ("skipped", "first_start"),
@@ -679,8 +682,8 @@ def test_backfill_posts_the_skipped_weeks_on_purpose(
     report = publish(store_engine, fake, clock, backfill_since=dt.date(2025, 1, 10))
 
     assert report.channels["C0SD"].digests == ["dp 2025-01-10", "fl 2025-01-10"]
-    assert store.marks(store_engine, "C0SD", "dp")[dt.date(2025, 1, 10)].origin == "backfill"
-    assert store.marks(store_engine, "C0SD", "dp")[dt.date(2025, 1, 3)].state == "skipped"
+    assert mark_store.marks(store_engine, "C0SD", "dp")[dt.date(2025, 1, 10)].origin == "backfill"
+    assert mark_store.marks(store_engine, "C0SD", "dp")[dt.date(2025, 1, 3)].state == "skipped"
     assert publish(store_engine, fake, clock).posted == 0
 
 
@@ -707,7 +710,7 @@ def test_dry_run_shows_the_exact_messages_and_changes_nothing(
         for kind, slug, arxiv_id in expected(store_engine, NEWEST_BOTH)
     ]
     assert store.post_counts(store_engine) == {"posted": 0, "pending": 0, "failed": 0}
-    assert store.mark_counts(store_engine) == {} and store.recent_runs(store_engine) == []
+    assert mark_store.mark_counts(store_engine) == {} and run_store.recent_runs(store_engine) == []
     for preview in report.previews:
         assert violations(preview.message) == []
         assert schema_problems(preview.message["blocks"]) == []
@@ -844,7 +847,7 @@ def test_a_digest_leased_by_a_live_process_is_left_to_it(
     store_engine: Engine, fake: FakeSlack, clock: FakeClock
 ) -> None:
     key = f"C0SD|dp|{NEWEST.isoformat()}"
-    assert store.acquire_lease(
+    assert lease_store.acquire_lease(
         store_engine, key, "elsewhere:1:aa", now=NOW, ttl=dt.timedelta(minutes=10)
     )
 
@@ -866,7 +869,7 @@ def test_the_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(
     gone.wait()
     holder = f"{socket.gethostname()}:{gone.pid}:dead"
     key = f"C0SD|dp|{NEWEST.isoformat()}"
-    assert store.acquire_lease(store_engine, key, holder, now=NOW, ttl=dt.timedelta(minutes=10))
+    assert lease_store.acquire_lease(store_engine, key, holder, now=NOW, ttl=dt.timedelta(minutes=10))
 
     with caplog.at_level(logging.WARNING, logger="bot.publisher"):
         report = publish(store_engine, fake, clock)
@@ -878,22 +881,22 @@ def test_the_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(
 
 def test_leases_are_exclusive_renewable_and_expire(store_engine: Engine) -> None:
     ttl = dt.timedelta(minutes=10)
-    assert store.acquire_lease(store_engine, "k", "a", now=NOW, ttl=ttl)
-    assert not store.acquire_lease(
+    assert lease_store.acquire_lease(store_engine, "k", "a", now=NOW, ttl=ttl)
+    assert not lease_store.acquire_lease(
         store_engine, "k", "b", now=NOW + dt.timedelta(minutes=5), ttl=ttl
     )
-    assert store.acquire_lease(
+    assert lease_store.acquire_lease(
         store_engine, "k", "a", now=NOW + dt.timedelta(minutes=5), ttl=ttl
     )  # renewed
-    assert not store.acquire_lease(
+    assert not lease_store.acquire_lease(
         store_engine, "k", "b", now=NOW + dt.timedelta(minutes=14), ttl=ttl
     )
-    assert store.acquire_lease(store_engine, "k", "b", now=NOW + dt.timedelta(minutes=16), ttl=ttl)
-    assert not store.take_over_lease(
+    assert lease_store.acquire_lease(store_engine, "k", "b", now=NOW + dt.timedelta(minutes=16), ttl=ttl)
+    assert not lease_store.take_over_lease(
         store_engine, "k", dead_holder="a", holder="c", now=NOW, ttl=ttl
     )
-    store.release_lease(store_engine, "k", "b")
-    assert store.acquire_lease(store_engine, "k", "c", now=NOW, ttl=ttl)
+    lease_store.release_lease(store_engine, "k", "b")
+    assert lease_store.acquire_lease(store_engine, "k", "c", now=NOW, ttl=ttl)
 
 
 def test_a_lease_lost_mid_run_stops_the_channel_before_the_next_post(
@@ -903,7 +906,7 @@ def test_a_lease_lost_mid_run_stops_the_channel_before_the_next_post(
         if point == "after_record" and row is not None and row.arxiv_id == SHARED:
             clock.now += 11 * 60  # this run stalls past its lease...
             key = f"C0SD|dp|{NEWEST.isoformat()}"
-            assert store.acquire_lease(
+            assert lease_store.acquire_lease(
                 store_engine,
                 key,
                 "other:1:bb",
@@ -951,11 +954,11 @@ def test_without_the_claim_a_second_replica_would_post_twice(
 ) -> None:
     """What the lease and the channel claim prevent: B takes A's in-flight intent for
     an interrupted post (not in Slack yet), posts it again, and then A's lands too."""
-    from bot.publisher import _Run
+    from bot.publisher import DigestRun
 
-    monkeypatch.setattr(_Run, "_claim_channel", lambda self, channel: True)
-    monkeypatch.setattr(_Run, "_take_lease", lambda self, target: True)
-    monkeypatch.setattr(_Run, "_renew_lease", lambda self, target: None)
+    monkeypatch.setattr(DigestRun, "_claim_channel", lambda self, channel: True)
+    monkeypatch.setattr(DigestRun, "_take_lease", lambda self, target: True)
+    monkeypatch.setattr(DigestRun, "_renew_lease", lambda self, target: None)
     nested: list[PublishReport] = []
 
     def second_replica(point: str, row: PostRow | None) -> None:
@@ -975,7 +978,7 @@ def test_a_claimed_channel_is_left_to_its_holder_and_taken_over_when_its_session
     """A replica on another host: its pid says nothing here, its claim says it all."""
     key = f"C0SD|dp|{NEWEST.isoformat()}"
     holder = "another-host:4242:aa"
-    assert store.acquire_lease(store_engine, key, holder, now=NOW, ttl=dt.timedelta(minutes=10))
+    assert lease_store.acquire_lease(store_engine, key, holder, now=NOW, ttl=dt.timedelta(minutes=10))
     elsewhere = locks.Claims(store_engine)
     assert elsewhere.try_claim("channel:C0SD")
 
@@ -1051,7 +1054,7 @@ def test_a_digest_posts_at_most_the_cap_and_says_the_rest_in_the_headers_thread(
     assert "2 more papers" in note["text"] and "at most 2" in note["text"] and "/papers week 2025-01-17" in note["text"]
     assert violations({"text": note["text"], "blocks": note["blocks"]}) == []
     assert report.channels["C0SD"].held_back == ["dp 2025-01-17: 2 of 4 papers not posted (at most 2 per digest)"]
-    assert [(h.slug, h.week_start, h.papers) for h in store.held_back(store_engine)] == [("dp", NEWEST, 2)]
+    assert [(h.slug, h.week_start, h.papers) for h in mark_store.held_back(store_engine)] == [("dp", NEWEST, 2)]
     # Settled: the next runs post nothing more, not even 2 more papers.
     assert publish(store_engine, fake, clock, config=capped(2)).posted == 0
     assert len(notes(fake, "C0SD")) == 1 and len(payloads(fake, "C0SD")) == 3
@@ -1081,7 +1084,7 @@ def test_raising_the_cap_and_posting_the_week_posts_the_rest_and_corrects_the_no
     assert_exactly_once(store_engine, fake, "C0SD", [("dp", NEWEST)])
     [note] = notes(fake, "C0SD")
     assert "Every paper of this digest is posted" in note["text"]
-    assert store.held_back(store_engine) == []
+    assert mark_store.held_back(store_engine) == []
 
 
 def test_a_ten_thousand_paper_digest_posts_the_default_three_hundred(

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from bot.store import sync_archive
-from bot.store.posts import leases
+from bot.store.leases import leases
 from tests.conftest import PROJECT
 from tests.support.clock import FakeClock
 from tests.support.fake_slack import BOT_TOKEN, Call, FakeSlack

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from bot.store.posts import leases
+from bot.store.leases import leases
 from tests.support.fake_slack import BOT_TOKEN, Call, FakeSlack
 from tests.test_publisher import expected, sequence
 

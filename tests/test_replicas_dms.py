@@ -26,7 +26,7 @@ from bot.personal import follows, records
 from bot.publisher import publish_due
 from bot.slack.client import posting_client
 from bot.store import sync_archive
-from bot.store.posts import leases
+from bot.store.leases import leases
 from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, Call, FakeSlack
 
 pytestmark = pytest.mark.backends("postgresql")

@@ -30,7 +30,7 @@ from bot.publisher.leases import INCARNATION, default_holder, holder_is_dead
 from bot.search import LiveSearch
 from bot.slack.client import posting_client
 from bot.store import Catalog, sync_archive
-from bot.store import posts as post_store
+from bot.store import leases as lease_store
 from tests.conftest import PROJECT
 from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, USER_ID, FakeSlack
 
@@ -61,7 +61,7 @@ def test_a_digest_leased_by_this_pid_before_a_restart_is_posted_at_once(
     sync_archive(engine, example_archive)
     key = f"C0SD|dp|{WEEK.isoformat()}"
     earlier = f"{socket.gethostname()}:{os.getpid()}:{'0' * 12}:aa"
-    assert post_store.acquire_lease(engine, key, earlier, now=NOW, ttl=TTL)
+    assert lease_store.acquire_lease(engine, key, earlier, now=NOW, ttl=TTL)
 
     settings = load_settings(None, DIGEST_CHANNEL="C0SD")
     report = publish_due(engine, posting_client(BOT_TOKEN, fake.api_url), settings=settings, now=NOW, sleep=lambda s: None)
@@ -75,7 +75,7 @@ RESTARTED = textwrap.dedent(
     import datetime as dt, json, os, sys
     from bot.publisher.leases import default_holder
     from bot.store import open_engine
-    from bot.store import posts as post_store
+    from bot.store import leases as lease_store
     db_url, api_url, token, index_dir, phase = sys.argv[1:6]
     engine = open_engine(db_url)
     now = dt.datetime(2025, 1, 24, 9, tzinfo=dt.UTC)
@@ -83,7 +83,7 @@ RESTARTED = textwrap.dedent(
         # The bot takes the week's DM lease, then its container restarts in place:
         # the same pid runs a new program (exec), which finds that lease in the store.
         holder = default_holder()
-        assert post_store.acquire_lease(engine, "dm|2025-01-17", holder, now=now, ttl=dt.timedelta(minutes=10))
+        assert lease_store.acquire_lease(engine, "dm|2025-01-17", holder, now=now, ttl=dt.timedelta(minutes=10))
         engine.dispose()
         os.execv(sys.executable, [sys.executable, "-c", SCRIPT, db_url, api_url, token, index_dir, "after", holder, str(os.getpid())])
     from bot.search import LiveSearch

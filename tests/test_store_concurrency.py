@@ -27,7 +27,7 @@ from bot.cli import main
 from bot.config import load_settings
 from bot.model import Paper, TopicRef
 from bot.store import Catalog, locks, open_engine, sync_archive
-from bot.store import posts as store
+from bot.store import leases as lease_store
 from bot.weekly_job import run_weekly
 from tests.support.archive_writer import write_digest
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
@@ -136,18 +136,18 @@ def test_a_sync_in_another_process_reaches_changes_since(
 
 def test_times_come_back_aware_in_utc_whatever_went_in(engine: Engine) -> None:
     tokyo = dt.datetime(2025, 1, 24, 18, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
-    assert store.acquire_lease(engine, "k", "a", now=tokyo, ttl=dt.timedelta(minutes=10))
-    lease = store.get_lease(engine, "k")
+    assert lease_store.acquire_lease(engine, "k", "a", now=tokyo, ttl=dt.timedelta(minutes=10))
+    lease = lease_store.get_lease(engine, "k")
     assert lease is not None
     assert lease.expires_at == dt.datetime(2025, 1, 24, 9, 10, tzinfo=dt.UTC)
     assert lease.expires_at.tzinfo == dt.UTC
     # Comparisons happen in the database: a naive time is UTC, not the server's zone.
     naive = dt.datetime(2025, 1, 24, 9, 9)
-    assert not store.acquire_lease(engine, "k", "b", now=naive, ttl=dt.timedelta(minutes=1))
-    assert store.acquire_lease(
+    assert not lease_store.acquire_lease(engine, "k", "b", now=naive, ttl=dt.timedelta(minutes=1))
+    assert lease_store.acquire_lease(
         engine, "k", "b", now=naive + dt.timedelta(minutes=2), ttl=dt.timedelta(minutes=1)
     )
-    assert [lease.holder for lease in store.held_leases(engine, tokyo)] == ["b"]
+    assert [lease.holder for lease in lease_store.held_leases(engine, tokyo)] == ["b"]
 
 
 def test_a_cli_run_with_another_archive_follows_it_on_sqlite_and_keeps_a_shared_index(

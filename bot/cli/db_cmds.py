@@ -94,7 +94,7 @@ def current(cli: CliContext, as_json: bool) -> None:
 def revision(message: str) -> None:
     """For developers: write the next migration script from the models' changes.
 
-    Compares the tables in bot/store/schema.py and bot/store/posts.py with a
+    Compares the tables on the store's metadata (bot/store/schema.py, posts.py, ...) with a
     scratch SQLite store at the newest revision and writes what differs to
     bot/store/migrations/versions/. Review it before committing.
     """

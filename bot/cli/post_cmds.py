@@ -27,7 +27,10 @@ from bot.publisher.leases import claimed_channels
 from bot.runtime.archive_source import stored_root
 from bot.slack.channels import channels_as_ids, unresolved
 from bot.slack.client import posting_client
+from bot.store import leases as lease_store
+from bot.store import marks as mark_store
 from bot.store import posts as store
+from bot.store import runs as run_store
 from bot.store.source_state import GitState, git_state
 from bot.weekly.schedule import next_run_time
 
@@ -211,9 +214,9 @@ def status(cli: CliContext, as_json: bool) -> None:
     settings = channels_as_ids(cli.settings, engine)  # asks no Slack: names as they last resolved
     now = dt.datetime.now(dt.UTC)
     upcoming = next_run_time(settings.schedule, settings.tz, now)
-    last = next(iter(store.recent_runs(engine, 1)), None)
+    last = next(iter(run_store.recent_runs(engine, 1)), None)
     unsettled = store.unsettled_posts(engine)
-    channels = {*settings.channels.values(), *store.marked_channels(engine)}
+    channels = {*settings.channels.values(), *mark_store.marked_channels(engine)}
     if settings.channel:
         channels.add(settings.channel)
     claims = sorted(claimed_channels(engine, channels).items())
@@ -236,7 +239,7 @@ def status(cli: CliContext, as_json: bool) -> None:
         },
         "last_run": None,
         "posts": store.post_counts(engine),
-        "digests": store.mark_counts(engine),
+        "digests": mark_store.mark_counts(engine),
         "unsettled": [
             {
                 "channel": r.channel,
@@ -259,7 +262,7 @@ def status(cli: CliContext, as_json: bool) -> None:
                 "papers": h.papers,
                 "cap": settings.max_papers_per_digest,
             }
-            for h in store.held_back(engine)
+            for h in mark_store.held_back(engine)
         ],
         "leases": [
             {
@@ -267,7 +270,7 @@ def status(cli: CliContext, as_json: bool) -> None:
                 "holder": lease.holder,
                 "expires_at": lease.expires_at.isoformat(),
             }
-            for lease in store.held_leases(engine, now)
+            for lease in lease_store.held_leases(engine, now)
         ],
         "claims": [
             {

@@ -19,7 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from bot.engagement.threads import paper_for_thread
 from bot.engagement.votes import top_voted, votes_for
 from bot.model import Discussed, Paper, ThreadInfo
-from bot.store.posts import posts, thread_replies, utc
+from bot.store.posts import posts
+from bot.store.replies import thread_replies
+from bot.store.schema import utc
 
 #: Message subtypes that are a person speaking in a thread. Edits
 #: (`message_changed`), deletions, joins and bot messages are not replies.

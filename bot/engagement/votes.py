@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.engagement.threads import paper_for_thread
 from bot.store.personal import reactions
-from bot.store.posts import utc
+from bot.store.schema import utc
 
 log = logging.getLogger(__name__)
 

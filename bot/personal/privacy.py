@@ -23,7 +23,7 @@ from sqlalchemy import Engine, delete
 from bot.personal.records import person_mutex
 from bot.store import locks
 from bot.store.personal import dm_posts, follows, people, reactions, saved_papers
-from bot.store.posts import thread_replies
+from bot.store.replies import thread_replies
 
 #: What is deleted, in the words the answer uses (and the order it lists them).
 FORGOTTEN = (

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.store import locks
 from bot.store.personal import follows, people, saved_papers
-from bot.store.posts import utc
+from bot.store.schema import utc
 
 #: At most this many follows per person (each is a search in the weekly DM pass).
 MAX_FOLLOWS = 50

@@ -33,9 +33,13 @@ tests drive this package with a fixed clock and a fake Slack server.
 Modules, in the order a run uses them:
 
 - `plan`: what is due, where, in what order (reads the store only);
-- `run`: `publish_due` and the run's order of work, channel by channel;
-- `leases`: digest leases and channel claims (step 4);
-- `posting`: one message exactly once: intent, post, ts, look-up (steps 1–3);
+- `run`: `publish_due` and the run's order of work, channel by channel (`DigestRun`,
+  handed a `Publisher`: the store, Slack, the clock, the renderer, the options);
+- `clock`: a run's time (`RunClock`), shared with recaps and the weekly DMs;
+- `once`: the one exactly-once mechanism (intent, post, record, look-up by
+  metadata; the retry and backoff constants), used by digests, recaps and DMs;
+- `leases`: leases and claims for digests, recaps and weekly DMs (step 4);
+- `posting`: a channel's messages through `once`: its `posts` rows, its history (steps 1–3);
 - `dry_run`: the same, recorded instead of sent;
 - `slack_calls`: the Slack-call layer: pacing, 429s, refusals vs unknown outcomes;
 - `stops`: why a channel's run stops, and the line that says so;
@@ -43,13 +47,25 @@ Modules, in the order a run uses them:
 - `report`: what the run did.
 """
 
-from bot.publisher.leases import LEASE_TTL, default_holder
+from bot.publisher.clock import RunClock
+from bot.publisher.leases import default_holder
 from bot.publisher.messages import EVENT_TYPE, BlockKitRenderer, DigestRenderer
+from bot.publisher.once import (
+    BACKOFF_SECONDS,
+    LEASE_TTL,
+    MAX_ATTEMPTS,
+    RECONCILE_MARGIN,
+    ExactlyOnce,
+    Intents,
+    NoAnswer,
+    NotSent,
+    Sent,
+    find_by_metadata,
+)
 from bot.publisher.plan import Outlook, Plan, Target, outlook, plan_run, selected_topics
-from bot.publisher.posting import BACKOFF_SECONDS, MAX_ATTEMPTS, RECONCILE_MARGIN, Checkpoint
+from bot.publisher.posting import Checkpoint
 from bot.publisher.report import ChannelReport, Preview, PublishReport
-from bot.publisher.run import _Run as _Run  # tests replace its claim and lease steps
-from bot.publisher.run import publish_due
+from bot.publisher.run import DigestRun, Publisher, publish_due
 from bot.publisher.slack_calls import (
     AUTH_ERRORS,
     GONE_ERRORS,
@@ -76,17 +92,26 @@ __all__ = [
     "UNCERTAIN_ERRORS",
     "BlockKitRenderer",
     "ChannelReport",
+    "DigestRun",
     "Checkpoint",
     "DigestRenderer",
+    "ExactlyOnce",
+    "Intents",
+    "NoAnswer",
+    "NotSent",
     "Outlook",
     "Plan",
     "Preview",
     "PublishReport",
+    "Publisher",
+    "RunClock",
+    "Sent",
     "SlackCalls",
     "SlackRefused",
     "SlackUncertain",
     "Target",
     "default_holder",
+    "find_by_metadata",
     "outlook",
     "plan_run",
     "publish_due",

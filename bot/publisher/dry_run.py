@@ -18,7 +18,7 @@ from urllib.parse import quote
 from sqlalchemy import Engine
 
 from bot.model import Digest
-from bot.publisher.messages import _metadata
+from bot.publisher.messages import post_metadata
 from bot.publisher.plan import Target
 from bot.publisher.report import ChannelReport, Preview, PublishReport
 from bot.store import posts as store
@@ -111,7 +111,7 @@ class DryRun:
                 target.slug,
                 target.week_start,
                 arxiv_id,
-                {**message, "metadata": _metadata(row)},
+                {**message, "metadata": post_metadata(row)},
             )
         )
         return row
@@ -133,7 +133,7 @@ class DryRun:
                 row.slug,
                 row.week_start,
                 row.arxiv_id,
-                {**message, "ts": row.ts, "metadata": _metadata(row)},
+                {**message, "ts": row.ts, "metadata": post_metadata(row)},
             )
         )
         return row

@@ -26,16 +26,15 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy import Engine
 
+from bot.publisher.once import LEASE_TTL
 from bot.publisher.plan import Target
-from bot.publisher.stops import _stop
+from bot.publisher.stops import stop_for
+from bot.store import leases as lease_store
 from bot.store import locks
-from bot.store import posts as store
 
 # The package's one logger, named as before it was split into modules.
 log = logging.getLogger("bot.publisher")
 
-#: How long a digest's lease lasts without renewal (it is renewed before every post).
-LEASE_TTL = dt.timedelta(minutes=10)
 
 #: This process's incarnation: a random token drawn once per process (again in a
 #: forked child). A restart in place keeps the host and may keep the pid (a
@@ -71,14 +70,14 @@ def take_lease(
     whoever holds the lease has stopped (PostgreSQL); otherwise only a holder that
     `holder_is_dead` says is dead is taken over before its lease expires.
     """
-    if store.acquire_lease(engine, key, holder, now=now, ttl=ttl):
+    if lease_store.acquire_lease(engine, key, holder, now=now, ttl=ttl):
         return True
-    lease = store.get_lease(engine, key)
+    lease = lease_store.get_lease(engine, key)
     if lease is None or not lease.holder:
         return False
     if not exclusive and not holder_is_dead(lease.holder):
         return False
-    if not store.take_over_lease(engine, key, dead_holder=lease.holder, holder=holder, now=now, ttl=ttl):
+    if not lease_store.take_over_lease(engine, key, dead_holder=lease.holder, holder=holder, now=now, ttl=ttl):
         return False
     return lease.holder
 
@@ -95,7 +94,12 @@ def claimed_channels(engine: Engine, channels: Iterable[str]) -> dict[str, locks
 
 
 class Leases:
-    """What one run holds: the claim of the channel and the lease of the digest it is on."""
+    """What one run holds: a claim (a channel's, a week's DMs') and the lease it is on.
+
+    Digests and recaps hold their channel's claim and one digest's lease at a
+    time; the weekly DMs a week's claim and lease. `holds` is the check before
+    every Slack write.
+    """
 
     def __init__(self, engine: Engine, holder: str, clock: Callable[[], dt.datetime]) -> None:
         self.engine = engine
@@ -103,60 +107,80 @@ class Leases:
         self.clock = clock
         self.claims = locks.Claims(engine)
         self._lease: str | None = None
-        self._channel_claim: str | None = None
+        self._claim: str | None = None
 
-    # ---- channels -------------------------------------------------------------------
+    # ---- claims ---------------------------------------------------------------------
+
+    def claim(self, name: str) -> bool:
+        """One process works under a claim at a time (PostgreSQL; always True on SQLite)."""
+        if not self.claims.try_claim(name):
+            return False
+        self._claim = name
+        return True
+
+    def release_claim(self) -> None:
+        if self._claim is not None:
+            self.claims.release(self._claim)
+            self._claim = None
 
     def claim_channel(self, channel: str) -> bool:
         """One process posts to a channel at a time (PostgreSQL; always True on SQLite)."""
-        name = channel_claim(channel)
-        if not self.claims.try_claim(name):
-            return False
-        self._channel_claim = name
-        return True
+        return self.claim(channel_claim(channel))
 
     def release_channel(self) -> None:
-        if self._channel_claim is not None:
-            self.claims.release(self._channel_claim)
-            self._channel_claim = None
+        self.release_claim()
 
     def close(self) -> None:
         """Give every claim back (the end of the run)."""
         self.claims.close()
 
-    # ---- digests --------------------------------------------------------------------
+    # ---- leases ---------------------------------------------------------------------
 
-    def take(self, target: Target) -> bool:
-        # Holding the channel's claim proves the lease's holder stopped posting here
-        # (every run posts under that claim, and a dead run's claim went with it).
+    def take_key(self, key: str) -> bool | str:
+        """Take the lease `key` (see `take_lease`); the run holds it until `release`."""
+        # Holding the claim proves the lease's holder stopped working under it
+        # (every run works under that claim, and a dead run's claim went with it).
         taken = take_lease(
-            self.engine, target.lease_key, self.holder, now=self.clock(), ttl=LEASE_TTL,
+            self.engine, key, self.holder, now=self.clock(), ttl=LEASE_TTL,
             exclusive=self.claims.exclusive,
         )
+        if taken is not False:
+            self._lease = key
+        return taken
+
+    def take(self, target: Target) -> bool:
+        """A digest's (or recap's) lease."""
+        taken = self.take_key(target.lease_key)
         if taken is False:
             return False
         if isinstance(taken, str):
             log.warning(
                 "took over %s in %s from %s, which is no longer running", target.label, target.channel, taken
             )
-        self._lease = target.lease_key
         return True
 
-    def renew(self, target: Target) -> None:
-        """Before each Slack write: still ours? (A lease that expired may have been taken.)"""
-        if self._lease is None:
-            return
-        claimed = self._channel_claim is None or self.claims.holds(self._channel_claim)
-        if not claimed or not store.acquire_lease(
+    def holds(self) -> bool:
+        """Before each Slack write: the claim and the lease still ours? (A lease that
+        expired may have been taken.) Renews the lease; False: lost, and let go."""
+        claimed = self._claim is None or self.claims.holds(self._claim)
+        if self._lease is None or not claimed or not lease_store.acquire_lease(
             self.engine, self._lease, self.holder, now=self.clock(), ttl=LEASE_TTL
         ):
             self._lease = None
-            raise _stop(target.channel, "posting", "lease_lost")
+            return False
+        return True
+
+    def renew(self, target: Target) -> None:
+        """A digest's write: raises the channel's stop when its lease was lost."""
+        if self._lease is None:
+            return
+        if not self.holds():
+            raise stop_for(target.channel, "posting", "lease_lost")
 
     def release(self) -> None:
-        """Give the digest's lease back (when it is done, or stopped)."""
+        """Give the lease back (when its work is done, or stopped)."""
         if self._lease is not None:
-            store.release_lease(self.engine, self._lease, self.holder)
+            lease_store.release_lease(self.engine, self._lease, self.holder)
             self._lease = None
 
 

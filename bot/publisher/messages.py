@@ -56,7 +56,7 @@ class BlockKitRenderer:
         return digest_held_back(digest, lang=lang, held=held, cap=cap)
 
 
-def _metadata(row: PostRow) -> dict[str, Any]:
+def post_metadata(row: PostRow) -> dict[str, Any]:
     """What a message carries so that it can be found again after a crash."""
     payload: dict[str, Any] = {
         "post_id": row.id,
@@ -69,7 +69,7 @@ def _metadata(row: PostRow) -> dict[str, Any]:
     return {"event_type": EVENT_TYPE, "event_payload": payload}
 
 
-def _payload(message: Mapping[str, Any]) -> Mapping[str, Any] | None:
+def digest_payload(message: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The publisher's metadata payload on a message, or None (not the bot's digest post)."""
     metadata = message.get("metadata") or {}
     if not isinstance(metadata, Mapping) or metadata.get("event_type") != EVENT_TYPE:
@@ -78,19 +78,19 @@ def _payload(message: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return payload if isinstance(payload, Mapping) else None
 
 
-def _post_id(message: Mapping[str, Any]) -> int | None:
-    value = (_payload(message) or {}).get("post_id")
+def post_id_in(message: Mapping[str, Any]) -> int | None:
+    value = (digest_payload(message) or {}).get("post_id")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _describes(message: Mapping[str, Any], row: PostRow) -> bool:
+def describes(message: Mapping[str, Any], row: PostRow) -> bool:
     """Whether a message carrying `row.id` is really that row's message.
 
     Post ids start again at 1 in a fresh store: a message an earlier store
     posted may carry the same id for another paper. Kind, digest and paper
     must match too.
     """
-    payload = _payload(message) or {}
+    payload = digest_payload(message) or {}
     return (
         payload.get("kind") == row.kind
         and payload.get("slug") == row.slug
@@ -99,7 +99,7 @@ def _describes(message: Mapping[str, Any], row: PostRow) -> bool:
     )
 
 
-def _what(row: PostRow) -> str:
+def post_label(row: PostRow) -> str:
     if row.arxiv_id:
         return f"paper {row.arxiv_id} of {row.slug} {row.week_start}"
     if row.kind == "note":

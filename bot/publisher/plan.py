@@ -17,9 +17,12 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.model import AGGREGATE_SLUG
 from bot.progress import duration
+from bot.store import freshness
+from bot.store import marks as mark_store
 from bot.store import posts as store
 from bot.store.catalog import Catalog
-from bot.store.posts import Mark, MarkOrigin, header_key, paper_key
+from bot.store.marks import Mark, MarkOrigin
+from bot.store.posts import header_key, paper_key
 from bot.weekly.schedule import is_due
 
 
@@ -162,7 +165,7 @@ def plan_run(
     slugs = [s for s in slugs if s in known]
     plan.unmapped = [s for s in slugs if settings.channel_for(s) is None]
     slugs = [s for s in slugs if settings.channel_for(s) is not None]
-    versions = store.digest_versions(engine, slugs)
+    versions = freshness.digest_versions(engine, slugs)
     order = {slug: i for i, slug in enumerate(slugs)}
     tz = settings.tz
     plan.newest_week = next(
@@ -173,7 +176,7 @@ def plan_run(
         assert channel is not None
         weeks = sorted(catalog.digests(slug=slug), key=lambda d: d.week_start)
         due = [d for d in weeks if is_due(d.week_end, now, tz)]
-        marks = store.marks(engine, channel, slug)
+        marks = mark_store.marks(engine, channel, slug)
         chosen = [d for d in weeks if d.week_start <= week <= d.week_end] if week else []
         if not marks and due:
             keep = {d.week_start for d in chosen}

@@ -1,6 +1,8 @@
-"""One message into Slack exactly once: intent row, post, ts; a look-up before any retry.
+"""A channel's messages into Slack exactly once: intent row, post, ts; a look-up before any retry.
 
-The steps of guarantees 1–3 (see `bot.publisher`):
+The steps of guarantees 1–3 (see `bot.publisher`), as `bot.publisher.once`
+runs them for every message the bot owns; here the rows are the channel's
+`posts` (`PostIntents`) and the look-up reads the channel's history:
 
 - Before `chat.postMessage` a `pending` row is committed (the intent) and the
   message carries its id in its metadata; Slack's `ts` is committed right
@@ -30,23 +32,18 @@ from slack_sdk.web import SlackResponse
 from sqlalchemy import Engine
 
 from bot.model import Digest
-from bot.publisher.messages import _describes, _metadata, _payload, _post_id, _what
+from bot.publisher.messages import describes, digest_payload, post_id_in, post_label, post_metadata
+from bot.publisher.once import RECONCILE_MARGIN, ExactlyOnce, NoAnswer, NotSent, find_by_metadata
 from bot.publisher.plan import Target
 from bot.publisher.report import ChannelReport, PublishReport
 from bot.publisher.slack_calls import GONE_ERRORS, SlackCalls, SlackRefused, SlackUncertain
-from bot.publisher.stops import _refused, _stop
+from bot.publisher.stops import refused_stop, stop_for
 from bot.store import posts as store
 from bot.store.posts import PostRow, header_key, note_key, paper_key
 
 # The package's one logger, named as before it was split into modules.
 log = logging.getLogger("bot.publisher")
 
-#: How far before a post's attempt the look-up starts (clock skew with Slack).
-RECONCILE_MARGIN = dt.timedelta(hours=1)
-#: Attempts per message when the answer is unknown (connection error, 5xx).
-MAX_ATTEMPTS = 5
-#: First wait between those attempts, doubled each time (1, 2, 4, 8 s).
-BACKOFF_SECONDS = 1.0
 #: Pages of history (of `HISTORY_PAGE` messages) read back for an earlier store's messages.
 ADOPT_PAGES = 100
 
@@ -54,6 +51,25 @@ Checkpoint = Callable[[str, PostRow | None], None]
 """Called at each step of a post (`before_intent`, `after_intent`, `after_slack`,
 `after_record`, `after_uncertain`, `before_update`, `after_update`): tests raise
 from it to crash the publisher at exactly that point."""
+
+
+class PostIntents:
+    """A channel's `posts` rows as `bot.publisher.once` records them."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], dt.datetime], content_hash: str | None) -> None:
+        self.engine, self.clock, self.content_hash = engine, clock, content_hash
+
+    def posted(self, row: PostRow, ts: str, *, adopted: bool) -> None:
+        store.mark_posted(self.engine, row.id, ts=ts, now=self.clock(), adopted=adopted)
+
+    def failed(self, row: PostRow, error: str) -> None:
+        store.mark_failed(self.engine, row.id, error=error, now=self.clock())
+
+    def noted(self, row: PostRow, error: str) -> None:
+        store.note_error(self.engine, row.id, error=error, now=self.clock())
+
+    def retry(self, row: PostRow) -> PostRow | None:
+        return store.retry_intent(self.engine, row, content_hash=self.content_hash, now=self.clock())
 
 
 class Writer:
@@ -81,11 +97,11 @@ class Writer:
         self.sleep = sleep
         self.renew = renew
         self.checkpoint = checkpoint
+        self.once = ExactlyOnce(sleep, checkpoint)
         self._own: dict[str, tuple[dt.datetime, list[Mapping[str, Any]]]] = {}
 
     def _check(self, point: str, row: PostRow | None) -> None:
-        if self.checkpoint is not None:
-            self.checkpoint(point, row)
+        self.once.check(point, row)
 
     def rows(self, channel: str, keys: list[str]) -> dict[str, PostRow]:
         """The channel's post rows under these keys."""
@@ -114,7 +130,7 @@ class Writer:
             self.report.channel(target.channel).adopted += 1
             log.info(
                 "%s in %s: adopted message %s of an interrupted post",
-                _what(row),
+                post_label(row),
                 target.channel,
                 ts,
             )
@@ -167,30 +183,23 @@ class Writer:
         """post id -> ts of the messages, page by page, that carry these rows' ids and describe
         the same post; stops as soon as every row is found."""
         wanted = {row.id: row for row in rows}
-        found: dict[int, str] = {}
-        cursor: str | None = None
-        while True:
-            answer = self._read(target, doing, functools.partial(page, cursor))
-            for message in answer.get("messages") or []:
-                post_id = _post_id(message)
-                if post_id in wanted and _describes(message, wanted[post_id]):
-                    found.setdefault(post_id, str(message["ts"]))
-            cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor or found.keys() >= wanted.keys():
-                return found
+
+        def key_of(message: Mapping[str, Any]) -> int | None:
+            post_id = post_id_in(message)
+            return post_id if post_id in wanted and describes(message, wanted[post_id]) else None
+
+        return find_by_metadata(
+            lambda cursor: self._read(target, doing, functools.partial(page, cursor)), key_of, wanted
+        )
 
     def _read(self, target: Target, doing: str, call: Callable[[], SlackResponse]) -> SlackResponse:
         """A read, retried with backoff when Slack does not answer (reads are idempotent)."""
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                return call()
-            except SlackRefused as err:
-                raise _refused(target.channel, doing, err) from err
-            except SlackUncertain as err:
-                if attempt == MAX_ATTEMPTS:
-                    raise _stop(target.channel, doing, "unreachable", err.detail) from err
-                self.sleep(_backoff(attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            return self.once.repeat(call)
+        except SlackRefused as err:
+            raise refused_stop(target.channel, doing, err) from err
+        except SlackUncertain as err:
+            raise stop_for(target.channel, doing, "unreachable", err.detail) from err
 
     # ---- messages an earlier store posted ------------------------------------------------
 
@@ -211,7 +220,7 @@ class Writer:
                 "looking for the bot's earlier messages",
                 functools.partial(self.slack.history_page, target.channel, oldest, cursor),
             )
-            found += [m for m in page.get("messages") or [] if _payload(m) is not None]
+            found += [m for m in page.get("messages") or [] if digest_payload(m) is not None]
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
                 break
@@ -238,7 +247,7 @@ class Writer:
             found += [
                 m
                 for m in page.get("messages") or []
-                if m.get("ts") != thread_ts and _payload(m) is not None
+                if m.get("ts") != thread_ts and digest_payload(m) is not None
             ]
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
@@ -311,44 +320,27 @@ class Writer:
             row = store.retry_intent(self.engine, row, content_hash=hash_, now=self.clock())
         if row is None:
             return None
-        self._check("after_intent", row)
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                ts = self.slack.post(target.channel, message, _metadata(row), thread_ts)
-            except SlackRefused as err:
-                store.mark_failed(self.engine, row.id, error=err.error, now=self.clock())
-                raise _refused(target.channel, f"posting {_what(row)}", err) from err
-            except SlackUncertain as err:
-                self._check("after_uncertain", row)
-                log.warning(
-                    "%s in %s: no answer to chat.postMessage (%s); looking for it",
-                    _what(row),
-                    target.channel,
-                    err.detail,
-                )
-                found = self._find(target, [row]).get(row.id)
-                if found is not None:
-                    store.mark_posted(self.engine, row.id, ts=found, now=self.clock(), adopted=True)
-                    report.adopted += 1
-                    self._store_permalink(row.id, target.channel, found)
-                    return store.get_post(self.engine, row.id)
-                if attempt == MAX_ATTEMPTS:
-                    store.note_error(self.engine, row.id, error=err.detail, now=self.clock())
-                    raise _stop(
-                        target.channel, f"posting {_what(row)}", "unreachable", err.detail
-                    ) from err
-                self.sleep(_backoff(attempt))
-                row = store.retry_intent(self.engine, row, content_hash=hash_, now=self.clock())
-                if row is None:
-                    return None
-                continue
-            self._check("after_slack", row)
-            store.mark_posted(self.engine, row.id, ts=ts, now=self.clock())
-            self._check("after_record", row)
+        what = post_label(row)
+        try:
+            sent = self.once.post(
+                row,
+                PostIntents(self.engine, self.clock, hash_),
+                send=lambda r: self.slack.post(target.channel, message, post_metadata(r), thread_ts),
+                find=lambda r: self._find(target, [r]).get(r.id),
+                what=f"{what} in {target.channel}",
+            )
+        except NotSent as err:
+            raise refused_stop(target.channel, f"posting {what}", err.refusal) from err.refusal
+        except NoAnswer as err:
+            raise stop_for(target.channel, f"posting {what}", "unreachable", err.detail) from err
+        if sent is None:
+            return None
+        if sent.adopted:
+            report.adopted += 1
+        else:
             report.posted += 1
-            self._store_permalink(row.id, target.channel, ts)
-            return store.get_post(self.engine, row.id)
-        raise AssertionError("unreachable")  # pragma: no cover
+        self._store_permalink(sent.row.id, target.channel, sent.ts)
+        return store.get_post(self.engine, sent.row.id)
 
     def update(
         self,
@@ -362,29 +354,26 @@ class Writer:
         assert row.ts is not None
         self._check("before_update", row)
         self.renew(target)
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                self.slack.update(target.channel, row.ts, message, _metadata(row))
-                break
-            except SlackRefused as err:
-                if err.error in GONE_ERRORS:
-                    log.warning(
-                        "%s in %s: cannot update message %s (%s); left as it is",
-                        _what(row),
-                        target.channel,
-                        row.ts,
-                        err.error,
-                    )
-                    store.record_update(self.engine, row.id, content_hash=hash_, now=self.clock())
-                    store.note_error(self.engine, row.id, error=err.error, now=self.clock())
-                    return row
-                raise _refused(target.channel, f"updating {_what(row)}", err) from err
-            except SlackUncertain as err:
-                if attempt == MAX_ATTEMPTS:
-                    raise _stop(
-                        target.channel, f"updating {_what(row)}", "unreachable", err.detail
-                    ) from err
-                self.sleep(_backoff(attempt))
+        ts = row.ts
+        try:
+            self.once.repeat(lambda: self.slack.update(target.channel, ts, message, post_metadata(row)))
+        except SlackRefused as err:
+            if err.error in GONE_ERRORS:
+                log.warning(
+                    "%s in %s: cannot update message %s (%s); left as it is",
+                    post_label(row),
+                    target.channel,
+                    row.ts,
+                    err.error,
+                )
+                store.record_update(self.engine, row.id, content_hash=hash_, now=self.clock())
+                store.note_error(self.engine, row.id, error=err.error, now=self.clock())
+                return row
+            raise refused_stop(target.channel, f"updating {post_label(row)}", err) from err
+        except SlackUncertain as err:
+            raise stop_for(
+                target.channel, f"updating {post_label(row)}", "unreachable", err.detail
+            ) from err
         self._check("after_update", row)
         store.record_update(self.engine, row.id, content_hash=hash_, now=self.clock())
         report.updated += 1
@@ -408,6 +397,3 @@ class Writer:
         store.set_permalink(self.engine, post_id, permalink)
         return permalink
 
-
-def _backoff(attempt: int) -> float:
-    return BACKOFF_SECONDS * float(2 ** (attempt - 1))

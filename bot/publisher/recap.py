@@ -28,14 +28,16 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.publisher.clock import RunClock
 from bot.publisher.leases import Leases, default_holder
-from bot.publisher.messages import _payload
+from bot.publisher.messages import digest_payload
 from bot.publisher.plan import Target, selected_topics
 from bot.publisher.posting import Checkpoint, Writer
 from bot.publisher.report import PublishReport
 from bot.publisher.slack_calls import MIN_INTERVAL, SlackCalls, SlackRefused, SlackUncertain
-from bot.publisher.stops import _ChannelStop, _RunStop
+from bot.publisher.stops import ChannelStop, RunStop
 from bot.store import Catalog
+from bot.store import marks as mark_store
 from bot.store import posts as store
 from bot.store.codec import content_hash
 from bot.store.posts import PostRow, chart_key, recap_key
@@ -134,7 +136,7 @@ def due_week(
         )
         if not present:
             continue
-        marks = [store.marks(engine, channel, slug).get(start) for slug in present]
+        marks = [mark_store.marks(engine, channel, slug).get(start) for slug in present]
         if all(m is not None and m.state == "posted" for m in marks):
             return start, ""
         return None, f"the digests of the week of {start} are not all posted in {channel} yet"
@@ -166,13 +168,7 @@ def post_recaps(
     votes: VotesSource | None = None,
 ) -> RecapReport:
     """Post each channel's recap that is due (or that of `week`), with its chart."""
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    started = monotonic()
-
-    def clock() -> dt.datetime:
-        return now.astimezone(dt.UTC) + dt.timedelta(seconds=monotonic() - started)
-
+    clock = RunClock.starting(now, monotonic=monotonic, sleep=sleep)
     catalog = Catalog(engine)
     slack = SlackCalls(client, sleep=sleep, monotonic=monotonic, min_interval=min_interval)
     leases = Leases(engine, holder or default_holder(), clock)
@@ -189,10 +185,10 @@ def post_recaps(
                 _Channel(engine, catalog, slack, leases, settings, clock, sleep, checkpoint, votes).run(
                     result, slugs, week, now
                 )
-            except _ChannelStop as stop:
+            except ChannelStop as stop:
                 log.error("%s", stop.problem)
                 result.error, result.problem = stop.error, stop.problem
-                if isinstance(stop, _RunStop):
+                if isinstance(stop, RunStop):
                     break
             finally:
                 leases.release()
@@ -291,13 +287,13 @@ class _Channel:
         oldest = dt.datetime.combine(target.week_start, dt.time(), dt.UTC) - dt.timedelta(days=1)
         try:
             messages = self.writer.own_messages(target, oldest)
-        except _ChannelStop as stop:
-            if isinstance(stop, _RunStop) or stop.error not in ("not_in_channel", "missing_scope"):
+        except ChannelStop as stop:
+            if isinstance(stop, RunStop) or stop.error not in ("not_in_channel", "missing_scope"):
                 raise
             return None
         week = target.week_start.isoformat()
         for message in messages:
-            payload = _payload(message) or {}
+            payload = digest_payload(message) or {}
             if payload.get("kind") == "recap" and payload.get("slug") == RECAP_SLUG and payload.get("week") == week:
                 return self.writer.adopt(
                     target, self.report.channel(target.channel), "recap", recap_key(target.week_start),

@@ -1,7 +1,9 @@
 """A publishing run: channels in turn, each digest under its lease, messages one by one.
 
 `publish_due` plans the run (`bot.publisher.plan`), records it in the store's
-`runs`, and hands it to `_Run`, which owns the order of the work: a channel
+`runs`, and hands a `Publisher` (what the run works with: the store, Slack,
+its clock, the renderer, the settings it needs) to `DigestRun`, which owns the
+order of the work: a channel
 only under its claim, a digest only under its lease (`bot.publisher.leases`);
 for each digest, settle what an earlier run left, post the header and each
 new paper, update edited ones, then the header again if it changed, and mark
@@ -16,6 +18,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
@@ -23,15 +26,19 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.model import Digest
+from bot.publisher.clock import RunClock
 from bot.publisher.dry_run import DryRun
 from bot.publisher.leases import Leases, default_holder
-from bot.publisher.messages import BlockKitRenderer, DigestRenderer, _payload
+from bot.publisher.messages import BlockKitRenderer, DigestRenderer, digest_payload
 from bot.publisher.plan import Outlook, Plan, Target, outlook, plan_run
 from bot.publisher.posting import Checkpoint, Writer
 from bot.publisher.report import ChannelReport, PublishReport
 from bot.publisher.slack_calls import MIN_INTERVAL, SlackCalls
-from bot.publisher.stops import _ChannelStop, _RunStop
+from bot.publisher.stops import ChannelStop, RunStop
+from bot.store import freshness
+from bot.store import marks as mark_store
 from bot.store import posts as store
+from bot.store import runs as run_store
 from bot.store.catalog import Catalog
 from bot.store.codec import content_hash
 from bot.store.posts import PostRow, header_key, note_key, paper_key
@@ -53,6 +60,25 @@ def _date(value: object) -> dt.date | None:
         return dt.date.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Publisher:
+    """What a publishing run works with, injected: the store, Slack (None: a dry
+    run, nothing sent), the clock, the renderer, and what it needs of the settings."""
+
+    engine: Engine
+    slack: SlackCalls | None
+    clock: RunClock
+    renderer: DigestRenderer
+    lang: str
+    max_papers: int
+    holder: str
+    checkpoint: Checkpoint | None = None
+
+    @property
+    def dry_run(self) -> bool:
+        return self.slack is None
 
 
 def publish_due(
@@ -105,34 +131,30 @@ def publish_due(
         log.info("about to post: %s", expected.describe())
     if announce is not None:
         announce(expected)
-    run = _Run(
+    publisher = Publisher(
         engine,
         slack,
+        RunClock.starting(now, monotonic=monotonic, sleep=sleep),
+        renderer or BlockKitRenderer(),
         lang=settings.lang,
-        now=now,
-        sleep=sleep,
-        monotonic=monotonic,
-        renderer=renderer or BlockKitRenderer(),
+        max_papers=cap,
         holder=holder or default_holder(),
         checkpoint=checkpoint,
-        dry_run=dry_run,
-        max_papers=cap,
-        progress=progress,
-        total=expected.messages,
     )
+    run = DigestRun(publisher, progress=progress, total=expected.messages)
     report = run.report
     report.unmapped_topics = plan.unmapped
     report.unknown_topics = plan.unknown
     for slug in plan.unknown:
         log.warning("topic %r is not in the archive; check DIGEST_TOPICS or --topic", slug)
     if not dry_run:
-        report.run_id = store.start_run(engine, trigger=trigger, holder=run.holder, now=now)
+        report.run_id = run_store.start_run(engine, trigger=trigger, holder=run.holder, now=now)
     try:
         run.execute(plan)
     finally:
         report.finished_at = run.clock()
         if report.run_id is not None:
-            store.finish_run(
+            run_store.finish_run(
                 engine,
                 report.run_id,
                 now=report.finished_at,
@@ -144,64 +166,38 @@ def publish_due(
     return report
 
 
-class _Run:
+class DigestRun:
     """One publishing run: channels in turn, digests in order, messages one by one."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        slack: SlackCalls | None,
-        *,
-        lang: str,
-        now: dt.datetime,
-        sleep: Callable[[float], None],
-        monotonic: Callable[[], float],
-        renderer: DigestRenderer,
-        holder: str,
-        checkpoint: Checkpoint | None,
-        dry_run: bool,
-        max_papers: int,
-        progress: Progress | None = None,
-        total: int = 0,
-    ) -> None:
-        self.engine = engine
-        self.max_papers = max_papers
+    def __init__(self, publisher: Publisher, *, progress: Progress | None = None, total: int = 0) -> None:
+        self.engine = publisher.engine
+        self.renderer = publisher.renderer
+        self.lang = publisher.lang
+        self.max_papers = publisher.max_papers
+        self.holder = publisher.holder
+        self.dry_run = publisher.dry_run
+        self.clock = publisher.clock
         self.progress = progress
         self.total = total
         self.done = 0
-        self.slack = slack
-        self.lang = lang
-        self.sleep = sleep
-        self.monotonic = monotonic
-        self.renderer = renderer
-        self.holder = holder
-        self.checkpoint = checkpoint
-        self.dry_run = dry_run
-        self.catalog = Catalog(engine)
-        self._now = now.astimezone(dt.UTC)
-        self._started = monotonic()
-        self.report = PublishReport(started_at=self._now, dry_run=dry_run)
-        with engine.connect() as conn:
+        self.catalog = Catalog(self.engine)
+        self.report = PublishReport(started_at=self.clock.start, dry_run=self.dry_run)
+        with self.engine.connect() as conn:
             self.version = archive_version(conn)
-        self.leases = Leases(engine, holder, self.clock)
+        self.leases = Leases(self.engine, self.holder, self.clock)
         self.writer: Writer | DryRun
-        if dry_run:
-            self.writer = DryRun(engine, self.report, clock=self.clock)
+        if publisher.slack is None:
+            self.writer = DryRun(self.engine, self.report, clock=self.clock)
         else:
-            assert slack is not None
             self.writer = Writer(
-                engine,
-                slack,
+                self.engine,
+                publisher.slack,
                 self.report,
                 clock=self.clock,
-                sleep=sleep,
+                sleep=self.clock.sleep,
                 renew=self._renew_lease,
-                checkpoint=checkpoint,
+                checkpoint=publisher.checkpoint,
             )
-
-    def clock(self) -> dt.datetime:
-        """The run's `now` moved on by the (injected) monotonic clock."""
-        return self._now + dt.timedelta(seconds=self.monotonic() - self._started)
 
     # ---- channels and digests -------------------------------------------------------
 
@@ -214,7 +210,7 @@ class _Run:
                 f"{slug} {w.isoformat()}" for w in weeks
             )
             if not self.dry_run:
-                store.add_skipped(self.engine, channel, slug, weeks, self.clock())
+                mark_store.add_skipped(self.engine, channel, slug, weeks, self.clock())
                 log.info(
                     "first start in %s for %s: %d older week(s) marked skipped",
                     channel,
@@ -231,10 +227,10 @@ class _Run:
                 try:
                     for target in targets:
                         self._digest(target, report)
-                except _ChannelStop as stop:
+                except ChannelStop as stop:
                     log.error("%s", stop.problem)
                     report.error, report.problem = stop.error, stop.problem
-                    if isinstance(stop, _RunStop):
+                    if isinstance(stop, RunStop):
                         return
                 finally:
                     self._release_channel()
@@ -255,7 +251,7 @@ class _Run:
             digest = self.catalog.digest(target.slug, target.week_start)
             if digest is None or digest.week_start != target.week_start:
                 return  # removed from the archive since the plan was made
-            mark = store.marks(self.engine, target.channel, target.slug).get(target.week_start)
+            mark = mark_store.marks(self.engine, target.channel, target.slug).get(target.week_start)
             if not self.dry_run and (mark is None or mark.state == "skipped"):
                 self._mark(target, "posting", None)
             if not self.dry_run:
@@ -287,9 +283,9 @@ class _Run:
             self.progress(self.done, max(self.total, self.done), target.label)
 
     def _mark(
-        self, target: Target, state: store.MarkState, checked: int | None, held: int = 0
+        self, target: Target, state: mark_store.MarkState, checked: int | None, held: int = 0
     ) -> None:
-        store.set_mark(
+        mark_store.set_mark(
             self.engine,
             channel=target.channel,
             slug=target.slug,
@@ -315,12 +311,12 @@ class _Run:
         if hkey in rows:
             return  # this store has posted (or tried to post) the digest: it knows
         oldest = dt.datetime.combine(target.week_start, dt.time(), dt.UTC) - ADOPT_MARGIN
-        hashes = store.paper_hashes(self.engine, list(papers))
+        hashes = freshness.paper_hashes(self.engine, list(papers))
         week = target.week_start.isoformat()
         try:
             messages = self.writer.own_messages(target, oldest)
-        except _ChannelStop as stop:
-            if isinstance(stop, _RunStop) or stop.error not in UNREADABLE_HISTORY:
+        except ChannelStop as stop:
+            if isinstance(stop, RunStop) or stop.error not in UNREADABLE_HISTORY:
                 raise
             # Posting may still work (chat:write.public needs no membership): the
             # post itself says what is wrong if it does not.
@@ -333,7 +329,7 @@ class _Run:
             return
         adopted = 0
         for message in messages:
-            payload = _payload(message) or {}
+            payload = digest_payload(message) or {}
             kind, slug = payload.get("kind"), payload.get("slug")
             row: PostRow | None = None
             if kind == "header" and slug == target.slug and payload.get("week") == week and hkey not in rows:
@@ -362,7 +358,7 @@ class _Run:
                 store.record_update(self.engine, header.id, content_hash=content_hash(rendered), now=self.clock())
         if header is not None and header.ts and nkey not in rows and len(digest.papers) > self.max_papers:
             for message in self.writer.thread_messages(target, header.ts):
-                payload = _payload(message) or {}
+                payload = digest_payload(message) or {}
                 if payload.get("kind") == "note" and payload.get("slug") == target.slug and payload.get("week") == week:
                     if self.writer.adopt(target, report, "note", nkey, target.slug, target.week_start, None, message, None):
                         adopted += 1
@@ -390,7 +386,7 @@ class _Run:
         ids = [p.arxiv_id for p in digest.papers]
         hkey, nkey = header_key(target.slug, target.week_start), note_key(target.slug, target.week_start)
         rows = self.writer.rows(target.channel, [hkey, nkey, *map(paper_key, ids)])
-        hashes = store.paper_hashes(self.engine, ids)
+        hashes = freshness.paper_hashes(self.engine, ids)
         settled = True
 
         header = rows.get(hkey)

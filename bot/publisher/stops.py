@@ -1,8 +1,8 @@
 """Why a channel's run stops, and the one line that tells the operator.
 
 A Slack refusal, Slack out of reach after every retry, or a lost lease ends
-the run's work in that channel (`_ChannelStop`); a refused token ends the
-whole run (`_RunStop`), since every channel would fail alike. Nothing is
+the run's work in that channel (`ChannelStop`); a refused token ends the
+whole run (`RunStop`), since every channel would fail alike. Nothing is
 marked posted that was not, so the next run carries on where this one
 stopped. The problem line says where, what Slack said, what to do about it
 and what happens next; it goes to the log, the report and `digest-bot status`.
@@ -36,7 +36,7 @@ _HINTS = {
 _AUTH_HINT = "check SLACK_BOT_TOKEN (a bot token `xoxb-…`; reinstall the app if it was revoked)"
 
 
-class _ChannelStop(Exception):
+class ChannelStop(Exception):
     """Stop posting to this channel for this run (recorded in the report)."""
 
     def __init__(self, error: str, problem: str) -> None:
@@ -45,18 +45,18 @@ class _ChannelStop(Exception):
         self.problem = problem
 
 
-class _RunStop(_ChannelStop):
+class RunStop(ChannelStop):
     """Stop the whole run: the token itself is refused."""
 
 
-def _refused(channel: str, doing: str, err: SlackRefused) -> _ChannelStop:
-    return _stop(channel, doing, err.error, "; ".join(err.details))
+def refused_stop(channel: str, doing: str, err: SlackRefused) -> ChannelStop:
+    return stop_for(channel, doing, err.error, "; ".join(err.details))
 
 
-def _stop(channel: str, doing: str, error: str, detail: str = "") -> _ChannelStop:
+def stop_for(channel: str, doing: str, error: str, detail: str = "") -> ChannelStop:
     """What ends this channel's run (or the whole run, for a refused token)."""
     problem = _problem(channel, doing, error, detail)
-    return _RunStop(error, problem) if error in AUTH_ERRORS else _ChannelStop(error, problem)
+    return RunStop(error, problem) if error in AUTH_ERRORS else ChannelStop(error, problem)
 
 
 def _problem(channel: str, doing: str, error: str, detail: str = "") -> str:

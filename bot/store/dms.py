@@ -19,7 +19,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.personal import dm_posts
-from bot.store.posts import utc
+from bot.store.schema import utc
 
 
 @dataclass(frozen=True, slots=True)

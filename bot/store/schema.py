@@ -59,6 +59,16 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+def utc(value: dt.datetime) -> dt.datetime:
+    """An aware UTC datetime; naive values (SQLite drops the zone) are UTC already."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def utc_or_none(value: dt.datetime | None) -> dt.datetime | None:
+    """`utc` for a column that may be NULL."""
+    return None if value is None else utc(value)
+
+
 #: Key/value facts about the store: the archive root it indexes, its version.
 state = Table(
     "state",

@@ -23,8 +23,8 @@ from bot.engagement import discussion
 from bot.engagement.votes import top_voted
 from bot.model import Discussed, Topic
 from bot.store import Catalog
-from bot.store.posts import thread_replies, utc
-from bot.store.schema import paper_topics
+from bot.store.replies import thread_replies
+from bot.store.schema import paper_topics, utc
 from bot.weekly.trends import Trends, trends
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,8 @@
 Always run through `bot.store.migrate`, which passes the connection to use
 (already inside the transaction and lock it migrates under); there is no
 `alembic.ini`. The target is the store's whole metadata: the archive tables
-of `bot.store.schema` and the post tables of `bot.store.posts`.
+of `bot.store.schema` and the posting tables (`bot.store.posts`, `marks`,
+`leases`, `runs`, `replies`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from typing import Any, Literal
 
 from alembic import context
 
+import bot.store.leases  # noqa: F401 - the tables of the posting layer, on the shared metadata
+import bot.store.marks  # noqa: F401
 import bot.store.personal  # defines the personal tables on the shared metadata
-import bot.store.posts  # noqa: F401 - defines the post tables on the shared metadata
+import bot.store.posts  # noqa: F401
+import bot.store.replies  # noqa: F401
+import bot.store.runs  # noqa: F401
 from bot.store.schema import UtcDateTime, metadata
 
 
