@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,12 +21,6 @@ from tests.conftest import EXAMPLE_ARCHIVE, PROJECT
 from tests.support.bot_server import running_bot
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 from tests.support.team_archive import newest_week_ids, write_team_archive
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as running:
-        yield running
 
 
 def digest_bot(cwd: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:

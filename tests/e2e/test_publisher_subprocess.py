@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,12 +24,6 @@ from tests.publisher.test_publisher import expected, sequence
 
 PROJECT = Path(__file__).resolve().parents[2]
 NEWEST = [("dp", "2025-01-17"), ("fl", "2025-01-17")]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as running:
-        yield running
 
 
 def bot_env(tmp_path: Path, archive: Path, fake: FakeSlack) -> dict[str, str]:

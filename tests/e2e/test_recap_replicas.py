@@ -9,34 +9,23 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 
-from bot.store import sync_archive
 from bot.store.posts import leases
 from tests.conftest import PROJECT
-from tests.support.clock import FakeClock
 from tests.support.fake_slack import BOT_TOKEN, Call, FakeSlack
-from tests.publisher.test_publisher import publish
 
 pytestmark = pytest.mark.backends("postgresql")
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as running:
-        yield running
-
-
-@pytest.fixture
-def posted(engine: Engine, example_archive: Path, fake: FakeSlack) -> Engine:
-    sync_archive(engine, example_archive)
-    assert publish(engine, fake, FakeClock()).ok
-    return engine
+def posted(posted_week: Engine) -> Engine:
+    """The newest week (2025-01-17: dp and fl) posted to C0SD (`posted_week`, tests/conftest.py)."""
+    return posted_week
 
 
 def replica(db_url: str, archive: Path, fake: FakeSlack) -> subprocess.Popen[str]:

@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +31,6 @@ PROJECT = Path(__file__).resolve().parents[2]
 NEWEST = [("dp", dt.date(2025, 1, 17)), ("fl", dt.date(2025, 1, 17))]
 BUSY = ["dp 2025-01-17", "fl 2025-01-17"]
 MESSAGES = 9  # dp: header + 4 papers; fl: header + 3 (its 4th is dp's, linked)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as running:
-        yield running
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +35,8 @@ WEEK = dt.date(2025, 1, 17)
 USERS = [f"U0P{i:02d}" for i in range(6)]
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack(users={**{u: u.lower() for u in USERS}, BOT_USER_ID: "digest-bot"}) as running:
-        yield running
+#: Whom the fake Slack knows: read by the `fake_slack` fixture (tests/conftest.py).
+FAKE_SLACK_OPTIONS = {"users": {**{u: u.lower() for u in USERS}, BOT_USER_ID: "digest-bot"}}
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, inspect
 
-from bot.config import load_settings
 from bot.discussion import (
     hot,
     paper_for_thread,
@@ -19,11 +17,8 @@ from bot.discussion import (
     ts_datetime,
     window_start,
 )
-from bot.publisher import publish_due
-from bot.slack.client import posting_client
 from bot.store import posts as store
-from bot.store import sync_archive
-from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, FakeSlack
+from tests.support.fake_slack import BOT_USER_ID, FakeSlack
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
@@ -47,20 +42,19 @@ def clock() -> SlackClock:
 
 
 @pytest.fixture
-def fake(clock: SlackClock) -> Iterator[FakeSlack]:
-    with FakeSlack(clock=clock) as running:
-        yield running
+def fake_slack_options(clock: SlackClock) -> dict[str, Any]:
+    return {"clock": clock}
 
 
 @pytest.fixture
-def posted(engine: Engine, example_archive: Path, fake: FakeSlack) -> Engine:
+def posted_week_settings() -> list[dict[str, str]]:
+    return [{"DIGEST_CHANNELS": "dp=C0SD,fl=C0SD"}, {"DIGEST_CHANNELS": "fl=C0FL"}]
+
+
+@pytest.fixture
+def posted(posted_week: Engine) -> Engine:
     """The newest week posted to C0SD (dp, fl) and C0FL (fl)."""
-    sync_archive(engine, example_archive)
-    client = posting_client(BOT_TOKEN, fake.api_url)
-    for channels in ("dp=C0SD,fl=C0SD", "fl=C0FL"):
-        settings = load_settings(None, DIGEST_CHANNELS=channels)
-        assert publish_due(engine, client, settings=settings, now=NOW, sleep=lambda s: None).ok
-    return engine
+    return posted_week
 
 
 def paper_ts(engine: Engine, channel: str, arxiv_id: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,14 +19,12 @@ from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, USER_ID, FakeSlack,
 from tests.support.slack_requests import app_home_opened_event, reaction_event
 
 
+#: Whom the fake Slack knows: read by the `fake_slack` fixture (tests/conftest.py).
+FAKE_SLACK_OPTIONS = {"users": {USER_ID: "alice", "U0BOB": "bob", BOT_USER_ID: "digest-bot"}}
+
+
 def section(text: str, **extra: Any) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}, **extra}
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack(users={USER_ID: "alice", "U0BOB": "bob", BOT_USER_ID: "digest-bot"}) as running:
-        yield running
 
 
 @pytest.fixture

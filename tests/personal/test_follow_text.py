@@ -40,6 +40,10 @@ WEEK = dt.date(2025, 1, 17)
 PEOPLE = {USER_ID: "alice", "U0BOB": "bob", BOT_USER_ID: "digest-bot"}
 
 
+#: Whom the fake Slack knows: read by the `fake_slack` fixture (tests/conftest.py).
+FAKE_SLACK_OPTIONS = {"users": PEOPLE}
+
+
 def texts(payload: Any) -> str:
     return json.dumps(payload, ensure_ascii=False)
 
@@ -55,9 +59,9 @@ def mrkdwn(payload: dict[str, Any]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack(users=PEOPLE) as server:
-        yield server
+def fake(module_fake_slack: FakeSlack) -> FakeSlack:
+    """The module's one fake Slack: its tests share one running bot."""
+    return module_fake_slack
 
 
 @pytest.fixture(scope="module")

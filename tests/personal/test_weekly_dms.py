@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,6 @@ from sqlalchemy import Engine
 
 from bot import follows, personal
 from bot.config import load_settings
-from bot.publisher import publish_due
 from bot.render import violations
 from bot.search import LiveSearch, SearchEngine
 from bot.slack.client import posting_client
@@ -30,20 +28,16 @@ WEEK = dt.date(2025, 1, 17)
 BOB, CAROL, DAVE = "U0BOB", "U0CAROL", "U0DAVE"
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    users = {USER_ID: "alice", BOB: "bob", CAROL: "carol", DAVE: "dave", BOT_USER_ID: "digest-bot"}
-    with FakeSlack(users=users) as running:
-        yield running
+#: Whom the fake Slack knows: read by the `fake_slack` fixture (tests/conftest.py).
+FAKE_SLACK_OPTIONS = {
+    "users": {USER_ID: "alice", BOB: "bob", CAROL: "carol", DAVE: "dave", BOT_USER_ID: "digest-bot"}
+}
 
 
 @pytest.fixture
-def posted(engine: Engine, example_archive: Path, fake: FakeSlack) -> Engine:
-    """The newest week (2025-01-17: dp and fl) posted to C0SD."""
-    sync_archive(engine, example_archive)
-    settings = load_settings(None, DIGEST_CHANNEL="C0SD")
-    assert publish_due(engine, posting_client(BOT_TOKEN, fake.api_url), settings=settings, now=NOW, sleep=lambda s: None).ok
-    return engine
+def posted(posted_week: Engine) -> Engine:
+    """The newest week (2025-01-17: dp and fl) posted to C0SD (`posted_week`, tests/conftest.py)."""
+    return posted_week
 
 
 @pytest.fixture

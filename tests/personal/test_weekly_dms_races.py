@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from bot import follows, personal
-from bot.config import load_settings
 from bot.privacy import FORGOTTEN, forget_user
-from bot.publisher import publish_due
 from bot.search import LiveSearch, SearchEngine
 from bot.slack.client import posting_client
-from bot.store import Catalog, sync_archive
+from bot.store import Catalog
 from bot.store import dms as dm_store
 from bot.weekly_dms import send_weekly_dms
 from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, FakeSlack
@@ -37,18 +34,14 @@ WEEK = dt.date(2025, 1, 17)
 ANN, BEN, CAT = "U0A1", "U0B2", "U0C3"
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack(users={ANN: "ann", BEN: "ben", CAT: "cat", BOT_USER_ID: "digest-bot"}) as running:
-        yield running
+#: Whom the fake Slack knows: read by the `fake_slack` fixture (tests/conftest.py).
+FAKE_SLACK_OPTIONS = {"users": {ANN: "ann", BEN: "ben", CAT: "cat", BOT_USER_ID: "digest-bot"}}
 
 
 @pytest.fixture
-def posted(engine: Engine, example_archive: Path, fake: FakeSlack) -> Engine:
-    sync_archive(engine, example_archive)
-    settings = load_settings(None, DIGEST_CHANNEL="C0SD")
-    assert publish_due(engine, posting_client(BOT_TOKEN, fake.api_url), settings=settings, now=NOW, sleep=lambda s: None).ok
-    return engine
+def posted(posted_week: Engine) -> Engine:
+    """The newest week (2025-01-17: dp and fl) posted to C0SD (`posted_week`, tests/conftest.py)."""
+    return posted_week
 
 
 @pytest.fixture

@@ -54,13 +54,6 @@ class Crash(BaseException):
     """The process dies here (BaseException: nothing in the publisher catches it)."""
 
 
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as running:
-        yield running
-
-
 @pytest.fixture
 def store_engine(engine: Engine, example_archive: Path) -> Engine:
     sync_archive(engine, example_archive)

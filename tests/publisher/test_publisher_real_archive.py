@@ -9,8 +9,8 @@ Skips cleanly without the real archive.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -52,12 +52,11 @@ def after_newest(engine: Engine) -> dt.datetime:
 
 
 @pytest.fixture
-def fake(real_engine: Engine) -> Iterator[FakeSlack]:
+def fake_slack_options(real_engine: Engine) -> dict[str, Any]:
     channels = {f"C0{slug.upper()}": slug for slug in newest_weeks(real_engine)} | {
         "C0ALL": "all-papers"
     }
-    with FakeSlack(channels=channels) as running:
-        yield running
+    return {"channels": channels}
 
 
 def check_channel(fake: FakeSlack, channel: str) -> list[dict[str, object]]:

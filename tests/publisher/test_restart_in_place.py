@@ -17,10 +17,8 @@ import socket
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 
 from bot import follows, personal
@@ -39,10 +37,8 @@ WEEK = dt.date(2025, 1, 17)
 TTL = dt.timedelta(minutes=10)
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack(users={USER_ID: "alice", BOT_USER_ID: "digest-bot"}) as running:
-        yield running
+#: Whom the fake Slack knows: read by the `fake_slack` fixture (tests/conftest.py).
+FAKE_SLACK_OPTIONS = {"users": {USER_ID: "alice", BOT_USER_ID: "digest-bot"}}
 
 
 def test_a_holder_is_dead_when_it_is_this_pid_in_an_earlier_incarnation() -> None:

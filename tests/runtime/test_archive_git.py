@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,12 +40,6 @@ def after(week: dt.date) -> dt.datetime:
 @pytest.fixture
 def remote(tmp_path: Path) -> Remote:
     return new_remote(tmp_path, BEFORE)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as running:
-        yield running
 
 
 def settings_for(remote: Remote, tmp_path: Path, fake: FakeSlack, **more: str) -> Settings:

@@ -30,7 +30,7 @@ from tests.conftest import EXAMPLE_ARCHIVE, PROJECT
 from tests.support.clock import FakeClock
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 from tests.support.team_archive import NEWEST_WEEK, write_team_archive
-from tests.e2e.test_first_contact import digest_bot, fake, live_env, store_url  # noqa: F401  (fixture)
+from tests.e2e.test_first_contact import digest_bot, live_env, store_url
 from tests.publisher.test_publisher import settings
 from tests.e2e.test_run_subprocess import free_port, wait_healthy
 
@@ -63,7 +63,7 @@ def stop(process: subprocess.Popen[str]) -> str:
 
 
 def test_a_taken_port_stops_run_before_anything_is_posted_and_names_port(
-    tmp_path: Path, fake: FakeSlack  # noqa: F811
+    tmp_path: Path, fake: FakeSlack
 ) -> None:
     archive = write_team_archive(tmp_path / "team")
     with socket.socket() as taken:
@@ -83,7 +83,7 @@ def test_a_taken_port_stops_run_before_anything_is_posted_and_names_port(
 
 
 def test_an_address_not_this_machines_stops_run_and_names_digest_bind_address(
-    tmp_path: Path, fake: FakeSlack  # noqa: F811
+    tmp_path: Path, fake: FakeSlack
 ) -> None:
     env = live_env(
         tmp_path, fake, EXAMPLE_ARCHIVE, SLACK_SIGNING_SECRET="s", PORT=str(free_port()),
@@ -97,7 +97,7 @@ def test_an_address_not_this_machines_stops_run_and_names_digest_bind_address(
 
 
 def test_a_socket_mode_start_that_cannot_connect_posts_nothing_and_names_slack_app_token(
-    tmp_path: Path, fake: FakeSlack  # noqa: F811
+    tmp_path: Path, fake: FakeSlack
 ) -> None:
     archive = write_team_archive(tmp_path / "team")
     env = live_env(tmp_path, fake, archive, SLACK_APP_TOKEN="xapp-refused")  # the fake opens no connection
@@ -140,7 +140,7 @@ def test_run_with_some_slack_settings_but_not_all_fails_naming_what_is_missing(
 
 
 def test_a_second_run_on_one_sqlite_store_names_the_first_and_a_crashed_one_is_not_named(
-    tmp_path: Path, fake: FakeSlack  # noqa: F811
+    tmp_path: Path, fake: FakeSlack
 ) -> None:
     def env(port: int) -> dict[str, str]:
         return {
@@ -181,7 +181,7 @@ def test_a_second_run_on_one_sqlite_store_names_the_first_and_a_crashed_one_is_n
 # ---- 9. no recap, and the log says why ----------------------------------------------------------
 
 
-def test_run_logs_once_which_week_gets_no_recap_and_why(tmp_path: Path, fake: FakeSlack) -> None:  # noqa: F811
+def test_run_logs_once_which_week_gets_no_recap_and_why(tmp_path: Path, fake: FakeSlack) -> None:
     archive = write_team_archive(tmp_path / "team")
     port = free_port()
     env = live_env(tmp_path, fake, archive, SLACK_SIGNING_SECRET="s", PORT=str(port), DIGEST_BIND_ADDRESS="127.0.0.1")
@@ -203,7 +203,7 @@ def test_run_logs_once_which_week_gets_no_recap_and_why(tmp_path: Path, fake: Fa
 
 
 def test_the_recap_age_limit_is_logged_once_however_often_the_job_runs(
-    tmp_path: Path, fake: FakeSlack, caplog: pytest.LogCaptureFixture  # noqa: F811
+    tmp_path: Path, fake: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
     engine = open_engine(store_url(tmp_path))
     archive = write_team_archive(tmp_path / "team")

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from tests.support.fake_slack import FakeSlack
 from tests.support.team_archive import NEWEST_WEEK, write_team_archive
-from tests.e2e.test_first_contact import digest_bot, fake, live_env  # noqa: F401  (fixture)
+from tests.e2e.test_first_contact import digest_bot, live_env
 
 
 def test_dry_run_and_status_agree_after_a_week_was_posted_to_a_channel_name(
-    tmp_path: Path, fake: FakeSlack  # noqa: F811
+    tmp_path: Path, fake: FakeSlack
 ) -> None:
     archive = write_team_archive(tmp_path / "team")
     env = live_env(tmp_path, fake, archive, DIGEST_CHANNEL="#general")
@@ -36,7 +36,7 @@ def test_dry_run_and_status_agree_after_a_week_was_posted_to_a_channel_name(
     assert len(fake.calls("chat.postMessage")) == 6  # the dry runs sent nothing
 
 
-def test_dry_run_with_a_name_never_looked_up_says_so(tmp_path: Path, fake: FakeSlack) -> None:  # noqa: F811
+def test_dry_run_with_a_name_never_looked_up_says_so(tmp_path: Path, fake: FakeSlack) -> None:
     archive = write_team_archive(tmp_path / "team")
     env = live_env(tmp_path, fake, archive, DIGEST_CHANNEL="#general")
     dry_run = digest_bot(tmp_path, "post", "--dry-run", **env)

@@ -33,10 +33,8 @@ from tests.support.slack_requests import app_home_opened_event
 PEOPLE = {f"U0P{i:02d}": f"person{i}" for i in range(20)}
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack(users=PEOPLE) as server:
-        yield server
+#: Whom the fake Slack knows: read by the `fake_slack` fixture (tests/conftest.py).
+FAKE_SLACK_OPTIONS = {"users": PEOPLE}
 
 
 @pytest.fixture

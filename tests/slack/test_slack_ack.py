@@ -14,7 +14,6 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -32,12 +31,6 @@ from tests.support.slack_requests import FORM, slash_command_body
 
 #: Slack shows "didn't respond" after 3 s; the tests give the bot less.
 ACK_DEADLINE = 2.5
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
 
 
 def start(fake: FakeSlack, tmp_path: Path, **settings: str) -> Any:

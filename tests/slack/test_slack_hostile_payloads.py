@@ -30,9 +30,9 @@ from tests.support.slack_requests import FORM, JSON, event_body, reaction_event
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
+def fake(module_fake_slack: FakeSlack) -> FakeSlack:
+    """The module's one fake Slack: its tests share one running bot."""
+    return module_fake_slack
 
 
 @pytest.fixture(scope="module")

@@ -34,10 +34,10 @@ MENTIONS = ("<!channel", "<!here", "<!everyone", "<!subteam", "<@")
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        server.add_channel("C0OTHER", "random")
-        yield server
+def fake(module_fake_slack: FakeSlack) -> FakeSlack:
+    """The module's one fake Slack: its tests share one running bot."""
+    module_fake_slack.add_channel("C0OTHER", "random")
+    return module_fake_slack
 
 
 @pytest.fixture(scope="module")

@@ -45,12 +45,6 @@ def healthz(url: str) -> tuple[int, dict[str, Any]]:
             return err.code, json.loads(err.read())
 
 
-@pytest.fixture
-def fake() -> Any:
-    with FakeSlack() as server:
-        yield server
-
-
 def test_healthz_reports_the_store_read_and_write(fake: FakeSlack, tmp_path: Path) -> None:
     with running_bot(fake, EXAMPLE_ARCHIVE, tmp_path) as bot:
         status, body = healthz(bot.url)

@@ -54,12 +54,6 @@ def catalog(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     engine.dispose()
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as running:
-        yield running
-
-
 def cli_env(tmp_path: Path, archive: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SLACK_"))}
     env.update(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +33,9 @@ DISCUSSED = "2102.06387"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as running:
-        yield running
-
-
-@pytest.fixture
-def posted(engine: Engine, example_archive: Path, fake: FakeSlack) -> Engine:
+def posted(posted_week: Engine) -> Engine:
     """The example archive's newest week posted to C0SD, and replies in one paper's thread during the week."""
-    sync_archive(engine, example_archive)
-    report = publish(engine, fake, FakeClock())
-    assert report.ok and report.posted
+    engine = posted_week
     [row] = [r for r in store.posts_by_key(engine, "C0SD", [store.paper_key(DISCUSSED)]).values()]
     in_week = dt.datetime(2025, 1, 20, 10, 0, tzinfo=dt.UTC).timestamp()
     for n, user in enumerate(["U0ALICE", "U0BOB", "U0ALICE"]):
