@@ -40,11 +40,6 @@ def posted(posted_week: Engine) -> Engine:
     return posted_week
 
 
-@pytest.fixture
-def search(posted: Engine, tmp_path: Path) -> SearchEngine:
-    return LiveSearch(Catalog(posted), index_dir=tmp_path / "index").engine()
-
-
 def follow(engine: Engine, user: str, *queries: str) -> None:
     for query in queries:
         made = follows.follow_query(query)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +18,8 @@ from sqlalchemy import Engine, func, select
 
 from bot import follows, personal
 from bot.privacy import FORGOTTEN, forget_user
-from bot.search import LiveSearch, SearchEngine
+from bot.search import SearchEngine
 from bot.slack.client import posting_client
-from bot.store import Catalog
 from bot.store import dms as dm_store
 from bot.weekly_dms import send_weekly_dms
 from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, FakeSlack
@@ -42,11 +40,6 @@ FAKE_SLACK_OPTIONS = {"users": {ANN: "ann", BEN: "ben", CAT: "cat", BOT_USER_ID:
 def posted(posted_week: Engine) -> Engine:
     """The newest week (2025-01-17: dp and fl) posted to C0SD (`posted_week`, tests/conftest.py)."""
     return posted_week
-
-
-@pytest.fixture
-def search(posted: Engine, tmp_path: Path) -> SearchEngine:
-    return LiveSearch(Catalog(posted), index_dir=tmp_path / "index").engine()
 
 
 def follow(engine: Engine, user: str, *queries: str) -> None:
