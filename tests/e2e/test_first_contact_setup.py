@@ -28,6 +28,7 @@ from bot.config import load_settings
 from bot.search import LiveSearch, disk_index
 from bot.store import Catalog, sync_archive
 from tests.conftest import EXAMPLE_ARCHIVE, PROJECT
+from tests.support.fake_slack import FakeSlack
 
 
 def digest_bot(cwd: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
@@ -256,16 +257,15 @@ def test_a_rebuild_says_why_in_words_not_a_raw_index_meta(
     assert f"was built in index format {disk_index.FORMAT - 1}, this bot reads format {disk_index.FORMAT}" in said
 
 
-def test_a_corrected_glossary_phrase_is_said_in_the_cli_and_in_slack(tmp_path: Path) -> None:
+def test_a_corrected_glossary_phrase_is_said_in_the_cli_and_in_slack(tmp_path: Path, fake: FakeSlack) -> None:
     env = {"DIGEST_DB_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}", "DIGEST_INDEX_DIR": str(tmp_path / "idx")}
     found = digest_bot(tmp_path, "search", "federated", "lerning", **env)
     assert found.returncode == 0, found.stderr
     assert "note: searched for federated learning instead of `federated lerning`" in found.stdout
 
     from tests.support.bot_server import running_bot
-    from tests.support.fake_slack import FakeSlack
 
-    with FakeSlack() as fake, running_bot(fake, EXAMPLE_ARCHIVE, tmp_path) as bot:
+    with running_bot(fake, EXAMPLE_ARCHIVE, tmp_path) as bot:
         status, response_url = bot.command("federated lerning")
         assert status == 200
         answer = json.dumps(bot.answer(response_url)[0], ensure_ascii=False)
@@ -278,16 +278,15 @@ def test_a_typed_glossary_phrase_gets_no_correction_notice(tmp_path: Path) -> No
     assert found.returncode == 0 and "instead of" not in found.stdout
 
 
-def test_output_to_a_pipe_is_not_hard_wrapped_at_80_columns(tmp_path: Path) -> None:
-    from tests.support.fake_slack import BOT_TOKEN, FakeSlack
+def test_output_to_a_pipe_is_not_hard_wrapped_at_80_columns(tmp_path: Path, fake: FakeSlack) -> None:
+    from tests.support.fake_slack import BOT_TOKEN
 
-    with FakeSlack() as fake:
-        posted = digest_bot(
-            tmp_path, "post", "--interval", "0.01",
-            DIGEST_DB_URL=f"sqlite:///{tmp_path / 'store.sqlite3'}", DIGEST_INDEX_DIR=str(tmp_path / "idx"),
-            DIGEST_ARCHIVE=str(EXAMPLE_ARCHIVE), DIGEST_CHANNEL="C0SD", SLACK_BOT_TOKEN=BOT_TOKEN,
-            SLACK_API_URL=fake.api_url,
-        )
+    posted = digest_bot(
+        tmp_path, "post", "--interval", "0.01",
+        DIGEST_DB_URL=f"sqlite:///{tmp_path / 'store.sqlite3'}", DIGEST_INDEX_DIR=str(tmp_path / "idx"),
+        DIGEST_ARCHIVE=str(EXAMPLE_ARCHIVE), DIGEST_CHANNEL="C0SD", SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_API_URL=fake.api_url,
+    )
     assert posted.returncode == 0, posted.stderr
     about = [line for line in posted.stderr.splitlines() if line.startswith("About to post: ")]
     assert len(about) == 1 and "at Slack's pace" in about[0], posted.stderr

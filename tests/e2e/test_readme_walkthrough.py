@@ -94,7 +94,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_the_readme_set_up_from_a_fresh_clone_posts_exactly_the_newest_week(tmp_path: Path) -> None:
+def test_the_readme_set_up_from_a_fresh_clone_posts_exactly_the_newest_week(tmp_path: Path, fake: FakeSlack) -> None:
     assert readme_command("try-command") == TRY_IT  # the line .ci/run runs; its last step is below
     clone = fresh_clone(tmp_path / "digest-bot")
 
@@ -107,44 +107,43 @@ def test_the_readme_set_up_from_a_fresh_clone_posts_exactly_the_newest_week(tmp_
     # 2. Configure: the team's archive, the tokens, the channel by its name.
     archive = write_team_archive(tmp_path / "paper-digest")
     port = free_port()
-    with FakeSlack() as fake:
-        fill_env_file(
-            clone,
-            {
-                "DIGEST_ARCHIVE": str(archive),
-                "DIGEST_CHANNEL": "#general",
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": "walkthrough-secret",
-                "SLACK_API_URL": fake.api_url,
-                "PORT": str(port),
-            },
-        )
+    fill_env_file(
+        clone,
+        {
+            "DIGEST_ARCHIVE": str(archive),
+            "DIGEST_CHANNEL": "#general",
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": "walkthrough-secret",
+            "SLACK_API_URL": fake.api_url,
+            "PORT": str(port),
+        },
+    )
 
-        # 3. Run: HTTP mode, the catch-up run at start, then stop it as a service manager would.
-        bot = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], cwd=clone, env=newcomer_env(),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                assert bot.poll() is None, bot.communicate()[0]
-                last = json.loads(digest_bot(clone, "status", "--json").stdout or "{}").get("last_run")
-                if last and last.get("finished_at"):
-                    break
-                assert time.monotonic() < deadline, "the first start's run did not finish"
-                time.sleep(0.5)
-            bot.send_signal(signal.SIGTERM)
-            output, _ = bot.communicate(timeout=30)
-        finally:
-            if bot.poll() is None:
-                bot.kill()
+    # 3. Run: HTTP mode, the catch-up run at start, then stop it as a service manager would.
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], cwd=clone, env=newcomer_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert bot.poll() is None, bot.communicate()[0]
+            last = json.loads(digest_bot(clone, "status", "--json").stdout or "{}").get("last_run")
+            if last and last.get("finished_at"):
+                break
+            assert time.monotonic() < deadline, "the first start's run did not finish"
+            time.sleep(0.5)
+        bot.send_signal(signal.SIGTERM)
+        output, _ = bot.communicate(timeout=30)
+    finally:
+        if bot.poll() is None:
+            bot.kill()
 
-        assert bot.returncode == 0, output
-        ids = posted_ids(fake, "CGENERAL")
-        assert fake.calls("chat.postMessage") and {
-            c.params["channel"] for c in fake.calls("chat.postMessage")
-        } == {"CGENERAL"}
+    assert bot.returncode == 0, output
+    ids = posted_ids(fake, "CGENERAL")
+    assert fake.calls("chat.postMessage") and {
+        c.params["channel"] for c in fake.calls("chat.postMessage")
+    } == {"CGENERAL"}
 
     assert sorted(i for i in ids if i != "header") == sorted(newest_week_ids())
     assert ids.count("header") == 2  # the two topics with a digest in the newest week
@@ -170,26 +169,25 @@ def test_every_setting_is_in_env_example_and_the_readme_configuration_table() ->
 # ---- issue 22: what a newcomer met after step 4 (`.env` made from `.env.example`) ----------------
 
 
-def test_after_the_set_up_post_dry_run_and_status_agree_on_a_channel_name(tmp_path: Path) -> None:
+def test_after_the_set_up_post_dry_run_and_status_agree_on_a_channel_name(tmp_path: Path, fake: FakeSlack) -> None:
     """Item 2: right after a week was posted to `#general`, the dry run and `status` both say nothing is due."""
     clone = fresh_clone(tmp_path / "digest-bot")
     archive = write_team_archive(tmp_path / "paper-digest")
-    with FakeSlack() as fake:
-        fill_env_file(
-            clone,
-            {
-                "DIGEST_ARCHIVE": str(archive),
-                "DIGEST_CHANNEL": "#general",
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_API_URL": fake.api_url,
-            },
-        )
-        posted = digest_bot(clone, "post", "--interval", "0.01")
-        assert posted.returncode == 0, posted.stderr
-        assert len(fake.messages("CGENERAL")) == 6
+    fill_env_file(
+        clone,
+        {
+            "DIGEST_ARCHIVE": str(archive),
+            "DIGEST_CHANNEL": "#general",
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_API_URL": fake.api_url,
+        },
+    )
+    posted = digest_bot(clone, "post", "--interval", "0.01")
+    assert posted.returncode == 0, posted.stderr
+    assert len(fake.messages("CGENERAL")) == 6
 
-        status = digest_bot(clone, "status")
-        dry_run = digest_bot(clone, "post", "--dry-run")
+    status = digest_bot(clone, "status")
+    dry_run = digest_bot(clone, "post", "--dry-run")
 
     assert "it would post: nothing to post" in status.stdout, status.stdout
     assert dry_run.returncode == 0, dry_run.stderr
@@ -197,11 +195,11 @@ def test_after_the_set_up_post_dry_run_and_status_agree_on_a_channel_name(tmp_pa
     assert "would post" not in dry_run.stdout and "unposted" not in dry_run.stdout
 
 
-def test_after_the_set_up_a_taken_port_posts_nothing_and_names_port(tmp_path: Path) -> None:
+def test_after_the_set_up_a_taken_port_posts_nothing_and_names_port(tmp_path: Path, fake: FakeSlack) -> None:
     """Item 3: `run` with PORT taken stops at once, naming PORT, before the catch-up run posts anything."""
     clone = fresh_clone(tmp_path / "digest-bot")
     archive = write_team_archive(tmp_path / "paper-digest")
-    with FakeSlack() as fake, socket.socket() as taken:
+    with socket.socket() as taken:
         taken.bind(("0.0.0.0", 0))
         taken.listen()
         port = taken.getsockname()[1]

@@ -66,17 +66,16 @@ def test_repl_answers_like_slack(tmp_path: Path) -> None:
     assert "<https://" not in shown  # links rendered for a terminal
 
 
-def test_http_mode_when_there_is_no_app_token(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_http_mode_when_there_is_no_app_token(in_tmp: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeSlack) -> None:
     served: dict[str, Any] = {}
     monkeypatch.setattr(
         "bot.cli.run_cmd.serve", lambda asgi, *, port, host, sock: served.update(port=port, host=host, app=asgi)
     )
     # The port is bound before anything else (issue 22): recorded here, not taken.
     monkeypatch.setattr("bot.cli.run_cmd.bind_socket", lambda host, port: served.update(bound=(host, port)))
-    with FakeSlack() as fake:
-        env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s3cret", "SLACK_API_URL": fake.api_url,
-               "PORT": "3456"}
-        result = CliRunner().invoke(main, ["run"], env=env, catch_exceptions=False)
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s3cret", "SLACK_API_URL": fake.api_url,
+           "PORT": "3456"}
+    result = CliRunner().invoke(main, ["run"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert served["port"] == 3456 and "HTTP mode on 0.0.0.0 port 3456" in result.output
     assert served["bound"] == ("0.0.0.0", 3456)
@@ -88,15 +87,14 @@ def test_http_mode_when_there_is_no_app_token(in_tmp: Path, monkeypatch: pytest.
 @pytest.mark.parametrize(("value", "host"), [("127.0.0.1", "127.0.0.1"), (" ::1 ", "::1"), ("[::]", "::"),
                                              ("bot.internal", "bot.internal")])
 def test_the_bind_address_is_a_setting(
-    in_tmp: Path, monkeypatch: pytest.MonkeyPatch, value: str, host: str
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch, value: str, host: str, fake: FakeSlack
 ) -> None:
     served: dict[str, Any] = {}
     monkeypatch.setattr("bot.cli.run_cmd.serve", lambda asgi, *, port, host, sock: served.update(host=host))
     monkeypatch.setattr("bot.cli.run_cmd.bind_socket", lambda host, port: served.update(bound=host))
-    with FakeSlack() as fake:
-        env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s3cret", "SLACK_API_URL": fake.api_url,
-               "DIGEST_BIND_ADDRESS": value}
-        result = CliRunner().invoke(main, ["run"], env=env, catch_exceptions=False)
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s3cret", "SLACK_API_URL": fake.api_url,
+           "DIGEST_BIND_ADDRESS": value}
+    result = CliRunner().invoke(main, ["run"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert served["host"] == host and served["bound"] == host
 
@@ -110,7 +108,7 @@ def test_a_wrong_bind_address_is_one_clear_line(in_tmp: Path, value: str) -> Non
     assert "Traceback" not in result.output
 
 
-def test_socket_mode_when_there_is_an_app_token(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_socket_mode_when_there_is_an_app_token(in_tmp: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeSlack) -> None:
     started: list[Any] = []
 
     class Handler:
@@ -127,21 +125,19 @@ def test_socket_mode_when_there_is_an_app_token(in_tmp: Path, monkeypatch: pytes
     monkeypatch.setattr("bot.cli.run_cmd.wait_until_stopped", lambda: started.append("served"))
     # No catch-up run in the background of this test: only the wiring is under test here.
     monkeypatch.setattr("bot.service.build_scheduler", functools.partial(build_scheduler, catch_up=False))
-    with FakeSlack() as fake:
-        api_url = fake.api_url
-        # The bundled examples are posted only when named (a real team sets its own archive).
-        env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-1", "SLACK_API_URL": api_url,
-               "DIGEST_CHANNEL": "C0SD", "DIGEST_ARCHIVE": str(EXAMPLE_ARCHIVE)}
-        result = CliRunner().invoke(main, ["run"], env=env, catch_exceptions=False)
+    api_url = fake.api_url
+    # The bundled examples are posted only when named (a real team sets its own archive).
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-1", "SLACK_API_URL": api_url,
+           "DIGEST_CHANNEL": "C0SD", "DIGEST_ARCHIVE": str(EXAMPLE_ARCHIVE)}
+    result = CliRunner().invoke(main, ["run"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert started == [("xapp-1", api_url), "connected", "served", "closed"]
     assert "Socket Mode" in result.output and "Posting schedule: 0 9 * * FRI" in result.output
 
 
-def test_a_refused_token_is_one_clear_line(in_tmp: Path) -> None:
-    with FakeSlack() as fake:
-        env = {"SLACK_BOT_TOKEN": "xoxb-wrong", "SLACK_APP_TOKEN": "xapp-1", "SLACK_API_URL": fake.api_url}
-        result = CliRunner().invoke(main, ["run"], env=env)
+def test_a_refused_token_is_one_clear_line(in_tmp: Path, fake: FakeSlack) -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-wrong", "SLACK_APP_TOKEN": "xapp-1", "SLACK_API_URL": fake.api_url}
+    result = CliRunner().invoke(main, ["run"], env=env)
     assert result.exit_code == 2
     assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in result.output and "Traceback" not in result.output
 

@@ -289,51 +289,48 @@ def test_a_started_scheduler_runs_the_catch_up_at_once_and_survives_a_failing_jo
     assert any("weekly posting job failed" in r.getMessage() for r in caplog.records)
 
 
-def test_a_repeated_hour_on_the_autumn_change_never_posts_twice(store_engine: Engine) -> None:
+def test_a_repeated_hour_on_the_autumn_change_never_posts_twice(store_engine: Engine, fake: FakeSlack) -> None:
     """02:30 happens twice in Berlin on 2025-10-26: the job may run twice, it posts once."""
     times = fires("30 2 * * SUN", BERLIN, dt.datetime(2025, 10, 25, tzinfo=UTC), 2)
     settings = load_settings(None, DIGEST_CHANNEL="C0SD", DIGEST_TIMEZONE="Europe/Berlin")
-    with FakeSlack() as fake:
-        client = posting_client(BOT_TOKEN, fake.api_url)
-        posted = [
-            publish_due(store_engine, client, settings=settings, now=t, sleep=lambda s: None).posted
-            for t in times
-        ]
-        assert posted[0] == 9 and sum(posted[1:]) == 0
+    client = posting_client(BOT_TOKEN, fake.api_url)
+    posted = [
+        publish_due(store_engine, client, settings=settings, now=t, sleep=lambda s: None).posted
+        for t in times
+    ]
+    assert posted[0] == 9 and sum(posted[1:]) == 0
 
 
 # ---- the job function ------------------------------------------------------------------------------
 
 
 def test_the_weekly_job_reads_the_archive_again_then_posts(
-    engine: Engine, example_archive: Path
+    engine: Engine, example_archive: Path, fake: FakeSlack
 ) -> None:
     settings = load_settings(None, DIGEST_CHANNEL="C0SD")
     now = dt.datetime(2025, 1, 24, 9, tzinfo=UTC)
-    with FakeSlack() as fake:
-        client = posting_client(BOT_TOKEN, fake.api_url)
-        report = run_weekly(engine, example_archive, client, now, settings, sleep=lambda s: None)
-        assert report.ok and report.sync is not None and report.sync.parsed == 9
-        assert report.publish is not None and report.publish.posted == 9
-        again = run_weekly(engine, example_archive, client, now, settings, sleep=lambda s: None)
-        assert again.sync is not None and again.sync.parsed == 0  # incremental: nothing re-read
-        assert again.publish is not None and again.publish.posted == 0
-        assert again.as_dict()["publish"]["posted"] == 0
+    client = posting_client(BOT_TOKEN, fake.api_url)
+    report = run_weekly(engine, example_archive, client, now, settings, sleep=lambda s: None)
+    assert report.ok and report.sync is not None and report.sync.parsed == 9
+    assert report.publish is not None and report.publish.posted == 9
+    again = run_weekly(engine, example_archive, client, now, settings, sleep=lambda s: None)
+    assert again.sync is not None and again.sync.parsed == 0  # incremental: nothing re-read
+    assert again.publish is not None and again.publish.posted == 0
+    assert again.as_dict()["publish"]["posted"] == 0
 
 
 def test_the_weekly_job_never_raises(
-    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture, fake: FakeSlack
 ) -> None:
     settings = load_settings(None, DIGEST_CHANNEL="C0SD")
-    with FakeSlack() as fake:
-        job = make_weekly_job(
-            engine,
-            tmp_path / "missing",
-            posting_client(BOT_TOKEN, fake.api_url),
-            settings,
-            clock=lambda: dt.datetime(2025, 1, 24, 9, tzinfo=UTC),
-        )
-        with caplog.at_level(logging.ERROR):
-            report = job()
+    job = make_weekly_job(
+        engine,
+        tmp_path / "missing",
+        posting_client(BOT_TOKEN, fake.api_url),
+        settings,
+        clock=lambda: dt.datetime(2025, 1, 24, 9, tzinfo=UTC),
+    )
+    with caplog.at_level(logging.ERROR):
+        report = job()
     assert not report.ok and "ArchiveNotFound" in (report.error or "")
     assert any("weekly posting job failed" in r.getMessage() for r in caplog.records)

@@ -174,11 +174,13 @@ def test_the_recap_counts_each_paper_once_and_gets_its_chart(
 
 
 @pytest.fixture(scope="module")
-def overlap_bot(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def overlap_bot(
+    archive: Path, tmp_path_factory: pytest.TempPathFactory, module_fake_slack: FakeSlack
+) -> Iterator[Any]:
     from tests.support.bot_server import running_bot
 
     now = dt.datetime.combine(NEWER + dt.timedelta(days=8), dt.time(12), dt.UTC)  # the week after NEWER
-    with FakeSlack() as fake, running_bot(fake, archive, tmp_path_factory.mktemp("overlap-bot"), now=lambda: now) as bot:
+    with running_bot(module_fake_slack, archive, tmp_path_factory.mktemp("overlap-bot"), now=lambda: now) as bot:
         yield bot
 
 

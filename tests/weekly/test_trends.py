@@ -149,12 +149,11 @@ def test_the_cli_writes_the_chart(archive: Path, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def trends_bot(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def trends_bot(archive: Path, tmp_path_factory: pytest.TempPathFactory, module_fake_slack: Any) -> Any:
     from tests.support.bot_server import running_bot
-    from tests.support.fake_slack import FakeSlack
 
     now = dt.datetime(2025, 3, 21, 12, 0, tzinfo=dt.UTC)
-    with FakeSlack() as fake, running_bot(fake, archive, tmp_path_factory.mktemp("trends-bot"), now=lambda: now) as bot:
+    with running_bot(module_fake_slack, archive, tmp_path_factory.mktemp("trends-bot"), now=lambda: now) as bot:
         yield bot
 
 
