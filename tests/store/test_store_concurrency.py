@@ -41,7 +41,10 @@ NEW_WEEK = dt.date(2025, 1, 24)
 def index_process(db_url: str, archive: Path, *args: str) -> subprocess.Popen[str]:
     """`digest-bot index --json` in a process of its own, as another replica."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SLACK_"))}
-    env.update(DIGEST_DB_URL=db_url, DIGEST_ARCHIVE=str(archive), PYTHONPATH=str(PROJECT))
+    # `index` builds the search index too: beside the archive, never in the checkout (PostgreSQL has no
+    # store file to put it beside).
+    env.update(DIGEST_DB_URL=db_url, DIGEST_ARCHIVE=str(archive), PYTHONPATH=str(PROJECT),
+               DIGEST_INDEX_DIR=str(archive.parent / "search-index"))
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "--env-file", os.devnull, "index", "--json", *args],
         env=env,
