@@ -161,7 +161,8 @@ def test_a_cli_run_with_another_archive_follows_it_on_sqlite_and_keeps_a_shared_
 
     def cli(*args: str) -> Result:
         return CliRunner().invoke(
-            main, ["--env-file", os.devnull, *args], env={"DIGEST_DB_URL": db_url}
+            main, ["--env-file", os.devnull, *args],
+            env={"DIGEST_DB_URL": db_url, "DIGEST_INDEX_DIR": str(tmp_path / "search-index")},
         )
 
     topics = cli("topics", "--json", "--archive", str(other))
