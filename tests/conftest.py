@@ -1,4 +1,6 @@
-"""Fixtures shared by every test: archives, stores, and the real archive when present.
+"""Fixtures shared by every test: archives, stores, the real archive when present, the
+fake Slack (`fake_slack`, also called `fake`) and the example archive's newest week
+posted to it (`posted_week`).
 
 Stores come on two backends. A module (or test) marked
 `@pytest.mark.backends("sqlite", "postgresql")` runs each test that uses the
@@ -10,11 +12,13 @@ Without it the PostgreSQL variants are skipped, saying why.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck
@@ -22,9 +26,13 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL
 
+from bot.config import load_settings
+from bot.publisher import publish_due
+from bot.slack.client import posting_client
 from bot.store import Catalog, open_engine, sync_archive
 from bot.store.database import database_url
 from tests.support.block_kit import default_schema_path, validate_blocks
+from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE_ARCHIVE = PROJECT / "examples" / "archive"
@@ -218,3 +226,57 @@ def example_store(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     eng = open_engine(f"sqlite:///{path}")
     sync_archive(eng, EXAMPLE_ARCHIVE)
     return Catalog(eng)
+
+
+@pytest.fixture
+def fake_slack_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """What `fake_slack` builds its FakeSlack with: the test module's `FAKE_SLACK_OPTIONS`
+    (people, channels, scopes), else Slack's defaults. A module overrides this fixture for
+    options made per test (a clock), so no test builds a fake of its own."""
+    return dict(getattr(request.module, "FAKE_SLACK_OPTIONS", {}))
+
+
+@pytest.fixture
+def fake_slack(fake_slack_options: dict[str, Any]) -> Iterator[FakeSlack]:
+    """The fake Slack on a free port for one test, stopped after it."""
+    with FakeSlack(**fake_slack_options) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(fake_slack: FakeSlack) -> FakeSlack:
+    """`fake_slack` by the short name most tests use."""
+    return fake_slack
+
+
+@pytest.fixture(scope="module")
+def module_fake_slack(request: pytest.FixtureRequest) -> Iterator[FakeSlack]:
+    """One fake Slack for a whole module (`FAKE_SLACK_OPTIONS` as for `fake_slack`), for a
+    module whose tests share one running bot: the bot keeps its Slack for its lifetime."""
+    with FakeSlack(**getattr(request.module, "FAKE_SLACK_OPTIONS", {})) as fake:
+        yield fake
+
+
+#: When `posted_week` posts: the example archive's newest week (2025-01-17) is due.
+POSTED_WEEK_NOW = dt.datetime(2025, 1, 24, 9, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def posted_week_settings() -> list[dict[str, str]]:
+    """The channel settings `posted_week` posts under, one run each (a module overrides it)."""
+    return [{"DIGEST_CHANNEL": "C0SD"}]
+
+
+@pytest.fixture
+def posted_week(
+    engine: Engine, example_archive: Path, fake_slack: FakeSlack, posted_week_settings: list[dict[str, str]]
+) -> Engine:
+    """The example archive in `engine` and its newest week posted to `fake_slack`, as the
+    weekly job posts it at POSTED_WEEK_NOW: what recaps, DMs and replies start from."""
+    sync_archive(engine, example_archive)
+    client = posting_client(BOT_TOKEN, fake_slack.api_url)
+    for channels in posted_week_settings:
+        settings = load_settings(None, **channels)
+        report = publish_due(engine, client, settings=settings, now=POSTED_WEEK_NOW, sleep=lambda s: None)
+        assert report.ok and report.posted, report
+    return engine
