@@ -50,7 +50,7 @@ from bot.store import Catalog, open_engine
 from bot.store.marks import digest_marks
 from bot.store.personal import follows as follows_table
 from bot.store.posts import posts
-from bot.weekly_dms import send_weekly_dms
+from bot.weekly.dms import send_weekly_dms
 
 NOW = dt.datetime.now(dt.UTC)
 

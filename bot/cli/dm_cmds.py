@@ -12,7 +12,7 @@ from bot.cli.archive_cmds import archive_option
 from bot.cli.context import CliContext, fail, pass_cli, print_json
 from bot.search import LiveSearch
 from bot.slack.client import posting_client
-from bot.weekly_dms import DM_INTERVAL, send_weekly_dms
+from bot.weekly.dms import DM_INTERVAL, send_weekly_dms
 
 
 @click.command()

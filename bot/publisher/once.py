@@ -103,7 +103,7 @@ class ExactlyOnce:
     """The retry and look-up discipline shared by every message the bot owns.
 
     `sleep` waits between attempts; `checkpoint` (tests) is called at each step;
-    `log` is the feature's logger (a DM's warnings stay under `bot.weekly_dms`).
+    `log` is the feature's logger (a DM's warnings stay under `bot.weekly.dms`).
     """
 
     sleep: Callable[[float], None]

@@ -1,6 +1,6 @@
 """When the weekly job runs: APScheduler 3 wiring only.
 
-The job itself (`bot.weekly_job`) is a plain function of the store, the
+The job itself (`bot.weekly.job`) is a plain function of the store, the
 archive, the Slack client and the time; this module only decides *when* to
 call it. How a crontab expression is read and which weeks are due are pure
 rules in `bot.weekly.schedule`, which the settings and the publisher read

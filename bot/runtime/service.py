@@ -38,8 +38,8 @@ from bot.slack.work import Workers
 from bot.store import Catalog
 from bot.store.errors import describe
 from bot.store.health import StoreLost, StoreWatch
-from bot.weekly_dms import DmReport, send_weekly_dms
-from bot.weekly_job import JobReport, RecapNotes, make_weekly_job, resync, run_recap_job
+from bot.weekly.dms import DmReport, send_weekly_dms
+from bot.weekly.job import JobReport, RecapNotes, make_weekly_job, resync, run_recap_job
 
 log = logging.getLogger(__name__)
 

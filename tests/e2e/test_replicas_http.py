@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.model import Paper, TopicRef
-from bot.weekly_job import resync
+from bot.weekly.job import resync
 from tests.conftest import EXAMPLE_ARCHIVE
 from tests.support.archive_writer import digest_text
 from tests.support.bot_server import RunningBot, running_bot

@@ -29,7 +29,7 @@ from bot.search import LiveSearch
 from bot.slack.client import posting_client
 from bot.store import Catalog, migrate, sync_archive
 from bot.store.personal import follows as follows_table
-from bot.weekly_dms import send_weekly_dms
+from bot.weekly.dms import send_weekly_dms
 from tests.conftest import EXAMPLE_ARCHIVE
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, USER_ID, FakeSlack

@@ -23,8 +23,8 @@ from bot.publisher import publish_due
 from bot.render import violations
 from bot.slack.client import posting_client
 from bot.store import posts as store
-from bot.weekly_dms import send_weekly_dms
-from bot.weekly_job import run_weekly
+from bot.weekly.dms import send_weekly_dms
+from bot.weekly.job import run_weekly
 from tests.conftest import EXAMPLE_ARCHIVE, schema_problems
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, USER_ID, FakeSlack

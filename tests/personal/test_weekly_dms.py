@@ -17,7 +17,7 @@ from bot.search import LiveSearch, SearchEngine
 from bot.slack.client import posting_client
 from bot.store import Catalog, sync_archive
 from bot.store import dms as dm_store
-from bot.weekly_dms import DM_EVENT, dm_weeks, send_weekly_dms
+from bot.weekly.dms import DM_EVENT, dm_weeks, send_weekly_dms
 from tests.conftest import schema_problems
 from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, USER_ID, Call, FakeSlack
 
@@ -183,7 +183,7 @@ def test_calls_are_dms_to_the_person(posted: Engine, fake: FakeSlack, search: Se
 
 def test_the_weekly_job_sends_the_dms_after_posting(engine: Engine, example_archive: Path, fake: FakeSlack, tmp_path: Path) -> None:
     """The scheduler's job: sync, post the week, then the DMs (follows made before the week was posted)."""
-    from bot.weekly_job import run_weekly
+    from bot.weekly.job import run_weekly
 
     sync_archive(engine, example_archive)
     follow(engine, USER_ID, "differential privacy")
@@ -205,7 +205,7 @@ def test_the_weekly_job_sends_the_dms_after_posting(engine: Engine, example_arch
 def test_papers_indexed_into_a_posted_week_join_the_same_dm(engine: Engine, example_archive: Path, fake: FakeSlack, tmp_path: Path) -> None:
     """A paper added to the week after its DM went out: posted in the channel, then added to that DM."""
     from bot.model import Paper, TopicRef
-    from bot.weekly_job import run_weekly
+    from bot.weekly.job import run_weekly
     from tests.support.archive_writer import entry_text
 
     sync_archive(engine, example_archive)

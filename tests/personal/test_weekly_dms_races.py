@@ -21,7 +21,7 @@ from bot.personal.privacy import FORGOTTEN, forget_user
 from bot.search import SearchEngine
 from bot.slack.client import posting_client
 from bot.store import dms as dm_store
-from bot.weekly_dms import send_weekly_dms
+from bot.weekly.dms import send_weekly_dms
 from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, FakeSlack
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")

@@ -22,8 +22,6 @@ BOT = Path(__file__).resolve().parents[2] / "bot"
 #: (the Slack app, the preview and the personal layer share `Lookup`), progress lines
 #: (the search index build, the publisher and the CLI report through them).
 TOP_LEVEL = {"__init__", "__main__", "config", "model", "i18n", "lookup", "progress"}
-#: Modules still waiting for their package (moved by the lead after other work lands).
-TOP_LEVEL_PENDING = {"weekly_dms", "weekly_job"}
 #: The core: it knows nothing of Slack, the scheduler, the CLI or the runtime.
 CORE = ("bot.archive", "bot.store", "bot.search", "bot.render")
 EDGES = ("bot.slack", "bot.runtime", "bot.cli", "bot.runtime.scheduler")
@@ -208,18 +206,6 @@ def private_imports(known: dict[str, Path]) -> list[str]:
     return found
 
 
-def test_no_private_name_imported_across_modules_outside_the_publisher() -> None:
-    found = [
-        line for line in private_imports(modules()) if not within(line.split(":")[0], ("bot.publisher",))
-    ]
-    assert found == []
-
-
-@pytest.mark.xfail(
-    strict=False,
-    reason="bot/publisher/ (posting, recap, dry-run) still shares _payload/_describes/_stop; "
-    "the publisher's engineer makes them public",
-)
 def test_no_private_name_imported_across_modules() -> None:
     assert private_imports(modules()) == []
 
@@ -252,4 +238,4 @@ def test_config_and_plan_do_not_import_the_scheduler() -> None:
 
 def test_nothing_loose_at_the_top_of_bot() -> None:
     loose = {path.stem for path in BOT.glob("*.py")}
-    assert loose - TOP_LEVEL - TOP_LEVEL_PENDING == set()
+    assert loose - TOP_LEVEL == set()

@@ -158,7 +158,7 @@ def test_find_by_metadata_reads_pages_until_every_key_is_found() -> None:
 
 def test_no_module_of_the_publisher_or_the_dm_pass_imports_another_modules_private_name() -> None:
     root = Path(__file__).resolve().parents[2] / "bot"
-    files = [*sorted((root / "publisher").glob("*.py")), root / "weekly_dms.py", root / "weekly_job.py"]
+    files = [*sorted((root / "publisher").glob("*.py")), root / "weekly" / "dms.py", root / "weekly" / "job.py"]
     private = [
         f"{path.name}: from {node.module} import {alias.name}"
         for path in files

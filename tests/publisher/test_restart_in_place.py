@@ -85,7 +85,7 @@ RESTARTED = textwrap.dedent(
     from bot.search import LiveSearch
     from bot.slack.client import posting_client
     from bot.store import Catalog
-    from bot.weekly_dms import send_weekly_dms
+    from bot.weekly.dms import send_weekly_dms
     search = LiveSearch(Catalog(engine), index_dir=index_dir).engine()
     client = posting_client(token, api_url)
     report = send_weekly_dms(engine, client, search, now=now, min_interval=0, sleep=lambda s: None)

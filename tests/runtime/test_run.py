@@ -177,7 +177,7 @@ def test_a_run_left_undone_is_retried_soon(tmp_path: Path, monkeypatch: pytest.M
     from bot.publisher import ChannelReport, PublishReport
     from bot.runtime.scheduler import JOB_ID, RETRY_JOB_ID
     from bot.runtime.service import background_jobs
-    from bot.weekly_job import JobReport
+    from bot.weekly.job import JobReport
 
     outcomes = iter([["C0SD: sd 2025-01-17"], [], []])
 

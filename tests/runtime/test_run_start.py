@@ -25,7 +25,7 @@ import pytest
 
 from bot.slack.client import posting_client
 from bot.store import open_engine
-from bot.weekly_job import make_weekly_job
+from bot.weekly.job import make_weekly_job
 from tests.conftest import EXAMPLE_ARCHIVE, PROJECT
 from tests.support.clock import FakeClock
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack

@@ -24,7 +24,7 @@ from bot.runtime.scheduler import JOB_ID, MISFIRE_GRACE, build_scheduler
 from bot.slack.client import posting_client
 from bot.store import sync_archive
 from bot.weekly.schedule import cron_trigger, crontab_day_of_week, is_due, next_run_time
-from bot.weekly_job import make_weekly_job, run_weekly
+from bot.weekly.job import make_weekly_job, run_weekly
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 
 UTC = dt.UTC

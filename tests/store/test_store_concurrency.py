@@ -28,7 +28,7 @@ from bot.config import load_settings
 from bot.model import Paper, TopicRef
 from bot.store import Catalog, locks, open_engine, sync_archive
 from bot.store import leases as lease_store
-from bot.weekly_job import run_weekly
+from bot.weekly.job import run_weekly
 from tests.support.archive_writer import write_digest
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 

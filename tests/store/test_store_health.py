@@ -28,7 +28,7 @@ from bot.cli import main
 from bot.engagement.discussion import record_reply
 from bot.store import open_engine, sync_archive
 from bot.store.health import StoreLost, StoreWatch
-from bot.weekly_job import run_weekly
+from bot.weekly.job import run_weekly
 from tests.conftest import EXAMPLE_ARCHIVE, PROJECT
 from tests.support.bot_server import running_bot, settings_for
 from tests.support.fake_slack import FakeSlack

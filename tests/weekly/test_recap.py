@@ -193,7 +193,7 @@ def test_the_weekly_job_posts_the_recap_after_the_digests_unless_it_has_its_own_
 ) -> None:
     from bot.runtime.scheduler import RECAP_JOB_ID
     from bot.runtime.service import assemble, background_jobs
-    from bot.weekly_job import run_recap_job, run_weekly
+    from bot.weekly.job import run_recap_job, run_weekly
 
     client = posting_client(BOT_TOKEN, fake.api_url)
     own = settings(DIGEST_RECAP_SCHEDULE="0 17 * * FRI", DIGEST_ARCHIVE=str(example_archive))

@@ -1,5 +1,5 @@
 """The scheduled job: fetch and read the archive again (incrementally), post what is due,
-then send the weekly DMs of the weeks posted (`bot.weekly_dms`).
+then send the weekly DMs of the weeks posted (`bot.weekly.dms`).
 
 A plain function of (store, archive, Slack client, now, settings), so tests run
 it with a fixed clock; `make_weekly_job` binds it to the real clock for the
@@ -28,7 +28,7 @@ from bot.publisher.recap import MAX_AGE, RecapReport, post_recaps
 from bot.runtime.archive_source import ArchiveSource, as_source, posting_refusal, sync_source
 from bot.store.errors import StoreError, describe
 from bot.store.sync import ArchiveMismatch, SyncReport
-from bot.weekly_dms import DmReport
+from bot.weekly.dms import DmReport
 
 #: The DM pass, bound to its store, client and search: called with the run's `now`.
 DmPass = Callable[[dt.datetime], DmReport]
