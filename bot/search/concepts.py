@@ -179,6 +179,12 @@ def plan(query: Query, res: Resources) -> list[Concept]:
     return _merge_duplicates(concepts)
 
 
+def is_plural(word: str, of: str) -> bool:
+    """Whether `word` is `of` with an English plural ending (`gpus` of `gpu`,
+    `proofs` of `proof`): a correction between the two is not worth a notice."""
+    return word in (of + "s", of + "es")
+
+
 def most_of(terms: int) -> int:
     """How many of `terms` terms are "most of" them: BAG_SHARE, rounded up.
 
@@ -309,7 +315,10 @@ def _glossary_at(content: list[_Piece], i: int, res: Resources) -> tuple[Concept
         corrected = False
         if index is None and any(p.corrected for p in window):  # `soverign` read as sovereign
             index = g.by_phrase.get(tuple(p.corrected or p.stems[0] for p in window))
-            corrected = index is not None
+            # A plural the vocabulary lacks (`GPUs` read as GPU) is no typo: nothing to say.
+            corrected = index is not None and any(
+                p.corrected and not is_plural(p.folded, p.corrected) for p in window
+            )
         if index is None:
             continue
         concept = g.concepts[index]

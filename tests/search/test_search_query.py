@@ -195,3 +195,11 @@ def test_ci_draws_the_same_examples_every_run_and_keeps_no_database() -> None:
     assert profile.derandomize is True and profile.database is None
     ci_script = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text(encoding="utf-8")
     assert 'export CI="${CI:-true}"' in ci_script
+
+
+def test_a_plural_read_as_its_glossary_singular_is_not_called_a_correction() -> None:
+    """`GPUs` read as GPU found 'searched for graphics processing unit instead of `GPUs`'."""
+    from bot.search.concepts import is_plural
+
+    assert is_plural("gpus", "gpu") and is_plural("proofs", "proof") and is_plural("searches", "search")
+    assert not is_plural("lerning", "learning") and not is_plural("gpu", "gpu")
