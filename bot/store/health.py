@@ -23,7 +23,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, text
@@ -31,7 +30,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.store.errors import StoreError, describe
-from bot.store.locks import BEGIN_IMMEDIATE
+from bot.store.locks import BEGIN_IMMEDIATE, sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +44,6 @@ PROBE_CACHE = 2.0
 
 class StoreLost(StoreError):
     """The store's file was deleted or replaced while the bot had it open."""
-
-
-def sqlite_path(engine: Engine) -> Path | None:
-    """The SQLite file behind `engine`, or None (PostgreSQL, in-memory)."""
-    if engine.dialect.name != "sqlite":
-        return None
-    database = engine.url.database
-    if not database or database == ":memory:" or "mode=memory" in database:
-        return None
-    if database.startswith("file:"):
-        database = database.removeprefix("file:").split("?", 1)[0]
-    return Path(database).expanduser().resolve()
 
 
 @dataclass(frozen=True, slots=True)

@@ -271,14 +271,22 @@ def checkpoint(engine: Engine) -> bool:
 _MEMORY_MUTEX = threading.Lock()
 
 
-def mutex_path(engine: Engine) -> Path | None:
-    """The file `mutex` locks for an SQLite store (None in memory or on PostgreSQL)."""
+def sqlite_path(engine: Engine) -> Path | None:
+    """The SQLite file behind `engine`, or None (PostgreSQL, in-memory)."""
     if engine.dialect.name != "sqlite":
         return None
     database = engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    if not database or database == ":memory:" or "mode=memory" in database:
         return None
-    return Path(database).expanduser().with_name(Path(database).name + ".mutex")
+    if database.startswith("file:"):
+        database = database.removeprefix("file:").split("?", 1)[0]
+    return Path(database).expanduser().resolve()
+
+
+def mutex_path(engine: Engine) -> Path | None:
+    """The file `mutex` locks for an SQLite store (None in memory or on PostgreSQL)."""
+    path = sqlite_path(engine)
+    return None if path is None else path.with_name(path.name + ".mutex")
 
 
 @contextmanager

@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover
 
 from sqlalchemy import Engine
 
-from bot.store.health import sqlite_path
+from bot.store.locks import sqlite_path
 
 SUFFIX = "-run.lock"
 
