@@ -33,7 +33,6 @@ from bot.render import (
     topic_week,
     week_overview,
 )
-from bot.render.actions import MAX_OFFSET
 from bot.render.blocks import Message, context
 from bot.render.hot import hot_papers
 from bot.render.trends import trends_message
@@ -188,8 +187,7 @@ class Lookup:
         return self.hot(arg)
 
     def search(self, query: str, offset: int = 0, *, shortened: bool = False) -> Message:
-        # Bounded here too, whoever calls: an unbounded offset is a search engine's allocation.
-        offset = min(max(int(offset), 0), MAX_OFFSET)
+        # `SearchEngine.search` bounds the offset (MAX_OFFSET), whoever calls.
         response = self.search_index.engine().search(query, limit=self.page_size, offset=offset)
         if shortened:
             notice = error_message("query_too_long", lang=self.lang, n=MAX_QUERY)["text"]
