@@ -183,11 +183,17 @@ class Claims:
     def close(self) -> None:
         """Give every claim back by closing the session that holds them.
 
-        The connection is discarded, not returned to the pool: a pooled session
-        would keep its advisory locks (the pool's reset only rolls back).
+        The claims are unlocked first, so they are free when `close()` returns
+        (a closed socket's session ends a moment later, on the server's time);
+        then the connection is discarded, not returned to the pool: a pooled
+        session would keep its advisory locks (the pool's reset only rolls back).
         """
         self._held.clear()
         if self._conn is not None:
+            try:
+                self._conn.execute(select(func.pg_advisory_unlock_all()))
+            except DBAPIError:  # the session is gone already, and its claims with it
+                log.debug("claims' session ended before close", exc_info=True)
             self._conn.invalidate()
             self._conn.close()
             self._conn = None
