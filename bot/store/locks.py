@@ -46,7 +46,7 @@ from typing import Any, Self
 
 from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +191,9 @@ class Claims:
         self._held.clear()
         if self._conn is not None:
             try:
-                self._conn.execute(select(func.pg_advisory_unlock_all()))
-            except DBAPIError:  # the session is gone already, and its claims with it
+                if not self._conn.invalidated:
+                    self._conn.execute(select(func.pg_advisory_unlock_all()))
+            except SQLAlchemyError:  # the session is gone already, and its claims with it
                 log.debug("claims' session ended before close", exc_info=True)
             self._conn.invalidate()
             self._conn.close()
