@@ -29,7 +29,7 @@ sys.path.insert(0, str(PROJECT))
 
 from bot.config import load_settings
 from bot.model import AGGREGATE_SLUG
-from bot.publisher import PublishReport, publish_due
+from bot.publisher import PublishReport, Selection
 from bot.slack.client import posting_client
 from bot.store import Catalog, open_engine, sync_archive
 from tests.conftest import EXAMPLE_ARCHIVE, real_archive_path
@@ -62,15 +62,7 @@ def run_once(archive: Path, layout: str) -> dict[str, float]:
             clock = FakeClock(start=0.0)
 
             def publish() -> PublishReport:
-                return publish_due(
-                    engine,
-                    client,
-                    settings=settings,
-                    now=now,
-                    week=week,
-                    sleep=clock.sleep,
-                    monotonic=clock.monotonic,
-                )
+                return publish(engine, client, settings, now, selection=Selection(week=week), sleep=clock.sleep, monotonic=clock.monotonic)
 
             started = time.perf_counter()
             report = publish()

@@ -43,7 +43,6 @@ from sqlalchemy import Engine, create_engine
 
 from bot.config import load_settings
 from bot.model import AGGREGATE_SLUG
-from bot.publisher import publish_due
 from bot.slack.client import posting_client
 from bot.store import Catalog, open_engine, sync_archive
 from bot.store.database import database_url
@@ -51,6 +50,7 @@ from tests.conftest import EXAMPLE_ARCHIVE, real_archive_path
 from tests.support import pg_cluster
 from tests.support.clock import FakeClock
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
+from tests.support.publishing import publish
 
 Stores = Callable[[], contextlib.AbstractContextManager[Engine]]
 
@@ -129,9 +129,7 @@ def post_newest_weeks(engine: Engine, catalog: Catalog) -> float:
         clock = FakeClock(start=0.0)
         client = posting_client(BOT_TOKEN, fake.api_url)
         started = time.perf_counter()
-        report = publish_due(
-            engine, client, settings=settings, now=now, sleep=clock.sleep, monotonic=clock.monotonic
-        )
+        report = publish(engine, client, settings, now, sleep=clock.sleep, monotonic=clock.monotonic)
         seconds = time.perf_counter() - started
         assert report.ok, report.errors
         messages = sum(len(fake.messages(c)) for c in channels)

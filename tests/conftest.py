@@ -27,12 +27,12 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL
 
 from bot.config import load_settings
-from bot.publisher import publish_due
 from bot.slack.client import posting_client
 from bot.store import Catalog, open_engine, sync_archive
 from bot.store.database import database_url
 from tests.support.block_kit import default_schema_path, validate_blocks
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
+from tests.support.publishing import publish
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE_ARCHIVE = PROJECT / "examples" / "archive"
@@ -277,6 +277,6 @@ def posted_week(
     client = posting_client(BOT_TOKEN, fake_slack.api_url)
     for channels in posted_week_settings:
         settings = load_settings(None, **channels)
-        report = publish_due(engine, client, settings=settings, now=POSTED_WEEK_NOW, sleep=lambda s: None)
+        report = publish(engine, client, settings, POSTED_WEEK_NOW)
         assert report.ok and report.posted, report
     return engine

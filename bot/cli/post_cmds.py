@@ -22,7 +22,18 @@ from bot.cli.archive_cmds import archive_option, json_option
 from bot.cli.context import CliContext, checked_channels, fail, pass_cli, print_json
 from bot.cli.progress import progress
 from bot.config import Settings
-from bot.publisher import MIN_INTERVAL, Outlook, PublishReport, outlook, plan_run, publish_due
+from bot.publisher import (
+    MIN_INTERVAL,
+    Outlook,
+    PublishReport,
+    RunClock,
+    RunHooks,
+    Selection,
+    SlackCalls,
+    outlook,
+    plan_run,
+    publish_due,
+)
 from bot.publisher.leases import claimed_channels
 from bot.runtime.archive_source import stored_root
 from bot.slack.channels import channels_as_ids, unresolved
@@ -136,19 +147,19 @@ def post(
 
     shows_progress = not dry_run and not as_json
     with progress(cli.err, "posting", "messages") if shows_progress else nullcontext(None) as shown:
+        clock = RunClock.starting(dt.datetime.now(dt.UTC))
         report = publish_due(
             cli.engine,
-            client,
-            settings=settings,
-            now=dt.datetime.now(dt.UTC),
-            week=week.date() if week else None,
-            topic=topic,
-            backfill_since=backfill.date() if backfill else None,
-            dry_run=dry_run,
-            min_interval=interval,
+            None if client is None else SlackCalls.paced(client, clock, min_interval=interval),
+            clock,
+            settings,
+            selection=Selection(
+                week=week.date() if week else None,
+                topic=topic,
+                backfill_since=backfill.date() if backfill else None,
+            ),
             trigger="cli",
-            announce=announce,
-            progress=shown,
+            hooks=RunHooks(announce=announce, progress=shown),
         )
     if as_json:
         print_json(report.as_dict())

@@ -65,7 +65,7 @@ from bot.publisher.once import (
 from bot.publisher.plan import Outlook, Plan, Target, outlook, plan_run, selected_topics
 from bot.publisher.posting import Checkpoint
 from bot.publisher.report import ChannelReport, Preview, PublishReport
-from bot.publisher.run import DigestRun, Publisher, publish_due
+from bot.publisher.run import DUE, DigestRun, Publisher, RunHooks, Selection, publish_due
 from bot.publisher.slack_calls import (
     AUTH_ERRORS,
     GONE_ERRORS,
@@ -81,6 +81,7 @@ from bot.publisher.slack_calls import (
 __all__ = [
     "AUTH_ERRORS",
     "BACKOFF_SECONDS",
+    "DUE",
     "EVENT_TYPE",
     "GONE_ERRORS",
     "HISTORY_PAGE",
@@ -92,9 +93,9 @@ __all__ = [
     "UNCERTAIN_ERRORS",
     "BlockKitRenderer",
     "ChannelReport",
-    "DigestRun",
     "Checkpoint",
     "DigestRenderer",
+    "DigestRun",
     "ExactlyOnce",
     "Intents",
     "NoAnswer",
@@ -105,6 +106,8 @@ __all__ = [
     "PublishReport",
     "Publisher",
     "RunClock",
+    "RunHooks",
+    "Selection",
     "Sent",
     "SlackCalls",
     "SlackRefused",

@@ -170,7 +170,7 @@ def post_recaps(
     """Post each channel's recap that is due (or that of `week`), with its chart."""
     clock = RunClock.starting(now, monotonic=monotonic, sleep=sleep)
     catalog = Catalog(engine)
-    slack = SlackCalls(client, sleep=sleep, monotonic=monotonic, min_interval=min_interval)
+    slack = SlackCalls.paced(client, clock, min_interval=min_interval)
     leases = Leases(engine, holder or default_holder(), clock)
     report = RecapReport()
     known = [s.topic.slug for s in catalog.topics()]

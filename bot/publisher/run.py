@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.config import Settings
@@ -81,67 +79,79 @@ class Publisher:
         return self.slack is None
 
 
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which digests a run takes: those due (the default), one week, one topic, or
+    every week since `backfill_since`."""
+
+    week: dt.date | None = None
+    topic: str | None = None
+    backfill_since: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunHooks:
+    """What a run tells its caller: the outlook before any post (`announce`), each
+    message (`progress`), and each step of a post (`checkpoint`, tests' crash points)."""
+
+    announce: Callable[[Outlook], None] | None = None
+    progress: Progress | None = None
+    checkpoint: Checkpoint | None = None
+
+
+DUE = Selection()
+NO_HOOKS = RunHooks()
+
+
 def publish_due(
     engine: Engine,
-    client: WebClient | None,
-    *,
+    slack: SlackCalls | None,
+    clock: RunClock,
     settings: Settings,
-    now: dt.datetime,
-    sleep: Callable[[float], None] = time.sleep,
-    monotonic: Callable[[], float] = time.monotonic,
-    week: dt.date | None = None,
-    topic: str | None = None,
-    backfill_since: dt.date | None = None,
-    dry_run: bool = False,
-    min_interval: float = MIN_INTERVAL,
-    renderer: DigestRenderer | None = None,
+    *,
+    selection: Selection = DUE,
+    hooks: RunHooks = NO_HOOKS,
     trigger: str = "cli",
-    holder: str | None = None,
-    checkpoint: Checkpoint | None = None,
-    max_papers: int | None = None,
-    announce: Callable[[Outlook], None] | None = None,
-    progress: Progress | None = None,
+    renderer: DigestRenderer | None = None,
 ) -> PublishReport:
-    """Post what is due (or the chosen digests) and report what happened.
+    """Post what is due (or the `selection`) through `slack` at `clock`'s time, and
+    report what happened.
 
-    A digest posts at most `max_papers` paper messages in a channel (default
-    DIGEST_MAX_PAPERS_PER_DIGEST); the rest are held back, said in one reply
-    in the header's thread, in the report and in `digest-bot status`.
-
-    `now` is the time of the run (aware); later times are `now` plus the
-    elapsed `monotonic()`, so a test's fake clock drives pacing, backoff and
-    lease expiry alike. With `dry_run` nothing is written and Slack is not
-    called: the report's `previews` hold the exact messages.
+    `slack` is the Slack poster (`SlackCalls.paced(client, clock)`); None is a
+    dry run: nothing is written, Slack is not called, and the report's
+    `previews` hold the exact messages. The clock's `now` plus its monotonic
+    time drives pacing, backoff and lease expiry alike, so a test's fake clock
+    runs the whole run. A digest posts at most DIGEST_MAX_PAPERS_PER_DIGEST
+    paper messages in a channel; the rest are held back, said in one reply in
+    the header's thread, in the report and in `digest-bot status`.
 
     Before any post, what is about to be posted and how long it takes at
-    Slack's pace is logged and handed to `announce`; `progress(done, total,
-    label)` hears of every message posted or updated.
+    Slack's pace is logged and handed to `hooks.announce`; `hooks.progress(done,
+    total, label)` hears of every message posted or updated.
     """
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    slack: SlackCalls | None = None
-    if not dry_run:
-        if client is None:
-            raise ValueError("a Slack client is needed unless dry_run")
-        slack = SlackCalls(client, sleep=sleep, monotonic=monotonic, min_interval=min_interval)
-    plan = plan_run(engine, settings, now, week=week, topic=topic, backfill_since=backfill_since)
-    cap = max_papers if max_papers is not None else settings.max_papers_per_digest
-    expected = outlook(engine, plan, min_interval=min_interval, max_papers=cap)
+    now = clock.start
+    dry_run = slack is None
+    plan = plan_run(
+        engine, settings, now, week=selection.week, topic=selection.topic, backfill_since=selection.backfill_since
+    )
+    cap = settings.max_papers_per_digest
+    pace = slack.min_interval if slack is not None else MIN_INTERVAL
+    expected = outlook(engine, plan, min_interval=pace, max_papers=cap)
     if not dry_run and not expected.empty:
         log.info("about to post: %s", expected.describe())
-    if announce is not None:
-        announce(expected)
+    if hooks.announce is not None:
+        hooks.announce(expected)
     publisher = Publisher(
         engine,
         slack,
-        RunClock.starting(now, monotonic=monotonic, sleep=sleep),
+        clock,
         renderer or BlockKitRenderer(),
         lang=settings.lang,
         max_papers=cap,
-        holder=holder or default_holder(),
-        checkpoint=checkpoint,
+        holder=default_holder(),
+        checkpoint=hooks.checkpoint,
     )
-    run = DigestRun(publisher, progress=progress, total=expected.messages)
+    run = DigestRun(publisher, progress=hooks.progress, total=expected.messages)
     report = run.report
     report.unmapped_topics = plan.unmapped
     report.unknown_topics = plan.unknown

@@ -24,6 +24,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web import SlackResponse
 
+from bot.publisher.clock import RunClock
+
 #: 429s the publisher itself waits out per call (after the client's own retries).
 RATE_LIMIT_RETRIES = 5
 HISTORY_PAGE = 200
@@ -96,6 +98,11 @@ class SlackCalls:
         self.monotonic = monotonic
         self.min_interval = min_interval
         self._last_write: dict[str, float] = {}
+
+    @classmethod
+    def paced(cls, client: WebClient, clock: RunClock, *, min_interval: float = MIN_INTERVAL) -> SlackCalls:
+        """Calls through `client` that wait and pace on `clock` (a run's, or a test's fake)."""
+        return cls(client, sleep=clock.sleep, monotonic=clock.monotonic, min_interval=min_interval)
 
     def post(
         self,

@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from bot.config import Settings
 from bot.lookup import Lookup, parse_command
-from bot.publisher import Preview, publish_due
+from bot.publisher import Preview, RunClock, publish_due
 from bot.publisher.dry_run import PLACEHOLDER_LINK_RE, PLACEHOLDER_TEXT
 from bot.render import message_to_text
 from bot.runtime.service import Bot
@@ -93,7 +93,7 @@ def print_next_run(out: Console, bot: Bot, now: dt.datetime) -> None:
     if not settings.channel and not settings.channels:
         settings = settings.model_copy(update={"channel": PREVIEW_CHANNEL})
     settings = channels_as_ids(settings, bot.engine)  # names as the bot last resolved them
-    report = publish_due(bot.engine, None, settings=settings, now=when, dry_run=True)
+    report = publish_due(bot.engine, None, RunClock.starting(when), settings)  # None: a dry run
     out.rule(f"Next scheduled run: {when:%Y-%m-%d %H:%M %Z} ({escape(settings.schedule)})")
     if not report.previews:
         out.print("Nothing would be posted: every due digest is already posted.\n")

@@ -215,9 +215,9 @@ def send_weekly_dms(
     sends one person two DMs for a week. Never raises for Slack's sake: see the report."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    slack = SlackCalls(client, sleep=sleep, monotonic=monotonic, min_interval=min_interval)
-    run = _Pass(engine, slack, search, lang=lang, now=now, sleep=sleep, monotonic=monotonic,
-                holder=holder or default_holder(), checkpoint=checkpoint)
+    clock = RunClock.starting(now, monotonic=monotonic, sleep=sleep)
+    run = _Pass(engine, SlackCalls.paced(client, clock, min_interval=min_interval), search, lang=lang,
+                clock=clock, holder=holder or default_holder(), checkpoint=checkpoint)
     try:
         for week in weeks if weeks is not None else dm_weeks(engine, now):
             run.week(week)
@@ -234,14 +234,14 @@ def send_weekly_dms(
 
 class _Pass:
     def __init__(
-        self, engine: Engine, slack: SlackCalls, search: SearchEngine, *, lang: str, now: dt.datetime,
-        sleep: Callable[[float], None], monotonic: Callable[[], float], holder: str, checkpoint: Checkpoint | None,
+        self, engine: Engine, slack: SlackCalls, search: SearchEngine, *, lang: str, clock: RunClock,
+        holder: str, checkpoint: Checkpoint | None,
     ) -> None:
         self.engine, self.slack, self.search, self.lang = engine, slack, search, lang
-        self.sleep, self.monotonic, self.holder, self.checkpoint = sleep, monotonic, holder, checkpoint
-        self.clock = RunClock.starting(now, monotonic=monotonic, sleep=sleep)
+        self.sleep, self.monotonic, self.holder, self.checkpoint = clock.sleep, clock.monotonic, holder, checkpoint
+        self.clock = clock
         self.leases = Leases(engine, holder, self.clock)
-        self.once = ExactlyOnce(sleep, checkpoint, log)
+        self.once = ExactlyOnce(clock.sleep, checkpoint, log)
         self.report = DmReport()
         self._last_write: float | None = None  # monotonic time of the last DM write
 

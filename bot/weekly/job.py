@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.config import Settings
 from bot.progress import ProgressLines
-from bot.publisher import PublishReport, publish_due
+from bot.publisher import PublishReport, RunClock, RunHooks, SlackCalls, publish_due
 from bot.publisher.recap import MAX_AGE, RecapReport, post_recaps
 from bot.runtime.archive_source import ArchiveSource, as_source, posting_refusal, sync_source
 from bot.store.errors import StoreError, describe
@@ -137,7 +137,7 @@ def run_weekly(
     dms: DmPass | None = None,
     *,
     recap_notes: RecapNotes | None = None,
-    **publish_options: Any,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> JobReport:
     """Fetch and sync the archive into the store, publish what is due at `now`, then
     (with `dms`) send the weekly DMs of the weeks posted.
@@ -160,12 +160,16 @@ def run_weekly(
         if report.refused is not None:
             log.error("the weekly posting job posts nothing: %s", report.refused)
             return report
-        publish_options.setdefault("progress", ProgressLines(log.info, "posting", "messages"))
+        clock = RunClock.starting(now, sleep=sleep)
         report.publish = publish_due(
-            engine, client, settings=settings, now=now, trigger="schedule", **publish_options
+            engine,
+            SlackCalls.paced(client, clock),
+            clock,
+            settings,
+            trigger="schedule",
+            hooks=RunHooks(progress=ProgressLines(log.info, "posting", "messages")),
         )
         if settings.recap_after_posting:
-            sleep = publish_options.get("sleep", time.sleep)
             report.recap = post_recaps(engine, client, settings=settings, now=now, sleep=sleep)
             explain_missing_recaps(report.recap, recap_notes if recap_notes is not None else set())
     except (DBAPIError, StoreError) as err:  # the store itself: one clear line

@@ -22,11 +22,12 @@ from sqlalchemy import Engine, select
 
 from bot.config import load_settings
 from bot.personal import follows, records
-from bot.publisher import publish_due
+from bot.publisher import Selection
 from bot.slack.client import posting_client
 from bot.store import sync_archive
 from bot.store.leases import leases
 from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, Call, FakeSlack
+from tests.support.publishing import publish
 
 pytestmark = pytest.mark.backends("postgresql")
 
@@ -46,7 +47,7 @@ def store(engine: Engine, example_archive: Path, fake: FakeSlack) -> Engine:
     now = dt.datetime.now(dt.UTC)
     settings = load_settings(None, DIGEST_CHANNEL="C0SD")
     client = posting_client(BOT_TOKEN, fake.api_url)
-    assert publish_due(engine, client, settings=settings, now=now, week=WEEK, sleep=lambda s: None).ok
+    assert publish(engine, client, settings, now, selection=Selection(week=WEEK)).ok
     for user in USERS:
         made = follows.follow_query("differential privacy")
         assert made is not None

@@ -21,7 +21,6 @@ from sqlalchemy import Engine, select, update
 
 from bot.config import load_settings
 from bot.personal import follows, records
-from bot.publisher import publish_due
 from bot.render.actions import parse_follow_value
 from bot.render.personal import follow_nothing
 from bot.render.weekly_dm import FollowGroup, weekly_dm
@@ -33,6 +32,7 @@ from bot.weekly.dms import send_weekly_dms
 from tests.conftest import EXAMPLE_ARCHIVE
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, USER_ID, FakeSlack
+from tests.support.publishing import publish
 from tests.support.slack_requests import app_home_opened_event
 
 NOW = dt.datetime(2025, 1, 24, 9, tzinfo=dt.UTC)
@@ -117,7 +117,7 @@ def test_a_star_in_a_followed_query_keeps_the_dm_bold(engine: Engine, example_ar
     with FakeSlack(users=PEOPLE) as fake:
         settings = load_settings(None, DIGEST_CHANNEL="C0SD")
         client = posting_client(BOT_TOKEN, fake.api_url)
-        assert publish_due(engine, client, settings=settings, now=NOW, sleep=lambda s: None).ok
+        assert publish(engine, client, settings, NOW).ok
         search = LiveSearch(Catalog(engine), index_dir=tmp_path / "index").engine()
         made = follows.follow_query("privacy*")
         assert made is not None and made.text == "privacy*"

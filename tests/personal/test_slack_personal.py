@@ -19,7 +19,6 @@ import pytest
 from bot.config import load_settings
 from bot.engagement import votes
 from bot.personal import records
-from bot.publisher import publish_due
 from bot.render import violations
 from bot.slack.client import posting_client
 from bot.store import posts as store
@@ -28,6 +27,7 @@ from bot.weekly.job import run_weekly
 from tests.conftest import EXAMPLE_ARCHIVE, schema_problems
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, USER_ID, FakeSlack
+from tests.support.publishing import publish
 from tests.support.slack_requests import (
     FORM,
     app_home_opened_event,
@@ -63,7 +63,7 @@ def buttons(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 def post_week(bot: RunningBot) -> None:
     settings = load_settings(None, DIGEST_CHANNEL="C0SD")
-    assert publish_due(bot.engine, posting_client(BOT_TOKEN, bot.fake.api_url), settings=settings, now=NOW, sleep=lambda s: None).ok
+    assert publish(bot.engine, posting_client(BOT_TOKEN, bot.fake.api_url), settings, NOW).ok
 
 
 def paper_ts(bot: RunningBot, arxiv_id: str) -> str:

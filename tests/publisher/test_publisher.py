@@ -31,7 +31,8 @@ from bot.publisher import (
     RATE_LIMIT_RETRIES,
     BlockKitRenderer,
     PublishReport,
-    publish_due,
+    RunHooks,
+    Selection,
 )
 from bot.render.limits import violations
 from bot.slack.client import posting_client
@@ -44,6 +45,7 @@ from bot.store.posts import PostRow
 from tests.conftest import schema_problems
 from tests.support.clock import FakeClock
 from tests.support.fake_slack import BOT_TOKEN, Call, FakeSlack
+from tests.support.publishing import publish as publish_at
 
 #: The Friday after the example archive's newest week (2025-01-17 – 2025-01-23).
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
@@ -87,11 +89,16 @@ def publish(
     now: dt.datetime = NOW,
     **options: Any,
 ) -> PublishReport:
-    return publish_due(
+    """A run on the fake clock; `week`, `topic`, `backfill_since` select, `checkpoint` hooks."""
+    selection = Selection(**{k: options.pop(k) for k in ("week", "topic", "backfill_since") if k in options})
+    hooks = RunHooks(checkpoint=options.pop("checkpoint", None))
+    return publish_at(
         engine,
         client or posting_client(BOT_TOKEN, fake.api_url),
-        settings=config or settings(),
-        now=now,
+        config or settings(),
+        now,
+        selection=selection,
+        hooks=hooks,
         sleep=clock.sleep,
         monotonic=clock.monotonic,
         **options,
@@ -696,7 +703,7 @@ def test_week_and_topic_post_just_that_digest(
 def test_dry_run_shows_the_exact_messages_and_changes_nothing(
     store_engine: Engine, fake: FakeSlack, clock: FakeClock
 ) -> None:
-    report = publish_due(store_engine, None, settings=settings(), now=NOW, dry_run=True)
+    report = publish_at(store_engine, None, settings(), NOW)  # no client: a dry run
 
     assert [(p.action, p.kind, p.slug, p.arxiv_id) for p in report.previews] == [
         ("post", kind, slug, arxiv_id)

@@ -18,13 +18,14 @@ from sqlalchemy import Engine
 
 from bot.config import Settings, load_settings
 from bot.model import AGGREGATE_SLUG
-from bot.publisher import EVENT_TYPE, publish_due
+from bot.publisher import EVENT_TYPE, Selection
 from bot.render.limits import violations
 from bot.slack.client import posting_client
 from bot.store import Catalog, sync_archive
 from tests.conftest import BLOCK_KIT_SCHEMA
 from tests.support.block_kit import validate_blocks
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
+from tests.support.publishing import publish
 
 pytestmark = pytest.mark.real_archive
 
@@ -78,15 +79,7 @@ def post_each_topics_newest_week(engine: Engine, client: WebClient, settings: Se
     """Every topic's newest digest, asked for by week: topics end at different weeks,
     and a first start on its own posts only the archive's newest week."""
     for slug, week in newest_weeks(engine).items():
-        report = publish_due(
-            engine,
-            client,
-            settings=settings,
-            now=after_newest(engine),
-            week=week,
-            topic=slug,
-            sleep=lambda s: None,
-        )
+        report = publish(engine, client, settings, after_newest(engine), selection=Selection(week=week, topic=slug))
         assert report.ok, report.errors
 
 
@@ -124,7 +117,7 @@ def test_every_topics_newest_week_in_one_channel_posts_each_paper_once(
     assert sum(p["kind"] == "header" for p in payloads) == len(weeks)
     # A second run has nothing to do.
     assert (
-        publish_due(real_engine, client, settings=settings, now=after_newest(real_engine)).posted
+        publish(real_engine, client, settings, after_newest(real_engine)).posted
         == 0
     )
 
@@ -139,9 +132,7 @@ def test_a_first_start_on_the_real_archive_posts_its_newest_week_only(
     settings = load_settings(None, DIGEST_CHANNEL="C0ALL")
     client = posting_client(BOT_TOKEN, fake.api_url)
 
-    report = publish_due(
-        real_engine, client, settings=settings, now=after_newest(real_engine), sleep=lambda s: None
-    )
+    report = publish(real_engine, client, settings, after_newest(real_engine))
 
     assert report.ok, report.errors
     assert report.channels["C0ALL"].digests == [f"{slug} {newest}" for slug in in_newest]

@@ -23,7 +23,6 @@ from sqlalchemy import Engine
 
 from bot.config import load_settings
 from bot.personal import follows, records
-from bot.publisher import publish_due
 from bot.publisher.leases import INCARNATION, default_holder, holder_is_dead
 from bot.search import LiveSearch
 from bot.slack.client import posting_client
@@ -31,6 +30,7 @@ from bot.store import Catalog, sync_archive
 from bot.store import leases as lease_store
 from tests.conftest import PROJECT
 from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, USER_ID, FakeSlack
+from tests.support.publishing import publish
 
 NOW = dt.datetime(2025, 1, 24, 9, tzinfo=dt.UTC)
 WEEK = dt.date(2025, 1, 17)
@@ -60,7 +60,7 @@ def test_a_digest_leased_by_this_pid_before_a_restart_is_posted_at_once(
     assert lease_store.acquire_lease(engine, key, earlier, now=NOW, ttl=TTL)
 
     settings = load_settings(None, DIGEST_CHANNEL="C0SD")
-    report = publish_due(engine, posting_client(BOT_TOKEN, fake.api_url), settings=settings, now=NOW, sleep=lambda s: None)
+    report = publish(engine, posting_client(BOT_TOKEN, fake.api_url), settings, NOW)
 
     assert report.ok and report.channels["C0SD"].busy == []
     assert "dp 2025-01-17" in report.channels["C0SD"].digests
@@ -103,7 +103,7 @@ def test_a_restart_in_place_with_the_same_pid_sends_the_dms_at_once(
     engine = open_engine(db_url)
     sync_archive(engine, example_archive)
     settings = load_settings(None, DIGEST_CHANNEL="C0SD")
-    assert publish_due(engine, posting_client(BOT_TOKEN, fake.api_url), settings=settings, now=NOW, sleep=lambda s: None).ok
+    assert publish(engine, posting_client(BOT_TOKEN, fake.api_url), settings, NOW).ok
     LiveSearch(Catalog(engine), index_dir=tmp_path / "index").engine()  # built once, read by the restarted bot
     made = follows.follow_query("differential privacy")
     assert made is not None

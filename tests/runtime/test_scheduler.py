@@ -19,13 +19,14 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
 from bot.config import load_settings
-from bot.publisher import plan_run, publish_due
+from bot.publisher import plan_run
 from bot.runtime.scheduler import JOB_ID, MISFIRE_GRACE, build_scheduler
 from bot.slack.client import posting_client
 from bot.store import sync_archive
-from bot.weekly.schedule import cron_trigger, crontab_day_of_week, is_due, next_run_time
 from bot.weekly.job import make_weekly_job, run_weekly
+from bot.weekly.schedule import cron_trigger, crontab_day_of_week, is_due, next_run_time
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
+from tests.support.publishing import publish
 
 UTC = dt.UTC
 NEW_YORK = ZoneInfo("America/New_York")
@@ -288,7 +289,7 @@ def test_a_repeated_hour_on_the_autumn_change_never_posts_twice(store_engine: En
     settings = load_settings(None, DIGEST_CHANNEL="C0SD", DIGEST_TIMEZONE="Europe/Berlin")
     client = posting_client(BOT_TOKEN, fake.api_url)
     posted = [
-        publish_due(store_engine, client, settings=settings, now=t, sleep=lambda s: None).posted
+        publish(store_engine, client, settings, t).posted
         for t in times
     ]
     assert posted[0] == 9 and sum(posted[1:]) == 0

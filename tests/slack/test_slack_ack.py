@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 
 from bot.engagement.discussion import thread_for
-from bot.publisher import publish_due
 from bot.render.actions import results_value
 from bot.slack.client import posting_client
 from tests.conftest import EXAMPLE_ARCHIVE
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fake_slack import FakeSlack
+from tests.support.publishing import publish
 from tests.support.slack_requests import FORM, slash_command_body
 
 #: Slack shows "didn't respond" after 3 s; the tests give the bot less.
@@ -120,13 +120,7 @@ def test_a_button_click_on_a_full_queue_gets_a_busy_notice(
 
 
 def _posted(bot: RunningBot) -> dict[str, str]:
-    report = publish_due(
-        bot.engine,
-        posting_client("xoxb-test", bot.fake.api_url),
-        settings=bot.bot.settings,
-        now=dt.datetime(2025, 1, 24, 12, 0, tzinfo=dt.UTC),
-        sleep=lambda s: None,
-    )
+    report = publish(bot.engine, posting_client("xoxb-test", bot.fake.api_url), bot.bot.settings, dt.datetime(2025, 1, 24, 12, 0, tzinfo=dt.UTC))
     assert report.ok and report.posted
     return {
         m["metadata"]["event_payload"]["arxiv_id"]: m["ts"]

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from bot.publisher import publish_due
 from bot.render import violations
 from bot.slack.client import posting_client
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fake_slack import FakeSlack
+from tests.support.publishing import publish
 from tests.support.slack_requests import FORM, JSON, slash_command_body, url_verification_body
 
 
@@ -284,7 +284,7 @@ def _get(url: str) -> tuple[int, dict[str, str], str]:
 def posted(bot: RunningBot) -> dict[str, str]:
     """The example archive's newest week posted to C0SD: arxiv id -> message ts."""
     client = posting_client("xoxb-test", bot.fake.api_url)
-    report = publish_due(bot.engine, client, settings=bot.bot.settings, now=_now(), sleep=lambda s: None)
+    report = publish(bot.engine, client, bot.bot.settings, _now())
     assert report.ok and report.posted
     metas = [m for m in bot.fake.messages("C0SD") if (m.get("metadata") or {}).get("event_payload", {}).get("kind") == "paper"]
     return {m["metadata"]["event_payload"]["arxiv_id"]: m["ts"] for m in metas}

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from bot.model import Paper, ThreadInfo, TopicRef
-from bot.publisher import publish_due
 from bot.render import unsafe_markup, violations
 from bot.render.unfurls import paper_unfurl
 from bot.slack.client import posting_client
@@ -25,6 +24,7 @@ from tests.conftest import EXAMPLE_ARCHIVE, schema_problems
 from tests.support.archive_writer import write_digest, write_topic_page
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fake_slack import FakeSlack
+from tests.support.publishing import publish
 from tests.support.slack_requests import link_shared_event
 
 NOW = dt.datetime(2025, 1, 24, 12, 0, tzinfo=dt.UTC)
@@ -44,7 +44,7 @@ def fake(module_fake_slack: FakeSlack) -> FakeSlack:
 def bot(fake: FakeSlack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
     with running_bot(fake, EXAMPLE_ARCHIVE, tmp_path_factory.mktemp("bot")) as running:
         client = posting_client("xoxb-test", fake.api_url)
-        report = publish_due(running.engine, client, settings=running.bot.settings, now=NOW, sleep=lambda s: None)
+        report = publish(running.engine, client, running.bot.settings, NOW)
         assert report.ok and report.posted
         yield running
 
