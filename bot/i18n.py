@@ -21,6 +21,17 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
     "share_button": {"en": "Share in channel", "ja": "チャンネルで共有"},
     "pdf_button": {"en": "PDF", "ja": "PDF"},
     "discuss_in_thread": {"en": "💬 Discuss in thread", "ja": "💬 スレッドで議論"},
+    "answer_sources": {"en": "Sources", "ja": "出典"},
+    "answer_not_posted": {"en": "not posted in Slack (arXiv)", "ja": "Slack 未投稿 (arXiv)"},
+    "answer_by_builtin": {
+        "en": "Answered from the papers' own summaries: each point names its paper.",
+        "ja": "論文の要約から回答しています。各要点に出典の論文を示しています。",
+    },
+    "answer_by_model": {
+        "en": "Written by {model} from the numbered sources only; check a point in its paper.",
+        "ja": "{model} が番号付きの出典のみから作成しました。要点は元の論文で確認してください。",
+    },
+    "answer_thinking": {"en": "Searching the archive…", "ja": "アーカイブを検索しています…"},
     "reply_one": {"en": "💬 1 reply", "ja": "💬 返信 1 件"},
     "reply_many": {"en": "💬 {n} replies", "ja": "💬 返信 {n} 件"},
     "authors_more": {"en": "+{n} more", "ja": "他 {n} 名"},

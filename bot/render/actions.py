@@ -49,6 +49,8 @@ DMS_TOGGLE: Final = "dms_toggle"
 
 #: Share the trends chart in the channel `/papers trends` was typed in; value: a topic slug or "*".
 TRENDS_SHARE: Final = "trends_share"
+#: Share an answer of `/papers ask` in the channel; value: {"q": question} (asked again on click).
+ANSWER_SHARE: Final = "answer_share"
 
 
 def action_id(name: str, suffix: str | int) -> str:
@@ -169,3 +171,14 @@ def parse_week_value(raw: str | None) -> tuple[dt.date, int] | None:
     if data is None or (week := _week(data)) is None or (offset := _offset(data)) is None:
         return None
     return week, offset
+
+
+def answer_value(question: str) -> str:
+    """`{"q": question}` for "Share in channel" on an answer (the question cut to fit)."""
+    return results_value(question, 0)
+
+
+def parse_answer_value(raw: str | None) -> str | None:
+    """The question an answer's share button carries, or None for anything malformed."""
+    parsed = parse_results_value(raw)
+    return parsed[0] if parsed and parsed[0].strip() else None

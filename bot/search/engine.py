@@ -173,7 +173,7 @@ class SearchEngine:
 
     def search(
         self, query: str | Query, *, limit: int = 10, offset: int = 0, strict: bool = False,
-        fields: bool = False,
+        fields: bool = False, broad: bool = False,
     ) -> SearchResponse:
         """Rank papers for a query; never raises on what a person may type.
 
@@ -181,11 +181,13 @@ class SearchEngine:
         every concept of the question), for uses where a weak match is noise (follows).
         `fields` names the fields each hit matched in (`Hit.matched`): that re-reads every
         hit's text, a third of a query's time, so only callers that show it ask.
+        `broad` ranks papers holding any concept when none holds enough of them (a
+        question in a sentence has words no paper shares; it still gets its closest papers).
         """
         q = query if isinstance(query, Query) else parse_query(query)
         limit = max(0, min(int(limit), MAX_LIMIT))
         offset = max(0, min(int(offset), MAX_OFFSET))
-        return QueryPass(self._context, q, limit, offset, strict=strict, fields=fields).run()
+        return QueryPass(self._context, q, limit, offset, strict=strict, fields=fields, broad=broad).run()
 
     def explain(self, query: str | Query) -> list[dict[str, Any]]:
         """How a query is read: its concepts, their alternatives, and the papers answering each."""

@@ -1,0 +1,160 @@
+"""Ask the archive: retrieval for a question, the built-in answer, and the model's when one is set.
+
+`Asker.ask` is the one entry point: `digest-bot ask`, `/papers ask`, a mention, a
+direct message, a question in a paper's thread and the assistant panel all call it,
+so they all answer alike. Retrieval is the search engine's, asked for the question
+without its frame (`bot.ask.question.search_text`) and `broad`: a question whose
+words no paper holds all of still gets its closest papers. The sources carry the
+papers' discussion threads (or arXiv, where a paper was never posted).
+
+With a model writer (`bot.ask.llm.ModelWriter`, DIGEST_LLM_URL), the model writes
+the prose from the same numbered sources; when it fails, refuses, hangs or cites
+nothing it was given, the built-in answer stands, with a note saying so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from bot.ask.compose import Candidate, ConceptTerms, compose, compose_about, coverage, nothing
+from bot.ask.model import Answer, Lang, Source
+from bot.ask.question import clean, language, search_text
+from bot.engagement import discussion
+from bot.model import Paper, ThreadInfo
+from bot.search import SearchEngine
+from bot.search.results import SearchResponse
+
+log = logging.getLogger(__name__)
+
+#: Papers retrieved for a question before the sources are chosen.
+DEPTH = 12
+#: Related papers looked at for a question in a paper's thread.
+RELATED = 4
+#: The search's notice that nothing held enough of the question (`broad`).
+_CLOSEST = "no paper matches every part of the question"
+
+
+class Writer(Protocol):
+    """A language model writing the answer's prose from numbered sources (None: it failed)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def write(self, question: str, lang: Lang, sources: Sequence[Source]) -> Answer | None: ...
+
+
+def concept_terms(engine: SearchEngine, query: str) -> list[ConceptTerms]:
+    """The question's concepts with the terms of each alternative (both languages)."""
+    out = []
+    for concept in engine.explain(query):
+        alts = tuple(
+            tuple(str(a["terms"]).split()) for a in concept["alternatives"] if str(a.get("terms") or "").strip()
+        )
+        if alts:
+            out.append(ConceptTerms(str(concept["concept"]), float(concept["idf"]), alts))
+    return out
+
+
+def source_of(paper: Paper, thread: ThreadInfo | None) -> Source:
+    """A paper as a source: its thread when it was posted (and the link is one), else arXiv."""
+    permalink = thread.permalink if thread is not None and thread.permalink else None
+    week = max((d.week_start for d in paper.digests), default=None)
+    return Source(
+        n=0,
+        arxiv_id=paper.arxiv_id,
+        title=paper.title,
+        title_ja=paper.title_ja,
+        summary=paper.summary,
+        comment=paper.comment,
+        remark=paper.remark,
+        link=permalink or paper.abs_url,
+        thread=permalink,
+        replies=thread.reply_count if thread is not None else 0,
+        topics=tuple(t.slug for t in paper.topics),
+        week=week.isoformat() if week else "",
+    )
+
+
+class Asker:
+    """Answers questions from the archive; never raises for what a person asks."""
+
+    def __init__(
+        self,
+        search: Callable[[], SearchEngine],
+        engine: Engine,
+        *,
+        writer: Writer | None = None,
+        depth: int = DEPTH,
+    ) -> None:
+        self.search = search
+        self.engine = engine
+        self.writer = writer
+        self.depth = depth
+
+    def ask(self, question: str, *, about: str | None = None, lang: Lang | None = None) -> Answer:
+        """The answer to `question` (about the paper `about` first, when asked in its thread)."""
+        text = clean(question)
+        lang = lang or language(text)
+        if not text:
+            return nothing(text, lang)
+        index = self.search()
+        query = search_text(text)
+        concepts = concept_terms(index, query)
+        paper = index.paper(about) if about else None
+        if paper is not None:
+            built = self._about(text, lang, paper, index, concepts)
+        else:
+            response = index.search(query, limit=self.depth, broad=True)
+            candidates = self._candidates([h.paper for h in response.hits], [h.score for h in response.hits], concepts)
+            built = compose(text, lang, candidates, concepts, matching=_matching(response))
+        return self._written(built)
+
+    def _about(
+        self, text: str, lang: Lang, paper: Paper, index: SearchEngine, concepts: Sequence[ConceptTerms]
+    ) -> Answer:
+        related = index.related(paper.arxiv_id, limit=RELATED)
+        papers = [paper, *[h.paper for h in related.hits if h.paper.arxiv_id != paper.arxiv_id]]
+        candidates = self._candidates(papers, [100.0] * len(papers), concepts)
+        return compose_about(text, lang, candidates[0], candidates[1:], concepts)
+
+    def _candidates(
+        self, papers: Sequence[Paper], scores: Sequence[float], concepts: Sequence[ConceptTerms]
+    ) -> list[Candidate]:
+        threads = discussion.threads_for(self.engine, [p.arxiv_id for p in papers]) if papers else {}
+        return [
+            Candidate(
+                source_of(p, threads.get(p.arxiv_id)),
+                float(s),
+                coverage([p.title, p.title_ja, *p.summary], concepts),
+            )
+            for p, s in zip(papers, scores, strict=True)
+        ]
+
+    def _written(self, built: Answer) -> Answer:
+        """The model's answer from the built-in answer's sources, or the built-in one."""
+        if self.writer is None or built.empty:
+            return built
+        try:
+            written = self.writer.write(built.question, built.lang, built.sources)
+        except Exception:  # a writer must not fail the answer: the built-in one stands
+            log.exception("the language model writer failed")
+            written = None
+        if written is not None:
+            return written
+        note = (
+            "言語モデルが応答しなかったため、組み込みの回答を表示しています。"
+            if built.lang == "ja"
+            else "The language model did not answer; this is the built-in answer."
+        )
+        return Answer(built.question, built.lang, built.text, built.sources, built.by, (*built.notes, note))
+
+
+def _matching(response: SearchResponse) -> int:
+    """How many papers hold nearly every concept (0 when the search fell back to the closest)."""
+    if any(n.startswith(_CLOSEST) for n in response.notices):
+        return 0
+    return response.total

@@ -1,0 +1,218 @@
+"""The built-in answer: the papers' own summary sentences that answer the question, cited.
+
+No model is needed. From the ranked candidates (`bot.ask.asker` retrieves them),
+the sources are the papers close enough to the best one; for each, the summary
+bullet that holds most of the question's concepts (in either language: the
+concepts carry their English and Japanese names) is its point. Points saying the
+same thing are merged into one point citing both papers. The lead says, in the
+question's language, how much the archive holds and whether any paper is squarely
+on the question, so a thin answer is never dressed up as a thorough one.
+
+Every `[n]` in the text names a source and every source is cited: the points are
+made from the sources and nothing else. Pure: papers and concepts in, `Answer` out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from rapidfuzz import fuzz
+
+from bot.ask.model import Answer, Lang, Source
+from bot.search.analyze import terms
+from bot.search.normalize import fold
+
+#: Most sources an answer cites.
+MAX_SOURCES = 5
+#: A candidate is a source when its score is at least this share of the best one's.
+SCORE_SHARE = 0.55
+#: Two points this similar (rapidfuzz ratio, 0-100) are one point citing both papers.
+SAME_POINT = 82
+#: Longest point text (characters) before it is cut at a sentence end or with "…".
+MAX_POINT = 240
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptTerms:
+    """One concept of the question: its weight and the term lists of its alternatives."""
+
+    label: str
+    idf: float
+    alternatives: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A retrieved paper: its source (unnumbered yet), its retrieval score, and the
+    share of the question's concepts it holds (0-1)."""
+
+    source: Source
+    score: float
+    coverage: float
+
+
+def sentence_score(sentence: str, concepts: Sequence[ConceptTerms]) -> float:
+    """The idf of the concepts a sentence holds (any alternative's terms all present)."""
+    have = set(terms(fold(sentence)))
+    return sum(c.idf for c in concepts if any(alt and have.issuperset(alt) for alt in c.alternatives))
+
+
+def coverage(texts: Sequence[str], concepts: Sequence[ConceptTerms]) -> float:
+    """The idf share of the question's concepts that some text of a paper holds."""
+    total = sum(c.idf for c in concepts)
+    if total <= 0:
+        return 0.0
+    have: set[str] = set()
+    for text in texts:
+        have.update(terms(fold(text)))
+    held = sum(c.idf for c in concepts if any(alt and have.issuperset(alt) for alt in c.alternatives))
+    return held / total
+
+
+def best_sentences(source: Source, concepts: Sequence[ConceptTerms], *, most: int = 1) -> list[str]:
+    """The summary bullets that answer the question best, in summary order (the first
+    bullet when none holds a concept: it says what the paper is about)."""
+    bullets = [b for b in source.summary if b.strip()]
+    if not bullets:
+        return []
+    scored = sorted(
+        range(len(bullets)), key=lambda i: (-sentence_score(bullets[i], concepts), i)
+    )
+    best = scored[0]
+    if sentence_score(bullets[best], concepts) <= 0:
+        return [bullets[0]]
+    chosen = [i for i in scored[:most] if sentence_score(bullets[i], concepts) > 0]
+    return [bullets[i] for i in sorted(chosen)]
+
+
+def pick_sources(candidates: Sequence[Candidate], *, limit: int = MAX_SOURCES) -> list[Candidate]:
+    """The candidates close enough to the best to be cited, best first, numbered from 1."""
+    if not candidates:
+        return []
+    best = max(c.score for c in candidates) or 1.0
+    kept = [c for c in candidates if c.score >= SCORE_SHARE * best][:limit]
+    return kept
+
+
+def _shorten(text: str, limit: int = MAX_POINT) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    for end in ("。", ". ", "; "):
+        at = cut.rfind(end)
+        if at >= limit // 2:
+            return cut[: at + 1].rstrip()
+    return cut.rstrip() + "…"
+
+
+@dataclass
+class _Point:
+    text: str
+    cites: list[int]
+
+
+def _points(sources: Sequence[Source], concepts: Sequence[ConceptTerms], lang: Lang) -> list[_Point]:
+    """One point per source (its best bullet after its title), merged where two say the same."""
+    points: list[_Point] = []
+    for source in sources:
+        sentences = best_sentences(source, concepts)
+        title = source.title_ja if lang == "ja" and source.title_ja else source.title
+        said = _shorten(sentences[0]) if sentences else ""
+        for point in points:
+            if said and fuzz.ratio(said, point.text.split(" — ", 1)[-1]) >= SAME_POINT:
+                point.cites.append(source.n)
+                break
+        else:
+            text = f"{_shorten(title, 160)} — {said}" if said else _shorten(title, 200)
+            points.append(_Point(text, [source.n]))
+    return points
+
+
+def lead(lang: Lang, *, sources: int, matching: int, squarely: bool) -> str:
+    """How much the archive holds on the question, honestly, in the question's language."""
+    if lang == "ja":
+        if not squarely:
+            return f"{sources}件の論文がこの問いに触れていますが、正面から扱った論文はアーカイブにありません。近いものを挙げます。"
+        if matching > sources:
+            return f"アーカイブにはこの問いに答える論文が{matching}件ほどあります。特に関係の深い{sources}件の要点です。"
+        return f"アーカイブでこの問いに答える論文は{sources}件です。要点は次のとおりです。"
+    if not squarely:
+        many = "paper touches" if sources == 1 else "papers touch"
+        return f"{sources} {many} this; none is squarely on it. The closest:"
+    if matching > sources:
+        return f"About {matching} papers in the archive address this. The {sources} most relevant say:"
+    return f"{sources} {'paper' if sources == 1 else 'papers'} in the archive address this:"
+
+
+def nothing(question: str, lang: Lang) -> Answer:
+    """The answer when the archive holds nothing on the question."""
+    text = (
+        "アーカイブにはこの問いに関する論文が見つかりませんでした。言い換えるか、`/papers` で言葉を変えて探してみてください。"
+        if lang == "ja"
+        else "The archive has no paper on this. Try other words, or `/papers` with a few keywords."
+    )
+    return Answer(question, lang, text)
+
+
+def compose(
+    question: str,
+    lang: Lang,
+    candidates: Sequence[Candidate],
+    concepts: Sequence[ConceptTerms],
+    *,
+    matching: int = 0,
+    squarely_at: float = 0.6,
+) -> Answer:
+    """The built-in answer from ranked candidates: a lead, one cited point per source.
+
+    `matching` is how many papers hold nearly every concept (the search's count);
+    the answer is "squarely on it" when the best source holds `squarely_at` of
+    the question's concepts (by weight) and some paper matches.
+    """
+    picked = pick_sources(candidates)
+    if not picked:
+        return nothing(question, lang)
+    sources = tuple(replace(c.source, n=i) for i, c in enumerate(picked, start=1))
+    squarely = matching > 0 and max(c.coverage for c in picked) >= squarely_at
+    points = _points(sources, concepts, lang)
+    lines = [lead(lang, sources=len(sources), matching=matching, squarely=squarely)]
+    lines += [f"• {p.text} " + "".join(f"[{n}]" for n in p.cites) for p in points]
+    return Answer(question, lang, "\n".join(lines), sources)
+
+
+#: A related paper is cited in a thread's answer when it holds this share of the question.
+RELATED_COVERAGE = 0.5
+
+
+def compose_about(
+    question: str,
+    lang: Lang,
+    paper: Candidate,
+    related: Sequence[Candidate],
+    concepts: Sequence[ConceptTerms],
+) -> Answer:
+    """A question asked in a paper's thread: that paper first (the summary bullets that
+    answer the question, else its whole summary; its comment and remark), then the
+    related papers that hold the question's concepts, each cited."""
+    first = replace(paper.source, n=1)
+    bullets = best_sentences(first, concepts, most=3) if concepts else list(first.summary[:4])
+    if not bullets:
+        bullets = list(first.summary[:4])
+    title = first.title_ja if lang == "ja" and first.title_ja else first.title
+    lines = [
+        f"この論文（{_shorten(title, 160)}）について [1]:" if lang == "ja" else f"On this paper ({_shorten(title, 160)}) [1]:"
+    ]
+    lines += [f"• {_shorten(b)} [1]" for b in bullets]
+    if first.comment:
+        lines.append(f"• {'コメント' if lang == 'ja' else 'arXiv comment'}: {_shorten(first.comment, 160)} [1]")
+    if first.remark:
+        lines.append(f"• {_shorten(first.remark)} [1]")
+    close = [c for c in related if concepts and c.coverage >= RELATED_COVERAGE][: MAX_SOURCES - 1]
+    sources = [first, *(replace(c.source, n=i) for i, c in enumerate(close, start=2))]
+    if len(sources) > 1:
+        lines.append("関連する論文:" if lang == "ja" else "Related papers:")
+        for point in _points(sources[1:], concepts, lang):
+            lines.append(f"• {point.text} " + "".join(f"[{n}]" for n in point.cites))
+    return Answer(question, lang, "\n".join(lines), tuple(sources))
