@@ -1,13 +1,28 @@
-"""Tests of bot.ask's model path: the guard over a model's text (pure).
+"""Tests of bot.ask's model path: the guard over a model's text (pure) and the model writer,
+through the real `openai` client over real HTTP against `FakeLlm` (tests/support/fake_llm.py).
 
-The fixture here is this folder's own: three `sources` to cite.
+The fixtures here are this folder's own: a running `fake_llm`, three `sources` to cite, and a
+`writer` pointed at the fake (timeout 0.5 s, so a hang ends the test promptly).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from bot.ask.llm import ModelSettings, ModelWriter
 from bot.ask.model import Source
+from tests.support.fake_llm import FakeLlm
+
+API_KEY = "sk-test-key"
+MODEL = "fake-model"
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[FakeLlm]:
+    with FakeLlm() as fake:
+        yield fake
 
 
 @pytest.fixture
@@ -39,3 +54,10 @@ def sources() -> tuple[Source, ...]:
             link="https://arxiv.org/abs/2401.00003",
         ),
     )
+
+
+@pytest.fixture
+def writer(fake_llm: FakeLlm) -> Iterator[ModelWriter]:
+    model_writer = ModelWriter(ModelSettings(url=fake_llm.url, model=MODEL, api_key=API_KEY, timeout=0.5))
+    yield model_writer
+    model_writer.close()
