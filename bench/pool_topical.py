@@ -2,7 +2,7 @@
 """Pool the top 10 of several systems for the topical questions, for judging.
 
     python bench/pool_topical.py --archive ../shared/archive --out /tmp/judge \
-        [--systems engine,bm25,fts5,tantivy] [--runs-from FILE.json ...]
+        [--systems engine,bm25,fts5,tantivy] [--runs-from FILE.json ...] [--queries FILE]
 
 Writes, into --out (outside the project: it holds the archive's text):
   runs.json         {system: {question id: [arXiv ids, best first]}}
@@ -76,6 +76,7 @@ def packet(question: dict, papers: list[Paper]) -> str:
             f"Title: {paper.title}",
             f"Japanese title: {paper.title_ja}",
             f"Categories: {', '.join(paper.categories)}",
+            *([f"Comment: {paper.comment}"] if paper.comment else []),
             "Summary:",
             *[f"- {s}" for s in paper.summary],
             "",
@@ -89,10 +90,12 @@ def main() -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--systems", default="engine," + ",".join(BASELINES))
     ap.add_argument("--runs-from", type=Path, action="append", default=[])
+    ap.add_argument("--queries", type=Path, default=QUERIES,
+                    help="the judged set to pool for (tests/ask_questions.yaml for the answers' set)")
     args = ap.parse_args()
 
-    data = yaml.safe_load(QUERIES.read_text(encoding="utf-8"))
-    questions = data["queries"]
+    data = yaml.safe_load(args.queries.read_text(encoding="utf-8"))
+    questions = data.get("queries") or data["questions"]
     papers, topics = load_papers(args.archive)
     by_id = {p.arxiv_id: p for p in papers}
     runs: dict[str, dict[str, list[str]]] = {}
