@@ -99,10 +99,15 @@ class Settings(BaseSettings):
     sync_minutes: int = Field(15, ge=0, le=24 * 60, validation_alias=_env("DIGEST_SYNC_MINUTES"))
     index_dir: Path | None = Field(None, validation_alias=_env("DIGEST_INDEX_DIR"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", validation_alias=_env("DIGEST_LOG_LEVEL"))
+    # The optional language model that writes answers' prose (any OpenAI-compatible server).
+    llm_url: str | None = Field(None, validation_alias=_env("DIGEST_LLM_URL"))
+    llm_model: str | None = Field(None, validation_alias=_env("DIGEST_LLM_MODEL"))
+    llm_api_key: str | None = Field(None, validation_alias=_env("DIGEST_LLM_API_KEY"))
+    llm_timeout: float = Field(20.0, gt=0, le=600, validation_alias=_env("DIGEST_LLM_TIMEOUT"))
 
     @field_validator(
         "slack_bot_token", "slack_signing_secret", "slack_app_token", "channel", "archive", "archive_git",
-        "index_dir", mode="before",
+        "index_dir", "llm_url", "llm_model", "llm_api_key", mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -192,6 +197,26 @@ class Settings(BaseSettings):
     def recap_after_posting(self) -> bool:
         """The recap is posted right after a week's digests (no DIGEST_RECAP_SCHEDULE of its own)."""
         return self.recap_schedule == ""
+
+    @field_validator("llm_url")
+    @classmethod
+    def _llm_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(
+                "must be the http(s) base URL of an OpenAI-compatible API, e.g. http://localhost:11434/v1 (Ollama)"
+            )
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _llm_complete(self) -> Settings:
+        if self.llm_url and not self.llm_model:
+            raise ValueError("DIGEST_LLM_URL is set but DIGEST_LLM_MODEL is not: name the model, e.g. llama3.1:8b")
+        if self.llm_model and not self.llm_url:
+            raise ValueError("DIGEST_LLM_MODEL is set but DIGEST_LLM_URL is not: give the server's base URL")
+        return self
 
     @field_validator("slack_api_url")
     @classmethod

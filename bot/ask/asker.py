@@ -21,8 +21,10 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from bot.ask.compose import Candidate, ConceptTerms, compose, compose_about, coverage, nothing
+from bot.ask.llm import ModelSettings
 from bot.ask.model import Answer, Lang, Source
 from bot.ask.question import clean, language, search_text
+from bot.config import Settings
 from bot.engagement import discussion
 from bot.model import Paper, ThreadInfo
 from bot.search import SearchEngine
@@ -42,7 +44,7 @@ class Writer(Protocol):
     """A language model writing the answer's prose from numbered sources (None: it failed)."""
 
     @property
-    def name(self) -> str: ...
+    def by(self) -> str: ...
 
     def write(self, question: str, lang: Lang, sources: Sequence[Source]) -> Answer | None: ...
 
@@ -158,3 +160,10 @@ def _matching(response: SearchResponse) -> int:
     if any(n.startswith(_CLOSEST) for n in response.notices):
         return 0
     return response.total
+
+
+def model_settings(settings: Settings) -> ModelSettings | None:
+    """The language model's settings (DIGEST_LLM_*), or None when none is configured."""
+    if not settings.llm_url or not settings.llm_model:
+        return None
+    return ModelSettings(settings.llm_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout)

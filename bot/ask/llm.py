@@ -15,6 +15,7 @@ Settings come from the caller (`ModelSettings`); nothing here reads the environm
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -26,7 +27,7 @@ from openai import OpenAI
 
 from bot.ask.guard import clean_model_text, renumber
 from bot.ask.model import Answer, Lang, Source
-from bot.render.mrkdwn import clean, truncate
+from bot.render.mrkdwn import clean, truncate, unescape
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ class ModelWriter:
         return Answer(
             question=question,
             lang=lang,
-            text=renumber(cleaned.text, cleaned.cited),
+            text=as_plain(renumber(cleaned.text, cleaned.cited)),
             sources=tuple(replace(by_number[n], n=k) for k, n in enumerate(cleaned.cited, start=1)),
             by=self.by,
         )
@@ -138,6 +139,15 @@ class ModelWriter:
             temperature=0.2,
             max_tokens=self.settings.max_tokens,
         )
+
+
+_SLACK_LINK_RE = re.compile(r"<([^<>|]+)\|([^<>]*)>")
+
+
+def as_plain(mrkdwn: str) -> str:
+    """The guarded mrkdwn as an answer's plain text (`Answer.text`): links as their label
+    (the sources list links every paper), entities decoded; the renderer escapes it again."""
+    return unescape(_SLACK_LINK_RE.sub(lambda m: m.group(2) or m.group(1), mrkdwn))
 
 
 def reply_of(completion: Any) -> tuple[str | None, str | None]:

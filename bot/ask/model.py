@@ -46,6 +46,8 @@ class Source:
 class Answer:
     """A question's answer: `text` (a lead, then points each ending in `[n]`) and its sources.
 
+    `text` is plain text (the renderers escape it), lines starting "• " are points.
+
     `by` says who wrote the text: "built-in" or "model:<name>". `notes` are
     said to the reader below the answer (the model failed and the built-in
     answer stands in; the archive has little on this).

@@ -84,9 +84,8 @@ def is_question(text: str) -> bool:
         return False
     if text.endswith(_QUESTION_MARKS):
         return True
-    if language(text) == "ja" or _JA_RE.search(text):
-        if any(marker in text for marker in _JA_MARKERS):
-            return True
+    if _JA_RE.search(text) and any(marker in text for marker in _JA_MARKERS):
+        return True
     words = text.casefold().split()
     if len(words) < 3:
         return False

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot import __version__
 from bot.cli.archive_cmds import index, show, topics, weeks
+from bot.cli.ask_cmd import ask
 from bot.cli.context import CliContext, fail
 from bot.cli.db_cmds import db
 from bot.cli.dm_cmds import dms
@@ -56,7 +57,7 @@ def main(ctx: click.Context, env_file: str) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-for command in (run_bot, index, show, topics, weeks, post, recap, dms, status, search, trends_command, db):
+for command in (run_bot, index, show, topics, weeks, post, recap, dms, status, search, ask, trends_command, db):
     main.add_command(command)
 
 

@@ -15,7 +15,17 @@ from bot.ask.model import Answer, Source
 from bot.i18n import replies, t
 from bot.render.actions import ANSWER_SHARE, action_id, answer_value
 from bot.render.blocks import Message, actions, button, context, section
-from bot.render.mrkdwn import SECTION_TEXT, clean, escape, fit, is_linkable, link, plain, text_len, truncate
+from bot.render.mrkdwn import (
+    SECTION_TEXT,
+    clean,
+    escape,
+    fit,
+    is_linkable,
+    link,
+    plain,
+    text_len,
+    truncate,
+)
 
 _CITE_RE = re.compile(r"\[(\d{1,2})\]")
 MAX_SOURCES_SHOWN = 8

@@ -78,7 +78,7 @@ def load_queries(path: Path) -> list[LabelledQuery]:
             expect=tuple(str(x) for x in item.get("expect") or ()),
             nomatch=bool(item.get("nomatch", False)),
         )
-        for item in data["queries"]
+        for item in items
     ]
 
 
@@ -139,6 +139,7 @@ class JudgedQuery:
 
 def load_judged(path: Path) -> list[JudgedQuery]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    items = data.get("queries") or data.get("questions") or []  # the topical set / the answers' set
     return [
         JudgedQuery(
             id=str(item["id"]),
@@ -147,7 +148,7 @@ def load_judged(path: Path) -> list[JudgedQuery]:
             split=str(item.get("split", "dev")),
             judged={str(k): int(v) for k, v in (item.get("judged") or {}).items()},
         )
-        for item in data["queries"]
+        for item in items
     ]
 
 

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Answers to questions: their sources' quality beside the search's and the baselines', and their time.
+
+    python bench/bench_answers.py [--archive ../shared/archive] [--big /tmp/archive-100k] [--json out.json]
+
+Quality, on the real archive and tests/ask_questions.yaml (65 natural-language questions,
+20 held out, judged 0/1/2; the method is at the top of that file):
+  search   nDCG@10 / P@5 / success@3 of the ranked list, for: the engine on the question as
+           typed, the engine as the answers use it (the question's frame taken off, `broad`),
+           and the baselines (character-bigram BM25, SQLite FTS5, tantivy), all, dev, held out;
+  answers  the built-in answer's sources: precision (graded >= 1 / cited), the share of the
+           questions having a paper graded 2 whose sources hold one, citations (every [n] a
+           source, every source cited), empty answers, sources not judged yet (re-pool them).
+Speed: the built-in answer's time (bot time: retrieval, threads, composing; no model), p50
+and p95 over the questions, on the real archive and on each --big archive
+(tools/make_archive.py), after a warm-up pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(HERE))
+
+from baselines import BASELINES
+
+from bot.ask.asker import Asker
+from bot.ask.question import search_text
+from bot.search import SearchEngine
+from bot.search.evaluate import JudgedQuery, evaluate_graded, load_judged
+from bot.store import Catalog, open_engine, sync_archive
+
+QUESTIONS = PROJECT / "tests" / "ask_questions.yaml"
+_CITE_RE = re.compile(r"\[(\d+)\]")
+
+
+def open_archive(archive: Path, work: Path) -> tuple[Catalog, SearchEngine, object]:
+    engine = open_engine(f"sqlite:///{work / 'store.sqlite3'}")
+    sync_archive(engine, archive)
+    catalog = Catalog(engine)
+    topics = [s.topic for s in catalog.topics()]
+    index = SearchEngine.build(list(catalog.iter_papers()), topics, path=work / "index")
+    return catalog, index, engine
+
+
+def answer_quality(questions: list[JudgedQuery], asker: Asker) -> dict[str, object]:
+    """Source precision, rel-2 coverage and citation checks, overall and per split."""
+    out: dict[str, dict[str, float]] = {}
+    unjudged: dict[str, list[str]] = {}
+    for q in questions:
+        answer = asker.ask(q.query)
+        ids = [s.arxiv_id for s in answer.sources]
+        cited = {int(n) for n in _CITE_RE.findall(answer.text)}
+        numbers = {s.n for s in answer.sources}
+        for key in ("all", q.split, q.lang):
+            row = out.setdefault(key, {"questions": 0, "sources": 0, "relevant": 0, "best_q": 0, "best_hit": 0,
+                                       "empty": 0, "bad_citations": 0})
+            row["questions"] += 1
+            row["sources"] += len(ids)
+            row["relevant"] += sum(1 for i in ids if q.judged.get(i, 0) >= 1)
+            row["empty"] += 0 if ids else 1
+            row["bad_citations"] += 0 if cited == numbers else 1
+            if q.has_best:
+                row["best_q"] += 1
+                row["best_hit"] += 1 if any(q.judged.get(i, 0) == 2 for i in ids) else 0
+        missing = [i for i in ids if i not in q.judged]
+        if missing:
+            unjudged[q.id] = missing
+    for row in out.values():
+        row["precision"] = round(row["relevant"] / row["sources"], 3) if row["sources"] else 0.0
+        row["best_among_sources"] = round(row["best_hit"] / row["best_q"], 3) if row["best_q"] else 0.0
+    return {"by": out, "unjudged": unjudged}
+
+
+def timing(asker: Asker, questions: list[str]) -> dict[str, float]:
+    for q in questions:  # warm-up: caches, the index's pages
+        asker.ask(q)
+    times = []
+    for q in questions:
+        started = time.perf_counter()
+        asker.ask(q)
+        times.append(1000 * (time.perf_counter() - started))
+    times.sort()
+    return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
+            "n": len(times)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--archive", type=Path, default=PROJECT.parent / "shared" / "archive")
+    ap.add_argument("--big", type=Path, action="append", default=[])
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--no-baselines", action="store_true")
+    args = ap.parse_args()
+    questions = load_judged(QUESTIONS)
+    report: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-answers-") as tmp:
+        catalog, index, engine = open_archive(args.archive, Path(tmp))
+        papers = list(catalog.iter_papers())
+        topics = [s.topic for s in catalog.topics()]
+        runs = {
+            "engine (as typed)": lambda q: [h.paper.arxiv_id for h in index.search(q, limit=10).hits],
+            "engine (for answers)": lambda q: [
+                h.paper.arxiv_id for h in index.search(search_text(q), limit=10, broad=True).hits
+            ],
+        }
+        if not args.no_baselines:
+            for name, make in BASELINES.items():
+                system = make()
+                system.build(papers, topics)
+                runs[name] = lambda q, s=system: s.ranked(q, 10)
+        search: dict[str, object] = {}
+        for name, run in runs.items():
+            graded = evaluate_graded(questions, run)
+            search[name] = {k: v.row() for k, v in graded.items() if k in ("all", "dev", "heldout", "en", "ja", "mixed")}
+        report["search"] = search
+        asker = Asker(lambda: index, engine)
+        report["answers"] = answer_quality(questions, asker)
+        report["time_real"] = timing(asker, [q.query for q in questions])
+    for big in args.big:
+        with tempfile.TemporaryDirectory(prefix="bench-answers-big-") as tmp:
+            _catalog, index, engine = open_archive(big, Path(tmp))
+            asker = Asker(lambda index=index: index, engine)
+            report[f"time_{big.name}"] = timing(asker, [q.query for q in questions])
+    text = json.dumps(report, indent=1, ensure_ascii=False)
+    print(text)
+    if args.json:
+        args.json.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
