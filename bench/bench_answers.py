@@ -6,7 +6,7 @@
 Quality, on the real archive and tests/ask_questions.yaml (65 natural-language questions,
 20 held out, judged 0/1/2; the method is at the top of that file):
   search   nDCG@10 / P@5 / success@3 of the ranked list, for: the engine on the question as
-           typed, the engine as the answers use it (the question's frame taken off, `broad`),
+           typed, the engine as the answers use it (the question's frame taken off, `question`),
            and the baselines (character-bigram BM25, SQLite FTS5, tantivy), all, dev, held out;
   answers  the built-in answer's sources: precision (graded >= 1 / cited), the share of the
            questions having a paper graded 2 whose sources hold one, citations (every [n] a
@@ -111,7 +111,7 @@ def main() -> int:
         runs = {
             "engine (as typed)": lambda q: [h.paper.arxiv_id for h in index.search(q, limit=10).hits],
             "engine (for answers)": lambda q: [
-                h.paper.arxiv_id for h in index.search(search_text(q), limit=10, broad=True).hits
+                h.paper.arxiv_id for h in index.search(search_text(q), limit=10, question=True).hits
             ],
         }
         if not args.no_baselines:

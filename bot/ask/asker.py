@@ -3,7 +3,7 @@
 `Asker.ask` is the one entry point: `digest-bot ask`, `/papers ask`, a mention, a
 direct message, a question in a paper's thread and the assistant panel all call it,
 so they all answer alike. Retrieval is the search engine's, asked for the question
-without its frame (`bot.ask.question.search_text`) and `broad`: a question whose
+without its frame (`bot.ask.question.search_text`) and `question`: a question whose
 words no paper holds all of still gets its closest papers. The sources carry the
 papers' discussion threads (or arXiv, where a paper was never posted).
 
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 DEPTH = 12
 #: Related papers looked at for a question in a paper's thread.
 RELATED = 4
-#: The search's notice that nothing held enough of the question (`broad`).
+#: The search's notice that nothing held enough of the question (`question`).
 _CLOSEST = "no paper matches every part of the question"
 
 
@@ -52,7 +52,7 @@ class Writer(Protocol):
 def concept_terms(engine: SearchEngine, query: str) -> list[ConceptTerms]:
     """The question's concepts with the terms of each alternative (both languages)."""
     out = []
-    for concept in engine.explain(query):
+    for concept in engine.explain(query, question=True):
         alts = tuple(
             tuple(str(a["terms"]).split()) for a in concept["alternatives"] if str(a.get("terms") or "").strip()
         )
@@ -110,7 +110,7 @@ class Asker:
         if paper is not None:
             built = self._about(text, lang, paper, index, concepts)
         else:
-            response = index.search(query, limit=self.depth, broad=True)
+            response = index.search(query, limit=self.depth, question=True)
             candidates = self._candidates([h.paper for h in response.hits], [h.score for h in response.hits], concepts)
             built = compose(text, lang, candidates, concepts, matching=_matching(response))
         return self._written(built)

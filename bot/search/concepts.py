@@ -125,6 +125,8 @@ class Resources:
     use_glossary: bool = True
     use_translations: bool = True
     papers: int = 0  # how many papers the index holds
+    #: An everyday English word (`bot.search.english.is_word`): never a typo to correct.
+    is_word: Callable[[str], bool] | None = None
 
     @property
     def rare(self) -> int:
@@ -155,7 +157,7 @@ def plan(query: Query, res: Resources) -> list[Concept]:
     for piece in content:
         if piece.latin and not piece.compound:
             df = max(res.df(piece.stems[0]), res.vocab.df.get(piece.folded, 0))
-            if df <= res.rare:
+            if df <= res.rare and not _real_word(piece.folded, res):
                 corrections = _corrections(piece.folded, df, res.vocab)
                 piece.corrected = stem(corrections[0][0]) if corrections else ""
     if not content:
@@ -361,7 +363,7 @@ def _latin(piece: _Piece, res: Resources) -> Concept:
     if len(typed_stems) == 1:
         word = piece.folded
         df = max(res.df(typed_stems[0]), res.vocab.df.get(word, 0))
-        if df <= res.rare:
+        if df <= res.rare and not _real_word(word, res):
             corrections = _corrections(word, df, res.vocab)
             for other, quality, via in corrections:
                 alts.append(Alternative((stem(other),), script, quality, via, other))
@@ -369,6 +371,12 @@ def _latin(piece: _Piece, res: Resources) -> Concept:
                 shown = ", ".join(dict.fromkeys(o for o, _q, _v in corrections[:3]))
                 notices.append(f"`{piece.text}` is not in the archive; searched for {shown}")
     return Concept(piece.text, _dedupe(alts), tuple(notices))
+
+
+def _real_word(word: str, res: Resources) -> bool:
+    """An everyday English word the archive lacks is not a typo of an archive word
+    (`correctly` is not `correct`); one it holds rarely is not either."""
+    return res.is_word is not None and res.is_word(word)
 
 
 def _corrections(word: str, df: int, vocab: Vocabulary) -> list[tuple[str, float, Via]]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import tantivy
 
 from bot.model import Paper
+from bot.search import english
 from bot.search.collect import paper_by_id
 from bot.search.concepts import Resources
 from bot.search.glossary import glossary
@@ -72,4 +73,4 @@ class QueryContext:
         options = self.options
         return Resources(self.state.vocab, df, glossary(), self.translations,
                          use_glossary=options.glossary, use_translations=options.translations,
-                         papers=self.state.size)
+                         papers=self.state.size, is_word=english.is_word)

@@ -173,7 +173,7 @@ class SearchEngine:
 
     def search(
         self, query: str | Query, *, limit: int = 10, offset: int = 0, strict: bool = False,
-        fields: bool = False, broad: bool = False,
+        fields: bool = False, question: bool = False,
     ) -> SearchResponse:
         """Rank papers for a query; never raises on what a person may type.
 
@@ -181,18 +181,19 @@ class SearchEngine:
         every concept of the question), for uses where a weak match is noise (follows).
         `fields` names the fields each hit matched in (`Hit.matched`): that re-reads every
         hit's text, a third of a query's time, so only callers that show it ask.
-        `broad` ranks papers holding any concept when none holds enough of them (a
-        question in a sentence has words no paper shares; it still gets its closest papers).
+        `question` reads the query as a question in a sentence (`digest-bot ask`, answers):
+        its chatter (`bot.search.english`) does not decide, and when no paper holds
+        enough of its concepts, the papers holding any rank (its closest papers, said so).
         """
         q = query if isinstance(query, Query) else parse_query(query)
         limit = max(0, min(int(limit), MAX_LIMIT))
         offset = max(0, min(int(offset), MAX_OFFSET))
-        return QueryPass(self._context, q, limit, offset, strict=strict, fields=fields, broad=broad).run()
+        return QueryPass(self._context, q, limit, offset, strict=strict, fields=fields, question=question).run()
 
-    def explain(self, query: str | Query) -> list[dict[str, Any]]:
+    def explain(self, query: str | Query, *, question: bool = False) -> list[dict[str, Any]]:
         """How a query is read: its concepts, their alternatives, and the papers answering each."""
         q = query if isinstance(query, Query) else parse_query(query)
-        search = QueryPass(self._context, q, 10, 0)
+        search = QueryPass(self._context, q, 10, 0, question=question)
         weighed = search.weigh(search.concepts())
         return [
             {"concept": w.concept.label, "papers": w.df, "idf": round(w.idf, 2),

@@ -78,7 +78,7 @@ def load_queries(path: Path) -> list[LabelledQuery]:
             expect=tuple(str(x) for x in item.get("expect") or ()),
             nomatch=bool(item.get("nomatch", False)),
         )
-        for item in items
+        for item in data["queries"]
     ]
 
 

@@ -31,11 +31,11 @@ class QueryPass:
 
     def __init__(
         self, ctx: QueryContext, query: Query, limit: int, offset: int, *, strict: bool = False,
-        fields: bool = False, broad: bool = False,
+        fields: bool = False, question: bool = False,
     ) -> None:
         self.ctx = ctx
         self.strict = strict
-        self.broad = broad and not strict
+        self.question = question and not strict
         self.fields = fields
         self.q = query
         self.limit = limit
@@ -129,7 +129,7 @@ class QueryPass:
             hits, counted[held] = top(searcher, ranking.text_query(schema, weighed, decide, held, filters), depth)
             if len(hits) >= depth:
                 break
-        if not hits and self.broad and gate > 1:  # nothing holds enough: the closest (said below)
+        if not hits and self.question and gate > 1:  # nothing holds enough: the closest (said below)
             hits, counted[1] = top(searcher, ranking.text_query(schema, weighed, decide, 1, filters), depth)
         if not hits:
             return [], 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.search import english
 from bot.search.concepts import Concept
 from bot.search.context import QueryContext
 from bot.search.names import nearest_authors
@@ -21,8 +22,8 @@ def did_you_mean(ctx: QueryContext, q: Query, concepts: Sequence[Concept], *, su
     corrected = False
     for concept in concepts:
         label = fold(concept.label)
-        if label in vocab or " " in label:
-            continue
+        if label in vocab or " " in label or english.is_word(label):
+            continue  # a word the archive holds, or an English word it lacks: no typo
         better = vocab.suggest(label)
         if better:
             words = [better if fold(w) == label else w for w in words]
@@ -38,7 +39,7 @@ def did_you_mean(ctx: QueryContext, q: Query, concepts: Sequence[Concept], *, su
     out += [f'author:"{name}"' for name in nearest_authors(text, ctx.state.author_names, 2)]
     if suggested or out:
         return out
-    loose = [vocab.suggest(fold(c.label), cutoff=50) for c in concepts]
+    loose = [vocab.suggest(fold(c.label), cutoff=50) for c in concepts if not english.is_word(fold(c.label))]
     out += [w for w in loose if w]
     out += [f"topic:{t.slug}" for t in ctx.topics.nearest(text, 2)]
     return out
