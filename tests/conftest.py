@@ -27,6 +27,7 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL
 
 from bot.config import load_settings
+from bot.search import SearchEngine
 from bot.slack.client import posting_client
 from bot.store import Catalog, open_engine, sync_archive
 from bot.store.database import database_url
@@ -217,6 +218,12 @@ def real_store(real_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     eng = open_engine(f"sqlite:///{path}")
     sync_archive(eng, real_archive)
     return Catalog(eng)
+
+
+@pytest.fixture(scope="session")
+def real_search(real_store: Catalog) -> SearchEngine:
+    """The search engine over the real archive, built once per session (read-only use)."""
+    return SearchEngine.build(real_store.iter_papers(), [s.topic for s in real_store.topics()])
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
-from bot.ask.compose import Candidate, ConceptTerms, compose, compose_about, coverage, nothing
+from bot.ask.compose import Candidate, Concepts, compose, compose_about, coverage, nothing
 from bot.ask.llm import ModelSettings
 from bot.ask.model import Answer, Lang, Source
 from bot.ask.question import clean, language, search_text
@@ -47,18 +47,6 @@ class Writer(Protocol):
     def by(self) -> str: ...
 
     def write(self, question: str, lang: Lang, sources: Sequence[Source]) -> Answer | None: ...
-
-
-def concept_terms(engine: SearchEngine, query: str) -> list[ConceptTerms]:
-    """The question's concepts with the terms of each alternative (both languages)."""
-    out = []
-    for concept in engine.explain(query, question=True):
-        alts = tuple(
-            tuple(str(a["terms"]).split()) for a in concept["alternatives"] if str(a.get("terms") or "").strip()
-        )
-        if alts:
-            out.append(ConceptTerms(str(concept["concept"]), float(concept["idf"]), alts))
-    return out
 
 
 def source_of(paper: Paper, thread: ThreadInfo | None) -> Source:
@@ -105,7 +93,7 @@ class Asker:
             return nothing(text, lang)
         index = self.search()
         query = search_text(text)
-        concepts = concept_terms(index, query)
+        concepts = index.reader(query, question=True)
         paper = index.paper(about) if about else None
         if paper is not None:
             built = self._about(text, lang, paper, index, concepts)
@@ -116,7 +104,7 @@ class Asker:
         return self._written(built)
 
     def _about(
-        self, text: str, lang: Lang, paper: Paper, index: SearchEngine, concepts: Sequence[ConceptTerms]
+        self, text: str, lang: Lang, paper: Paper, index: SearchEngine, concepts: Concepts
     ) -> Answer:
         related = index.related(paper.arxiv_id, limit=RELATED)
         papers = [paper, *[h.paper for h in related.hits if h.paper.arxiv_id != paper.arxiv_id]]
@@ -124,7 +112,7 @@ class Asker:
         return compose_about(text, lang, candidates[0], candidates[1:], concepts)
 
     def _candidates(
-        self, papers: Sequence[Paper], scores: Sequence[float], concepts: Sequence[ConceptTerms]
+        self, papers: Sequence[Paper], scores: Sequence[float], concepts: Concepts
     ) -> list[Candidate]:
         threads = discussion.threads_for(self.engine, [p.arxiv_id for p in papers]) if papers else {}
         return [

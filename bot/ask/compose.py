@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from rapidfuzz import fuzz
 
 from bot.ask.model import Answer, Lang, Source
-from bot.search.analyze import terms
-from bot.search.normalize import fold
 
 #: Most sources an answer cites.
 MAX_SOURCES = 5
@@ -33,13 +32,14 @@ SAME_POINT = 82
 MAX_POINT = 240
 
 
-@dataclass(frozen=True, slots=True)
-class ConceptTerms:
-    """One concept of the question: its weight and the term lists of its alternatives."""
+class Concepts(Protocol):
+    """The question's concepts as the search reads them (`bot.search.matched.ConceptReader`):
+    their weights, and which of them a text holds (glossary names in both languages included)."""
 
-    label: str
-    idf: float
-    alternatives: tuple[tuple[str, ...], ...]
+    @property
+    def idfs(self) -> tuple[float, ...]: ...
+
+    def held(self, text: str) -> frozenset[int]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,25 +52,23 @@ class Candidate:
     coverage: float
 
 
-def sentence_score(sentence: str, concepts: Sequence[ConceptTerms]) -> float:
-    """The idf of the concepts a sentence holds (any alternative's terms all present)."""
-    have = set(terms(fold(sentence)))
-    return sum(c.idf for c in concepts if any(alt and have.issuperset(alt) for alt in c.alternatives))
+def sentence_score(sentence: str, concepts: Concepts) -> float:
+    """The weight (idf) of the question's concepts a sentence holds."""
+    return sum(concepts.idfs[i] for i in concepts.held(sentence))
 
 
-def coverage(texts: Sequence[str], concepts: Sequence[ConceptTerms]) -> float:
-    """The idf share of the question's concepts that some text of a paper holds."""
-    total = sum(c.idf for c in concepts)
+def coverage(texts: Sequence[str], concepts: Concepts) -> float:
+    """The share (by weight) of the question's concepts that some text of a paper holds."""
+    total = sum(concepts.idfs)
     if total <= 0:
         return 0.0
-    have: set[str] = set()
+    held: set[int] = set()
     for text in texts:
-        have.update(terms(fold(text)))
-    held = sum(c.idf for c in concepts if any(alt and have.issuperset(alt) for alt in c.alternatives))
-    return held / total
+        held |= concepts.held(text)
+    return sum(concepts.idfs[i] for i in held) / total
 
 
-def best_sentences(source: Source, concepts: Sequence[ConceptTerms], *, most: int = 1) -> list[str]:
+def best_sentences(source: Source, concepts: Concepts, *, most: int = 1) -> list[str]:
     """The summary bullets that answer the question best, in summary order (the first
     bullet when none holds a concept: it says what the paper is about)."""
     bullets = [b for b in source.summary if b.strip()]
@@ -113,7 +111,7 @@ class _Point:
     cites: list[int]
 
 
-def _points(sources: Sequence[Source], concepts: Sequence[ConceptTerms], lang: Lang) -> list[_Point]:
+def _points(sources: Sequence[Source], concepts: Concepts, lang: Lang) -> list[_Point]:
     """One point per source (its best bullet after its title), merged where two say the same."""
     points: list[_Point] = []
     for source in sources:
@@ -160,7 +158,7 @@ def compose(
     question: str,
     lang: Lang,
     candidates: Sequence[Candidate],
-    concepts: Sequence[ConceptTerms],
+    concepts: Concepts,
     *,
     matching: int = 0,
     squarely_at: float = 0.6,
@@ -191,13 +189,13 @@ def compose_about(
     lang: Lang,
     paper: Candidate,
     related: Sequence[Candidate],
-    concepts: Sequence[ConceptTerms],
+    concepts: Concepts,
 ) -> Answer:
     """A question asked in a paper's thread: that paper first (the summary bullets that
     answer the question, else its whole summary; its comment and remark), then the
     related papers that hold the question's concepts, each cited."""
     first = replace(paper.source, n=1)
-    bullets = best_sentences(first, concepts, most=3) if concepts else list(first.summary[:4])
+    bullets = best_sentences(first, concepts, most=3) if concepts.idfs else list(first.summary[:4])
     if not bullets:
         bullets = list(first.summary[:4])
     title = first.title_ja if lang == "ja" and first.title_ja else first.title
@@ -209,7 +207,7 @@ def compose_about(
         lines.append(f"• {'コメント' if lang == 'ja' else 'arXiv comment'}: {_shorten(first.comment, 160)} [1]")
     if first.remark:
         lines.append(f"• {_shorten(first.remark)} [1]")
-    close = [c for c in related if concepts and c.coverage >= RELATED_COVERAGE][: MAX_SOURCES - 1]
+    close = [c for c in related if concepts.idfs and c.coverage >= RELATED_COVERAGE][: MAX_SOURCES - 1]
     sources = [first, *(replace(c.source, n=i) for i, c in enumerate(close, start=2))]
     if len(sources) > 1:
         lines.append("関連する論文:" if lang == "ja" else "Related papers:")

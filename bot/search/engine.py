@@ -32,6 +32,7 @@ from bot.search.authors import complete_names
 from bot.search.context import DEFAULT_OPTIONS, Options, QueryContext
 from bot.search.disk_index import DiskIndex, IndexMeta, new_meta
 from bot.search.glossary import glossary
+from bot.search.matched import ConceptReader
 from bot.search.names import TopicNames
 from bot.search.passes import QueryPass
 from bot.search.query import Query, parse_query
@@ -201,6 +202,16 @@ class SearchEngine:
                                "fields": a.script, "most_of": a.bag} for a in w.concept.alternatives]}
             for w in weighed
         ]
+
+    def reader(self, query: str | Query, *, question: bool = False) -> ConceptReader:
+        """The query's concepts, weighed, and which of them any text holds (for answers)."""
+        q = query if isinstance(query, Query) else parse_query(query)
+        search = QueryPass(self._context, q, 10, 0, question=question)
+        weighed = search.weigh(search.concepts())
+        return ConceptReader(
+            tuple(w.concept.label for w in weighed), tuple(w.idf for w in weighed),
+            tuple(w.concept for w in weighed), self._context.tagger,
+        )
 
     def related(self, arxiv_id: str, *, limit: int = 5) -> SearchResponse:
         """More like this: papers sharing the paper's most telling terms, in both languages."""

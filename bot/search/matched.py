@@ -5,6 +5,7 @@ re-reads every hit's text."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.model import Paper
 from bot.search.analyze import phrase_terms
@@ -44,3 +45,29 @@ def _holds(joined: str, alt: Alternative) -> bool:
     if alt.bag:
         return sum(1 for t in alt.terms if f" {t} " in joined) >= bag_matched_need(len(alt.terms))
     return f" {' '.join(alt.terms)} " in joined
+
+
+def concepts_in(text: str, concepts: Sequence[Concept], tagger: Tagger | None = None) -> frozenset[int]:
+    """Which of the concepts (their indices) a text holds, as the index would read it."""
+    if not text:
+        return frozenset()
+    folded = fold(text)
+    stream = phrase_terms(folded, hiragana=True)
+    if tagger is not None:
+        stream += tagger.concepts(text, folded, stream)
+    joined = f" {' '.join(stream)} "
+    return frozenset(i for i, c in enumerate(concepts) if any(_holds(joined, a) for a in c.alternatives))
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptReader:
+    """A query's concepts with their weights, and which of them a text holds: what an
+    answer needs to choose the sentences that answer a question (`bot.ask.compose`)."""
+
+    labels: tuple[str, ...]
+    idfs: tuple[float, ...]
+    concepts: tuple[Concept, ...]
+    tagger: Tagger | None = None
+
+    def held(self, text: str) -> frozenset[int]:
+        return concepts_in(text, self.concepts, self.tagger)

@@ -11,7 +11,6 @@ import pytest
 
 from bot.search import SearchEngine
 from bot.search.evaluate import Answer, evaluate, load_queries, table
-from bot.store import Catalog
 
 QUERIES = Path(__file__).resolve().parents[1] / "search_queries.yaml"
 
@@ -19,8 +18,8 @@ pytestmark = pytest.mark.real_archive
 
 
 @pytest.fixture(scope="module")
-def engine(real_store: Catalog) -> SearchEngine:
-    return SearchEngine.build(real_store.iter_papers(), [s.topic for s in real_store.topics()])
+def engine(real_search: SearchEngine) -> SearchEngine:
+    return real_search
 
 
 def test_query_set_is_big_and_varied() -> None:

@@ -48,12 +48,12 @@ def test_the_question_set_is_big_varied_and_judged() -> None:
 
 
 @pytest.fixture(scope="module")
-def measures(real_store: Catalog) -> dict[str, dict[str, Graded]]:
+def measures(real_store: Catalog, real_search: SearchEngine) -> dict[str, dict[str, Graded]]:
     sys.path.insert(0, str(BENCH))
     import baselines
 
     papers = list(real_store.iter_papers())
-    engine = SearchEngine.build(papers, [s.topic for s in real_store.topics()])
+    engine = real_search
     runs: dict[str, Callable[[str], Sequence[str]]] = {
         "engine": lambda text: [h.paper.arxiv_id for h in engine.search(text, limit=10).hits]
     }
