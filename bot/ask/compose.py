@@ -84,13 +84,12 @@ def best_sentences(source: Source, concepts: Concepts, *, most: int = 1) -> list
     return [bullets[i] for i in sorted(chosen)]
 
 
-def pick_sources(candidates: Sequence[Candidate], *, limit: int = MAX_SOURCES) -> list[Candidate]:
-    """The candidates close enough to the best to be cited, best first, numbered from 1."""
+def pick_sources(candidates: Sequence[Candidate], *, limit: int | None = None) -> list[Candidate]:
+    """The candidates close enough to the best to be cited, best first."""
     if not candidates:
         return []
     best = max(c.score for c in candidates) or 1.0
-    kept = [c for c in candidates if c.score >= SCORE_SHARE * best][:limit]
-    return kept
+    return [c for c in candidates if c.score >= SCORE_SHARE * best][: limit or MAX_SOURCES]
 
 
 def _shorten(text: str, limit: int = MAX_POINT) -> str:

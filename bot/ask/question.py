@@ -22,6 +22,7 @@ MAX_QUESTION = 500
 LONG = 6
 
 _JA_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
+_KANA_RE = re.compile(r"[\u3040-\u30ff\uff66-\uff9f]")
 _QUESTION_MARKS = ("?", "？")
 #: English openings that make a sentence a question (or a request for an answer).
 _EN_OPENINGS = (
@@ -71,12 +72,13 @@ def clean(text: str) -> str:
 
 
 def language(text: str) -> Lang:
-    """Japanese when a fair share of the letters are kana or kanji, else English."""
+    """Japanese when the question is written with Japanese grammar (any kana: `post-quantum
+    な zero-knowledge proof system は？` is a Japanese question) or mostly in kanji, else English."""
+    if _KANA_RE.search(text):
+        return "ja"
     letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return "en"
     ja = sum(1 for c in letters if _JA_RE.match(c))
-    return "ja" if ja >= 2 and ja / len(letters) >= 0.2 else "en"
+    return "ja" if letters and ja >= 2 and ja / len(letters) >= 0.2 else "en"
 
 
 def is_question(text: str) -> bool:

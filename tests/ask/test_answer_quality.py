@@ -8,8 +8,9 @@ judging noise (bench/bench_answers.py prints them beside the search's and the ba
 
 The issue that asked for answers set higher targets (source precision >= 0.90, a paper
 graded 2 among the sources for >= 90% of the questions having one, natural-language nDCG@10
->= 0.80): they are not reached; the floors below are what was measured, and
-`test_the_issues_targets` says by how much they are missed without failing the suite.
+>= 0.80 with the held-out part within 0.03): they are NOT reached. Measured after two rounds
+of judging: source precision 0.483, a 2 among the sources for 0.696 of the questions, nDCG@10
+0.579 (dev 0.609, held out 0.516). The floors below guard what was reached.
 """
 
 from __future__ import annotations
@@ -78,8 +79,8 @@ def _source_measures(answers: dict[str, tuple[JudgedQuery, Answer]], split: str)
     return relevant / cited, best_hit / best_q
 
 
-#: Measured (bench/bench_answers.py, round 2 of judging), less a margin of 0.03.
-FLOORS = {"precision": 0.0, "best": 0.0, "ndcg_dev": 0.0, "ndcg_heldout": 0.0}
+#: Measured (bench/bench_answers.py, round 2 of judging), less a margin of about 0.03.
+FLOORS = {"precision": 0.45, "best": 0.66, "ndcg_dev": 0.58, "ndcg_heldout": 0.48}
 
 
 def test_the_answers_and_the_search_for_questions_reach_their_measured_levels(
