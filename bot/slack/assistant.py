@@ -118,8 +118,9 @@ def suggested_prompts(catalog: Catalog, lang: str) -> list[dict[str, str]]:
 
 
 def _prompt(text: str) -> dict[str, str]:
-    message = clean(text)
-    return {"title": plain(message, PROMPT_TITLE), "message": message[:MAX_QUESTION]}
+    """A prompt as plain text (a topic's name is archive text: no `<`, `>` that could read as markup)."""
+    message = plain(text, MAX_QUESTION)
+    return {"title": plain(text, PROMPT_TITLE), "message": message}
 
 
 def thread_title(question: str) -> str:
