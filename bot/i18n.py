@@ -182,8 +182,10 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
         "その論文について先に回答します (`要約`・`関連`・`コメント` ではカード、関連論文、arXiv のコメントを表示)。"
         "質問でないキーワードには検索結果を返します。",
     },
-    "ask_help_fallback": {"en": "How to ask the archive: /papers ask <question>", "ja": "質問のしかた: /papers ask <質問>"},
-    "answer_shared_fallback": {"en": "Shared answer: {question}", "ja": "共有された回答: {question}"},
+    "ask_help_fallback": {
+        "en": "How to ask the archive: /papers ask, then your question",
+        "ja": "質問のしかた: /papers ask の後に質問",
+    },
     "assistant_status": {"en": "is searching the archive…", "ja": "がアーカイブを検索しています…"},
     "assistant_greeting": {
         "en": "Hi! Ask me about the papers in the weekly digests: I answer from their summaries and cite each paper, "
