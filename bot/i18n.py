@@ -160,6 +160,40 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
         "ja": "この1週間または1か月でよく議論された論文。",
     },
     "help_help": {"en": "This help.", "ja": "このヘルプ。"},
+    "help_ask": {
+        "en": "Ask the archive a question: a short answer whose points cite numbered papers (only you see it; "
+        "*Share in channel* posts it). Or ask by mentioning me, by direct message, or inside a paper's thread "
+        "(answered about that paper first).",
+        "ja": "アーカイブに質問: 番号付きの論文を出典にした短い回答 (あなたにだけ表示。*チャンネルで共有* で投稿)。"
+        "メンション、ダイレクトメッセージ、論文のスレッドでも質問できます (スレッドではその論文について先に回答)。",
+    },
+    "ask_help_title": {"en": "💡 /papers ask: ask the archive", "ja": "💡 /papers ask: アーカイブに質問"},
+    "ask_help_intro": {
+        "en": "Write a question after `/papers ask`: the answer comes from the digests' papers, each point "
+        "citing its paper. Only you see it; *Share in channel* posts it for everyone.",
+        "ja": "`/papers ask` の後に質問を書いてください。まとめの論文から回答し、各要点に出典の論文を示します。"
+        "回答はあなたにだけ表示され、*チャンネルで共有* で全員に投稿できます。",
+    },
+    "ask_help_elsewhere": {
+        "en": "The same questions work by mentioning me in a channel, in a direct message to me, and inside "
+        "a paper's thread, where the answer is about that paper first (`summary`, `related`, `comment` there "
+        "still show the card, related papers and the arXiv comment). Keywords without a question get search results.",
+        "ja": "チャンネルでのメンション、ダイレクトメッセージ、論文のスレッドでも同じように質問できます。スレッドでは"
+        "その論文について先に回答します (`要約`・`関連`・`コメント` ではカード、関連論文、arXiv のコメントを表示)。"
+        "質問でないキーワードには検索結果を返します。",
+    },
+    "ask_help_fallback": {
+        "en": "How to ask the archive: /papers ask, then your question",
+        "ja": "質問のしかた: /papers ask の後に質問",
+    },
+    "assistant_status": {"en": "is searching the archive…", "ja": "がアーカイブを検索しています…"},
+    "assistant_greeting": {
+        "en": "Hi! Ask me about the papers in the weekly digests: I answer from their summaries and cite each paper, "
+        "linked to its discussion thread.",
+        "ja": "こんにちは! 週間まとめの論文について質問してください。要約から回答し、各論文をスレッドへのリンク付きで示します。",
+    },
+    "assistant_prompts_title": {"en": "Try asking", "ja": "質問の例"},
+    "assistant_prompt_week": {"en": "What is new this week in {topic}?", "ja": "今週の{topic}の新しい論文は？"},
     "help_examples": {"en": "Examples", "ja": "例"},
     "help_footer": {
         "en": "Each digest paper has its own thread in its topic's channel: reply there to discuss it.",

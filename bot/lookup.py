@@ -19,6 +19,7 @@ from typing import Literal
 from sqlalchemy import Engine
 
 from bot.archive import parse_arxiv_id
+from bot.ask.asker import Asker
 from bot.engagement import discussion, votes
 from bot.i18n import t
 from bot.model import Paper, ThreadInfo, Topic
@@ -33,7 +34,9 @@ from bot.render import (
     topic_week,
     week_overview,
 )
+from bot.render.answer import answer_message
 from bot.render.blocks import Message, context
+from bot.render.help import ask_help
 from bot.render.hot import hot_papers
 from bot.render.trends import trends_message
 from bot.search import LiveSearch
@@ -44,7 +47,7 @@ log = logging.getLogger(__name__)
 
 Kind = Literal[
     "search", "topic", "topics", "author", "cat", "week", "id", "hot", "trends", "help",
-    "follow", "following", "unfollow", "saved", "forget",
+    "follow", "following", "unfollow", "saved", "forget", "ask",
 ]
 #: A person's own commands (`bot.personal.answers`): they need to know who asked.
 PERSONAL_KINDS: frozenset[Kind] = frozenset({"follow", "following", "unfollow", "saved", "forget"})
@@ -86,6 +89,8 @@ _KEYWORDS: dict[str, Kind] = {
     "save": "saved",
     "保存": "saved",
     "forget": "forget",
+    "ask": "ask",
+    "質問": "ask",
     "?": "help",
     "？": "help",
 }
@@ -142,8 +147,10 @@ class Lookup:
         today: Callable[[], dt.date] = dt.date.today,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         page_size: int = PAGE_SIZE,
+        asker: Asker | None = None,
     ) -> None:
         self.catalog = catalog
+        self.asker = asker
         self.search_index = search
         self.engine = engine
         self.lang = lang
@@ -182,6 +189,8 @@ class Lookup:
             return self.paper(arg)
         if command.kind == "trends":
             return self.trends(arg)[0]
+        if command.kind == "ask":
+            return self.ask(arg)
         if command.kind in PERSONAL_KINDS:  # answered by the Slack app, which knows who asked
             return _needs_user(self.lang)
         return self.hot(arg)
@@ -330,6 +339,12 @@ class Lookup:
             return None
         return shared_paper(found, user_id=user_id, lang=self.lang, thread=discussion.thread_for(self.engine, arxiv_id))
 
+    def ask(self, question: str, *, share: bool = False) -> Message:
+        """`/papers ask <question>`: the archive's answer with numbered sources (help without a question)."""
+        if not question.strip() or self.asker is None:
+            return ask_help(lang=self.lang)
+        return answer_message(self.asker.ask(question), lang=self.lang, share=share)
+
     # Questions inside a paper's thread ------------------------------------
 
     def about_paper(self, arxiv_id: str, question: str) -> Message:
@@ -339,7 +354,7 @@ class Lookup:
         if found is None:
             return self.answer(question)
         words = clean_text(question)
-        intent = _intent(words)
+        intent = thread_intent(words)
         if intent == "search":
             return self.search(words)
         if intent == "related":
@@ -381,7 +396,7 @@ _RELATED_WORDS = ("related", "similar", "関連", "似た", "類似")
 _PAPER_WORDS = ("card", "summary", "details", "this paper", "要約", "詳細", "この論文", "カード")
 
 
-def _intent(question: str) -> Literal["card", "comment", "related", "search"]:
+def thread_intent(question: str) -> Literal["card", "comment", "related", "search"]:
     """What a mention in a paper's thread asks for (the paper itself unless clearly not)."""
     text = re.sub(r"<@[A-Z0-9]+>", " ", question).casefold().strip()
     if not text or any(w in text for w in _PAPER_WORDS):

@@ -190,6 +190,7 @@ def _live(cli: CliContext, bot: Bot, archive: ArchiveSource, sock: socket.socket
     finally:
         scheduler.shutdown(wait=False)
         workers.close()
+        bot.close()
         watch.stop()
     if watch.lost is not None:
         fail(watch.lost, code=3)

@@ -14,7 +14,8 @@ import re
 from bot.ask.model import Answer, Source
 from bot.i18n import replies, t
 from bot.render.actions import ANSWER_SHARE, action_id, answer_value
-from bot.render.blocks import Message, actions, button, context, section
+from bot.render.blocks import Block, Message, actions, button, context, section
+from bot.render.messages import user_mention
 from bot.render.mrkdwn import (
     SECTION_TEXT,
     clean,
@@ -72,11 +73,19 @@ def source_line(source: Source, *, lang: str) -> str:
     return f"*[{source.n}]* {title} · {where} · arXiv:{escape(fit(source.arxiv_id, 40))}"
 
 
-def answer_message(answer: Answer, *, lang: str, share: bool = False) -> Message:
-    """The answer as a message: text, sources, notes (and "Share in channel" when asked)."""
+def answer_message(answer: Answer, *, lang: str, share: bool = False, shared_by: str | None = None) -> Message:
+    """The answer as a message: text, sources, notes (and "Share in channel" when asked).
+
+    `shared_by` (a Slack user id, from Slack's payload) puts "Shared by @them" first:
+    the answer posted in channel by an answer's share button.
+    """
     by_n = {s.n: s for s in answer.sources}
     text = answer.text if len(answer.text) <= MAX_ANSWER else answer.text[:MAX_ANSWER].rsplit("\n", 1)[0] + "\n…"
-    blocks = [section(piece, bid=f"answer:text:{i}") for i, piece in enumerate(_sections(text, by_n))]
+    blocks: list[Block] = []
+    mention = user_mention(shared_by)
+    if mention:
+        blocks.append(context([t(lang, "shared_by", user=mention)], bid="answer:shared"))
+    blocks += [section(piece, bid=f"answer:text:{i}") for i, piece in enumerate(_sections(text, by_n))]
     shown = answer.sources[:MAX_SOURCES_SHOWN]
     if shown:
         lines = [source_line(s, lang=lang) for s in shown]

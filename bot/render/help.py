@@ -41,6 +41,11 @@ USAGE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/papers trends [topic]", "help_trends", ("/papers trends", "/papers trends 合成データ")),
     ("/papers hot votes [week|month]", "help_votes", ("/papers hot votes",)),
     (
+        "/papers ask <question>",
+        "help_ask",
+        ("/papers ask how can we detect images made by diffusion models?", "/papers ask 連合学習で通信量を減らす方法は？"),
+    ),
+    (
         "/papers follow <query>",
         "help_follow",
         ("/papers follow author:Dwork", "/papers follow differential privacy topic:fl"),
@@ -73,3 +78,22 @@ def help_message(*, lang: str = "en") -> Message:
         blocks.append(section(text, bid=f"help:usage:{i}"))
     blocks.append(context([t(lang, "help_footer")], bid="help:footer"))
     return message(t(lang, "help_fallback"), blocks)
+
+
+#: `/papers ask` examples, copied as they are.
+ASK_EXAMPLES: tuple[str, ...] = (
+    "/papers ask how can we detect images made by diffusion models?",
+    "/papers ask which papers audit differential privacy in practice?",
+    "/papers 質問 連合学習で通信量を減らす方法は？",
+)
+
+
+def ask_help(*, lang: str = "en") -> Message:
+    """`/papers ask` without a question: how to ask, here and by mention, DM or in a paper's thread."""
+    examples = f"{t(lang, 'help_examples')}: " + "  ".join(_code(e) for e in ASK_EXAMPLES)
+    blocks: list[Block] = [
+        header(plain(t(lang, "ask_help_title"), HEADER_TEXT), bid="askhelp:header"),
+        section(f"{_code('/papers ask <question>')}\n{t(lang, 'ask_help_intro')}\n{examples}", bid="askhelp:usage"),
+        section(t(lang, "ask_help_elsewhere"), bid="askhelp:elsewhere"),
+    ]
+    return message(t(lang, "ask_help_fallback"), blocks)

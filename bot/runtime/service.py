@@ -1,4 +1,4 @@
-"""Assemble a running bot from settings: store, search, answers, Slack app, scheduler.
+"""Assemble a running bot from settings: store, search, answers (and the asker), Slack app, scheduler.
 
 `digest-bot run` and the end-to-end tests build the bot the same way, so the
 tests exercise exactly what a team runs. Each piece is still injectable.
@@ -20,6 +20,8 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from bot.ask.asker import Asker, model_settings
+from bot.ask.llm import ModelWriter
 from bot.config import Settings
 from bot.lookup import Lookup
 from bot.runtime.archive_source import ArchiveSource
@@ -53,6 +55,13 @@ class Bot:
     catalog: Catalog
     search: LiveSearch
     lookup: Lookup
+    asker: Asker
+
+    def close(self) -> None:
+        """Let go of what the bot holds beyond the store: the language model's client and threads."""
+        writer = self.asker.writer
+        if isinstance(writer, ModelWriter):
+            writer.close()
 
 
 def assemble(
@@ -70,6 +79,8 @@ def assemble(
     catalog = Catalog(engine)
     search = LiveSearch(catalog, index_dir=settings.search_index_dir, min_interval=search_refresh)
     tz = settings.tz
+    configured = model_settings(settings)
+    asker = Asker(search.engine, engine, writer=ModelWriter(configured) if configured is not None else None)
     lookup = Lookup(
         catalog,
         search,
@@ -77,8 +88,9 @@ def assemble(
         lang=settings.lang,
         today=lambda: now().astimezone(tz).date(),
         now=now,
+        asker=asker,
     )
-    return Bot(settings, engine, catalog, search, lookup)
+    return Bot(settings, engine, catalog, search, lookup, asker)
 
 
 def start_workers(settings: Settings) -> Workers:
@@ -98,6 +110,7 @@ def slack_app(
     secret = None if settings.slack_app_token else settings.slack_signing_secret
     return build_app(
         lookup=bot.lookup,
+        asker=bot.asker,
         engine=bot.engine,
         client=client,
         signing_secret=secret,

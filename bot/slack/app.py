@@ -1,5 +1,7 @@
 """The Bolt app: `/papers`, its buttons, mentions, direct messages, thread replies and link unfurls
-(the personal layer's commands, buttons, reactions and Home tab: `bot.slack.personal`).
+(the personal layer's commands, buttons, reactions and Home tab: `bot.slack.personal`; questions
+answered from the archive, `/papers ask` and its share button: `bot.slack.answers`; the
+assistant panel: `bot.slack.assistant`).
 
 The app only wires Slack to `Lookup` (the answers) and `discussion` (thread
 counts). Every listener acknowledges on the request's own path and does no
@@ -19,7 +21,6 @@ unfurls (`link_shared`) are `bot.slack.unfurls`' job, registered here.
 
 from __future__ import annotations
 
-import http.client
 import logging
 import re
 import threading
@@ -31,13 +32,13 @@ from typing import Any
 from slack_bolt import Ack, App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from bot.engagement import discussion, threads
-from bot.lookup import Lookup
+from bot.ask.asker import Asker
+from bot.engagement import discussion
+from bot.lookup import Lookup, parse_command
 from bot.render import (
     PAPER_PDF,
     PAPER_SHARE,
@@ -52,9 +53,12 @@ from bot.render import (
     parse_topic_value,
     parse_week_value,
 )
+from bot.render.actions import ANSWER_SHARE
 from bot.render.blocks import Message
+from bot.slack import assistant as assistant_panel
 from bot.slack import personal as personal_listeners
 from bot.slack import shapes, trends, unfurls
+from bot.slack.answers import Answering, post_in_thread
 from bot.slack.flood import QuestionLimit
 from bot.slack.work import Workers
 
@@ -163,6 +167,7 @@ class SlackShaped(Middleware):
 def build_app(
     *,
     lookup: Lookup,
+    asker: Asker,
     engine: Engine,
     client: WebClient,
     signing_secret: str | None,
@@ -174,8 +179,9 @@ def build_app(
     """A Bolt App with every listener; `signing_secret=None` means Socket Mode (no signing).
 
     `workers` runs everything after the acknowledgement (default: a fresh set
-    with the default sizes); `questions` limits each person's mentions and
-    direct messages.
+    with the default sizes); `questions` limits each person's questions (mentions,
+    direct messages, `/papers ask`, an answer's share, the assistant panel).
+    `asker` answers questions from the archive.
     """
     work = workers if workers is not None else Workers.start()
     limit = questions if questions is not None else QuestionLimit(QUESTIONS_PER_MINUTE)
@@ -193,6 +199,18 @@ def build_app(
     seen = _SeenEvents()
 
     app.use(SlackShaped())
+    answering = Answering(
+        asker=asker, lookup=lookup, engine=engine, client=client, work=work, limit=limit, lang=lang,
+        render=_render, deliver=_deliver,
+    )
+    # Before every listener: the assistant panel's events (its thread's messages are the
+    # panel's alone, never also answered as a direct message below).
+    app.use(
+        assistant_panel.build(
+            asker=asker, catalog=lookup.catalog, work=work, limit=limit, seen=seen, lang=lang,
+            bot_user_id=bot_user_id, render=_render,
+        )
+    )
 
     def busy_notice(response_url: str | None, what: str) -> None:
         """Tell the user the answers queue is full (from the notices queue, never from here)."""
@@ -210,6 +228,10 @@ def build_app(
     @app.command(COMMAND)
     def papers(ack: Ack, command: Mapping[str, Any]) -> None:
         if mine.handle(ack, command):
+            return
+        asked = parse_command(command.get("text"))
+        if asked.kind == "ask":
+            answering.command(ack, asked.arg, command)
             return
         url, text, user = command.get("response_url"), command.get("text"), command.get("user_id")
         what = f"/papers from {user}"
@@ -282,6 +304,8 @@ def build_app(
         if not work.answers.submit(answer, f"share of {value}"):
             busy_notice(url, f"share of {value}")
 
+    app.action(action_pattern(ANSWER_SHARE))(answering.share)
+
     @app.action(action_pattern(PAPER_PDF))
     def pdf(ack: Ack) -> None:
         ack()  # a link button: Slack opens the URL, and still tells us about the click
@@ -350,25 +374,13 @@ def build_app(
                 log.error("every queue is full: %s got no answer and no busy notice", what)
 
     def _answer_in_thread(event: Mapping[str, Any]) -> None:
-        """Answer a mention or a direct message in the thread it was asked in."""
+        """Answer a mention or a direct message in the thread it was asked in (`bot.slack.answers`)."""
         channel = str(event.get("channel"))
         thread_ts = event.get("thread_ts") or event.get("ts")
-        question = question_text(event.get("text"))
-
-        def render() -> Message:
-            arxiv_id = threads.paper_for_thread(engine, channel, event["thread_ts"]) if event.get("thread_ts") else None
-            return lookup.about_paper(arxiv_id, question) if arxiv_id else lookup.answer(question)
-
-        message = _render(f"a question in {channel}", render, lang)
-        work.send(lambda: _post(channel, thread_ts, message), f"an answer in {channel}")
+        answering.in_thread(channel, thread_ts, event.get("thread_ts"), question_text(event.get("text")))
 
     def _post(channel: str, thread_ts: str | None, message: Message) -> None:
-        try:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=message["text"], blocks=message["blocks"])
-        except SlackApiError as err:
-            log.warning("could not answer in %s: %s", channel, err.response.get("error"))
-        except (OSError, http.client.HTTPException) as err:  # network: logged, the worker lives on
-            log.warning("could not answer in %s: %s", channel, err)
+        post_in_thread(client, channel, thread_ts, message)
 
     unfurls.register(app, papers=lookup.catalog, engine=engine, client=client, work=work, seen=seen, lang=lang)
     trends.register(app, lookup=lookup, client=client, work=work, deliver=_deliver, lang=lang)

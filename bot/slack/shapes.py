@@ -88,6 +88,14 @@ def _event_problem(event: Any) -> str | None:
                 return f"`event.item.{name}` is not text"
         if item.get("ts") is not None and not is_slack_ts(item["ts"]):
             return "`event.item.ts` is not a Slack timestamp"
+    thread = event.get("assistant_thread")
+    if thread is not None:  # the assistant panel's events (bolt reads channel_id and thread_ts)
+        if not isinstance(thread, dict):
+            return "`event.assistant_thread` is not an object"
+        if not isinstance(thread.get("channel_id"), str) or not is_slack_ts(thread.get("thread_ts")):
+            return "`event.assistant_thread` has no channel_id and Slack thread_ts"
+        if thread.get("context") is not None and not isinstance(thread["context"], dict):
+            return "`event.assistant_thread.context` is not an object"
     links = event.get("links")
     if links is not None and (
         not isinstance(links, list) or not all(isinstance(link, dict) and isinstance(link.get("url"), str) for link in links)

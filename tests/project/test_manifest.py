@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import yaml
 from tests.conftest import PROJECT, SCHEMAS
 
 MANIFEST = PROJECT / "manifest.yaml"
+#: $SLACK_MANIFEST_SCHEMA (a checkout whose ../shared is elsewhere, e.g. a git worktree), else SCHEMAS.
+MANIFEST_SCHEMA = Path(os.environ.get("SLACK_MANIFEST_SCHEMA") or SCHEMAS / "slack-app-manifest.schema.1.0.0.json")
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +23,7 @@ def manifest() -> dict[str, Any]:
 
 
 def test_valid_against_slack_schema(manifest: dict[str, Any]) -> None:
-    schema_path = SCHEMAS / "slack-app-manifest.schema.1.0.0.json"
+    schema_path = MANIFEST_SCHEMA
     if not schema_path.exists():
         pytest.skip(f"Slack's manifest schema not found at {schema_path}")
     from jsonschema import Draft7Validator
@@ -58,6 +61,7 @@ def test_scopes_and_events_are_exactly_what_the_bot_uses(manifest: dict[str, Any
         "files:write",  # files_upload_v2: the recap's chart, /papers trends, /papers saved bibtex
         "im:write",  # conversations.open: the weekly DM, BibTeX and trends charts in a person's DM
         "reactions:read",  # reaction_added / reaction_removed: votes
+        "assistant:write",  # assistant.threads.setStatus / setSuggestedPrompts / setTitle: the panel
     }
     assert events == {
         "app_mention",
@@ -68,8 +72,18 @@ def test_scopes_and_events_are_exactly_what_the_bot_uses(manifest: dict[str, Any
         "app_home_opened",  # the Home tab (views.publish)
         "reaction_added",  # votes
         "reaction_removed",
+        "assistant_thread_started",  # the assistant panel: greeting and suggested prompts
+        "assistant_thread_context_changed",
     }
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_the_assistant_panel_is_declared_and_its_plan_said(manifest: dict[str, Any]) -> None:
+    view = manifest["features"]["assistant_view"]
+    assert view["assistant_description"] and 1 <= len(view["suggested_prompts"]) <= 4
+    assert all(p["title"] and p["message"] for p in view["suggested_prompts"])
+    text = MANIFEST.read_text(encoding="utf-8")
+    assert "paid" in manifest["display_information"]["long_description"] and "every plan" in text
 
 
 def test_arxiv_links_are_unfurled(manifest: dict[str, Any]) -> None:

@@ -135,5 +135,6 @@ def running_bot(
         server.should_exit = True
         thread.join(timeout=10)
         workers.close()
+        bot.close()
         watch.stop()
         engine.dispose()

@@ -23,7 +23,8 @@ any thread.
 
 The package follows Slack's API families, one module each: `server` (HTTP, lifecycle,
 dispatch), `chat`, `conversations`, `files` (upload v2), `views` (views, users, team),
-`responses` (response_url), `faults` (rate limits and failure injection), over
+`responses` (response_url), `faults` (rate limits and failure injection), `assistant`
+(assistant.threads.setStatus / setSuggestedPrompts / setTitle, the panel's threads), over
 `state` (the one lock and what it guards), `validation` (Block Kit), `wire` and
 `records`. Tests import every name from here.
 """

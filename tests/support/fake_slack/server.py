@@ -1,7 +1,7 @@
 """`FakeSlack`: the HTTP server, its lifecycle, and the dispatch of each request to its API family.
 
 The families are mixins (`chat`, `conversations`, `files`, `views`, `responses`,
-`faults`) over one `FakeState`; this module only wires them to HTTP: parse, delay,
+`faults`, `assistant`) over one `FakeState`; this module only wires them to HTTP: parse, delay,
 fault, answer, record.
 """
 
@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self, TypeVar
 from urllib.parse import SplitResult, parse_qs, urlsplit
 
+from tests.support.fake_slack.assistant import AssistantMethods
 from tests.support.fake_slack.chat import ChatMethods
 from tests.support.fake_slack.conversations import ConversationsMethods
 from tests.support.fake_slack.errors import ApiError
@@ -31,7 +32,7 @@ T = TypeVar("T")
 
 
 class FakeSlack(
-    ChatMethods, ConversationsMethods, FilesMethods, ViewsUsersTeam, ResponseUrls, FaultInjection
+    ChatMethods, ConversationsMethods, FilesMethods, ViewsUsersTeam, ResponseUrls, FaultInjection, AssistantMethods
 ):
     """A Slack Web API on 127.0.0.1 (free port), with recording and fault injection.
 
@@ -77,6 +78,9 @@ class FakeSlack(
             "views.publish": self._views_publish,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
+            "assistant.threads.setStatus": self._assistant_set_status,
+            "assistant.threads.setSuggestedPrompts": self._assistant_set_suggested_prompts,
+            "assistant.threads.setTitle": self._assistant_set_title,
         }
         self.tokens: set[str] = set()
         """Valid bot tokens; change at run time to simulate a revoked token."""
@@ -115,6 +119,7 @@ class FakeSlack(
         self._holds: dict[str, threading.Event] = {}
         self._on_post: Callable[[Call], None] | None = None
         self._composer_unfurls: dict[str, dict[str, Any]] = {}
+        self._assistant: dict[tuple[str, str], dict[str, Any]] = {}
 
     # ---- lifecycle ---------------------------------------------------------------
 
