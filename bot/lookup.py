@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from bot.archive import parse_arxiv_id
 from bot.ask.asker import Asker
+from bot.ask.question import is_question
 from bot.engagement import discussion, votes
 from bot.i18n import t
 from bot.model import Paper, ThreadInfo, Topic
@@ -197,7 +198,11 @@ class Lookup:
 
     def search(self, query: str, offset: int = 0, *, shortened: bool = False) -> Message:
         # `SearchEngine.search` bounds the offset (MAX_OFFSET), whoever calls.
-        response = self.search_index.engine().search(query, limit=self.page_size, offset=offset)
+        # A sentence (`/papers can we detect generated images?`) is searched as a question:
+        # the papers closest to it rather than nothing when none holds all its words.
+        response = self.search_index.engine().search(
+            query, limit=self.page_size, offset=offset, question=is_question(query)
+        )
         if shortened:
             notice = error_message("query_too_long", lang=self.lang, n=MAX_QUERY)["text"]
             response = replace(response, notices=(*response.notices, notice))
