@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from bot.archive import parse_arxiv_id
 from bot.ask.asker import Asker
-from bot.ask.question import is_question
+from bot.ask.question import clean_text, is_question
 from bot.engagement import discussion, votes
 from bot.i18n import t
 from bot.model import Paper, ThreadInfo, Topic
@@ -104,20 +104,6 @@ class Command:
     kind: Kind
     arg: str = ""
     shortened: bool = False
-
-
-def clean_text(text: str) -> str:
-    """User text without control or invisible format characters, whitespace collapsed."""
-    kept = []
-    for char in text:
-        category = unicodedata.category(char)
-        if char.isspace():
-            kept.append(" ")
-        elif category in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            continue
-        else:
-            kept.append(char)
-    return " ".join("".join(kept).split())
 
 
 def parse_command(text: str | None) -> Command:

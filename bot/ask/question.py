@@ -57,10 +57,11 @@ _JA_ENDINGS = tuple(sorted((
 ), key=len, reverse=True))
 
 
-def clean(text: str) -> str:
-    """The text as one line, without control or invisible characters, bounded."""
+def clean_text(text: str) -> str:
+    """User text without control or invisible format characters, whitespace collapsed
+    (`/papers` text and questions alike)."""
     kept = []
-    for char in unicodedata.normalize("NFKC", text or "")[: MAX_QUESTION * 4]:
+    for char in text:
         category = unicodedata.category(char)
         if char.isspace():
             kept.append(" ")
@@ -68,7 +69,12 @@ def clean(text: str) -> str:
             continue
         else:
             kept.append(char)
-    return " ".join("".join(kept).split())[:MAX_QUESTION].strip()
+    return " ".join("".join(kept).split())
+
+
+def clean(text: str) -> str:
+    """A question as one line (NFKC), without control or invisible characters, bounded."""
+    return clean_text(unicodedata.normalize("NFKC", (text or "")[: MAX_QUESTION * 4]))[:MAX_QUESTION].strip()
 
 
 def language(text: str) -> Lang:

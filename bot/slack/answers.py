@@ -83,17 +83,26 @@ def post_in_thread(client: WebClient, channel: str, thread_ts: str | None, messa
     return str(response.get("ts") or "") or None
 
 
-def update_in_place(client: WebClient, channel: str, ts: str, message: Message) -> bool:
-    """Replace the bot's message `ts` with `message`; False when Slack (or the network) refused."""
+def attempt(call: Callable[[], Any], what: str) -> bool:
+    """One Slack call made on a worker: Slack's refusal or a network error is one warning
+    ("could not <what>: <error>") and False, never an exception that kills the worker."""
     try:
-        client.chat_update(channel=channel, ts=ts, text=message["text"], blocks=message["blocks"])
+        call()
     except SlackApiError as err:
-        log.warning("could not update the progress message in %s: %s", channel, err.response.get("error"))
+        log.warning("could not %s: %s", what, err.response.get("error"))
         return False
     except (OSError, http.client.HTTPException) as err:
-        log.warning("could not update the progress message in %s: %s", channel, err)
+        log.warning("could not %s: %s", what, err)
         return False
     return True
+
+
+def update_in_place(client: WebClient, channel: str, ts: str, message: Message) -> bool:
+    """Replace the bot's message `ts` with `message`; False when Slack (or the network) refused."""
+    return attempt(
+        lambda: client.chat_update(channel=channel, ts=ts, text=message["text"], blocks=message["blocks"]),
+        f"update the progress message in {channel}",
+    )
 
 
 def thinking_message(lang: str) -> Message:

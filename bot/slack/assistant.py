@@ -21,7 +21,6 @@ answer the same questions on every plan.
 
 from __future__ import annotations
 
-import http.client
 import logging
 import threading
 from collections import OrderedDict
@@ -31,7 +30,6 @@ from typing import Any
 from slack_bolt import Assistant, Say, SetStatus, SetSuggestedPrompts, SetTitle
 from slack_bolt.context.assistant.thread_context import AssistantThreadContext
 from slack_bolt.context.assistant.thread_context_store.store import AssistantThreadContextStore
-from slack_sdk.errors import SlackApiError
 
 from bot.ask.asker import Asker
 from bot.ask.question import MAX_QUESTION, clean
@@ -40,6 +38,7 @@ from bot.render import error_message
 from bot.render.answer import answer_message
 from bot.render.blocks import Message
 from bot.render.mrkdwn import plain
+from bot.slack.answers import attempt
 from bot.slack.flood import QuestionLimit
 from bot.slack.unfurls import Seen
 from bot.slack.work import Workers
@@ -182,7 +181,7 @@ def build(
             return
 
         def job() -> None:
-            _call(lambda: set_status(t(lang, "assistant_status")), "set the assistant's status")
+            attempt(lambda: set_status(t(lang, "assistant_status")), "set the assistant's status")
             message = render(what, lambda: answer_message(asker.ask(question), lang=lang), lang)
             work.send(lambda: _answer(say, set_title, message, question), what)
 
@@ -195,29 +194,16 @@ def build(
 
 
 def _greet(say: Say, set_suggested_prompts: SetSuggestedPrompts, prompts: list[dict[str, str]], lang: str) -> None:
-    _call(lambda: say(text=t(lang, "assistant_greeting")), "greet in the assistant")
+    attempt(lambda: say(text=t(lang, "assistant_greeting")), "greet in the assistant")
     title = plain(t(lang, "assistant_prompts_title"), PROMPT_TITLE)
-    _call(lambda: set_suggested_prompts(prompts=prompts, title=title), "set the assistant's suggested prompts")
+    attempt(lambda: set_suggested_prompts(prompts=prompts, title=title), "set the assistant's suggested prompts")
 
 
 def _answer(say: Say, set_title: SetTitle, message: Message, question: str) -> None:
     """Say the answer in the assistant thread (which clears the status), then title the thread."""
     if _say(say, message):
-        _call(lambda: set_title(thread_title(question)), "set the assistant thread's title")
+        attempt(lambda: set_title(thread_title(question)), "set the assistant thread's title")
 
 
 def _say(say: Say, message: Message) -> bool:
-    return _call(lambda: say(text=message["text"], blocks=message["blocks"]), "answer in the assistant")
-
-
-def _call(call: Callable[[], Any], what: str) -> bool:
-    """One Slack call; its refusal or a network error is logged (the panel needs a paid plan)."""
-    try:
-        call()
-    except SlackApiError as err:
-        log.warning("could not %s: %s", what, err.response.get("error"))
-        return False
-    except (OSError, http.client.HTTPException) as err:
-        log.warning("could not %s: %s", what, err)
-        return False
-    return True
+    return attempt(lambda: say(text=message["text"], blocks=message["blocks"]), "answer in the assistant")

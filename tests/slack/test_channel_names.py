@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.e2e.test_first_contact import digest_bot, live_env
 from tests.support.fake_slack import FakeSlack
 from tests.support.team_archive import NEWEST_WEEK, write_team_archive
-from tests.e2e.test_first_contact import digest_bot, live_env
 
 
 def test_dry_run_and_status_agree_after_a_week_was_posted_to_a_channel_name(
