@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.archive.git_remote import GitRemote, checkout_path
 from bot.store.database import DEFAULT_DB_URL
 from bot.weekly.schedule import cron_trigger
 
@@ -119,8 +120,6 @@ class Settings(BaseSettings):
     def _archive_git(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from bot.runtime.git_archive import GitRemote
-
         GitRemote.parse(value)  # the very reading the bot will use
         return value.strip()
 
@@ -263,9 +262,7 @@ class Settings(BaseSettings):
         if self.archive is not None:
             return self.archive
         if self.archive_git is not None:
-            from bot.runtime.git_archive import GitArchive, GitRemote
-
-            return GitArchive(GitRemote.parse(self.archive_git), self.data_dir).path
+            return checkout_path(GitRemote.parse(self.archive_git), self.data_dir)
         return EXAMPLE_ARCHIVE
 
     @property

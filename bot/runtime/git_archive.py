@@ -22,15 +22,14 @@ credential helpers), but never by asking on a terminal.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from bot.archive.git_remote import GitRemote, checkout_path, redact
 
 try:  # file locks: two threads or processes never run git in one checkout at once
     import fcntl
@@ -40,62 +39,10 @@ except ImportError:  # pragma: no cover - not on POSIX
 #: How long one git command may take before it is given up (seconds).
 FETCH_TIMEOUT = 300
 CLONE_TIMEOUT = 1800
-_BRANCH_RE = re.compile(r"^(?!-)(?!/)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<!/)(?<!\.lock)$")
 
 
 class GitError(Exception):
     """A git command failed; the message is one line, with any password in a URL hidden."""
-
-
-@dataclass(frozen=True, slots=True)
-class GitRemote:
-    """`DIGEST_ARCHIVE_GIT`: a repository URL, and a branch after `#` (default: the remote's)."""
-
-    url: str
-    branch: str | None = None
-
-    @classmethod
-    def parse(cls, value: str) -> GitRemote:
-        """`https://host/org/site.git#main`, `git@host:org/site.git`, `file:///srv/site.git`."""
-        text = value.strip()
-        url, _, branch = text.partition("#")
-        url, branch = url.strip(), branch.strip()
-        if not url or any(c.isspace() for c in url) or url.startswith("-"):
-            raise ValueError(f"{value!r} is not a git repository URL (e.g. https://github.com/org/digests.git#main)")
-        if "#" in text and not _BRANCH_RE.match(branch):
-            raise ValueError(f"{branch!r} is not a branch name (after '#', e.g. ...digests.git#main)")
-        return cls(url, branch or None)
-
-    @property
-    def shown(self) -> str:
-        """The URL as it may be printed and stored: a password or token in it is hidden."""
-        return redact(self.url) + (f"#{self.branch}" if self.branch else "")
-
-    @property
-    def folder_name(self) -> str:
-        """`<repository>-<hash of the URL>`: readable, and another URL is another folder."""
-        bare = redact(self.url)
-        stem = re.sub(r"\.git$", "", bare.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]) or "archive"
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip(".-")[:40] or "archive"
-        return f"{stem}-{hashlib.sha256(bare.encode()).hexdigest()[:8]}"
-
-
-def redact(text: str) -> str:
-    """Hide the password of any URL in `text` (`https://user:SECRET@host` → `https://user:***@host`)."""
-
-    def one(match: re.Match[str]) -> str:
-        url = match.group(0)
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            return url
-        if parts.password is None:
-            return url
-        host = parts.hostname or ""
-        netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
-
-    return re.sub(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+", one, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +64,8 @@ class GitArchive:
 
     def __init__(self, remote: GitRemote, data_dir: Path) -> None:
         self.remote = remote
-        self.root = (Path(data_dir).expanduser() / "archive-git").resolve()
-        self.path = self.root / remote.folder_name
+        self.path = checkout_path(remote, data_dir)
+        self.root = self.path.parent
 
     # ---- what there is -------------------------------------------------------------------
 
