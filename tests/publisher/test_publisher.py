@@ -396,23 +396,16 @@ def test_interrupted_posts_are_found_on_a_later_history_page(
 # ---- Slack errors -----------------------------------------------------------------------------
 
 
-def test_a_dropped_connection_after_accept_is_adopted_not_posted_again(
-    store_engine: Engine, fake: FakeSlack, clock: FakeClock
+@pytest.mark.parametrize("fault", ["connection dropped after accept", "200 whose body is not JSON"])
+def test_an_answer_lost_after_slack_accepted_is_adopted_not_posted_again(
+    store_engine: Engine, fake: FakeSlack, clock: FakeClock, fault: str
 ) -> None:
-    fake.drop_connection("chat.postMessage", times=2, after_accept=True)
-
-    report = publish(store_engine, fake, clock)
-
-    assert report.ok and report.adopted == 2 and report.posted == MESSAGES - 2
-    assert_exactly_once(store_engine, fake, "C0SD", NEWEST_BOTH)
-    assert len(fake.calls("conversations.history")) == 1 + 2  # the fresh-store check before the first post, one look-up per lost answer
-
-
-def test_a_200_whose_body_is_not_json_is_an_unknown_outcome_adopted_not_posted_again(
-    store_engine: Engine, fake: FakeSlack, clock: FakeClock
-) -> None:
-    """Slack stored the post, then a proxy answered 200 with HTML: not a refusal."""
-    fake.garble("chat.postMessage", times=2)
+    """Slack stored the post, then its answer was lost (the connection dropped) or garbled
+    (a proxy answered 200 with HTML): an unknown outcome, looked up, never a refusal."""
+    if fault.startswith("connection"):
+        fake.drop_connection("chat.postMessage", times=2, after_accept=True)
+    else:
+        fake.garble("chat.postMessage", times=2)
 
     report = publish(store_engine, fake, clock)
 
