@@ -182,7 +182,8 @@ def test_a_cli_run_with_another_archive_follows_it_on_sqlite_and_keeps_a_shared_
 
 
 def test_a_replica_with_another_archive_posts_nothing_from_a_shared_store(
-    engine: Engine, example_archive: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, backend: str
+    engine: Engine, example_archive: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, backend: str,
+    fake_slack: FakeSlack,
 ) -> None:
     """Never post from an index that is not the configured archive's: a single store
     follows the configured archive first, a shared one is left alone and nothing is posted."""
@@ -191,8 +192,8 @@ def test_a_replica_with_another_archive_posts_nothing_from_a_shared_store(
     add_week(elsewhere)
     settings = load_settings(None, DIGEST_CHANNEL="C0SD", DIGEST_TOPICS="dp")
     now = dt.datetime(2025, 1, 31, 9, tzinfo=dt.UTC)
-    with FakeSlack() as fake, caplog.at_level(logging.ERROR):
-        client = WebClient(token=BOT_TOKEN, base_url=fake.api_url)
+    with caplog.at_level(logging.ERROR):
+        client = WebClient(token=BOT_TOKEN, base_url=fake_slack.api_url)
         report = run_weekly(engine, elsewhere, client, now, settings, sleep=lambda s: None)
 
     if backend == "sqlite":  # followed: the configured archive's newest week is posted
@@ -205,7 +206,7 @@ def test_a_replica_with_another_archive_posts_nothing_from_a_shared_store(
     assert not report.worth_retrying  # a setting to fix, not a moment to wait out
     assert any("the store indexes the archive at" in r.getMessage() for r in caplog.records)
     assert Catalog(engine).count_papers() == 21
-    assert fake.calls("chat.postMessage") == []
+    assert fake_slack.calls("chat.postMessage") == []
 
 
 @pytest.mark.real_archive

@@ -169,40 +169,41 @@ def test_the_cli_says_a_corrupt_store_in_one_line(tmp_path: Path, example_archiv
     assert path.read_bytes().startswith(b"garbage")  # left as it was: nothing lost silently
 
 
-def test_the_running_bot_stops_with_a_clear_error_when_its_store_file_is_deleted(tmp_path: Path) -> None:
+def test_the_running_bot_stops_with_a_clear_error_when_its_store_file_is_deleted(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     store = tmp_path / "store.sqlite3"
-    with FakeSlack() as fake:
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(PROJECT),
-            "DIGEST_ARCHIVE": str(EXAMPLE_ARCHIVE),
-            "DIGEST_DB_URL": f"sqlite:///{store}",
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_SIGNING_SECRET": "secret",
-            "SLACK_API_URL": fake.api_url,
-            "PORT": str(port),
-            "DIGEST_BIND_ADDRESS": "127.0.0.1",
-        }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if healthz(f"http://127.0.0.1:{port}")[0] == 200:
-                        break
-                except OSError:
-                    time.sleep(0.1)
-            store.unlink()
-            output, _ = process.communicate(timeout=30)  # the watch looks every 5 s
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT),
+        "DIGEST_ARCHIVE": str(EXAMPLE_ARCHIVE),
+        "DIGEST_DB_URL": f"sqlite:///{store}",
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "SLACK_API_URL": fake_slack.api_url,
+        "PORT": str(port),
+        "DIGEST_BIND_ADDRESS": "127.0.0.1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if healthz(f"http://127.0.0.1:{port}")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        store.unlink()
+        output, _ = process.communicate(timeout=30)  # the watch looks every 5 s
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
     assert process.returncode == 3, output
     assert f"the store's file {store.resolve()} was deleted while the bot was running" in output
     assert "Traceback" not in output
