@@ -29,7 +29,7 @@ sys.path.insert(0, str(PROJECT))
 
 from bot.config import load_settings
 from bot.model import AGGREGATE_SLUG
-from bot.publisher import PublishReport, Selection
+from bot.publisher import PublishReport, RunClock, Selection, SlackCalls, publish_due
 from bot.slack.client import posting_client
 from bot.store import Catalog, open_engine, sync_archive
 from tests.conftest import EXAMPLE_ARCHIVE, real_archive_path
@@ -62,7 +62,9 @@ def run_once(archive: Path, layout: str) -> dict[str, float]:
             clock = FakeClock(start=0.0)
 
             def publish() -> PublishReport:
-                return publish(engine, client, settings, now, selection=Selection(week=week), sleep=clock.sleep, monotonic=clock.monotonic)
+                run_clock = RunClock.starting(now, monotonic=clock.monotonic, sleep=clock.sleep)
+                slack = SlackCalls.paced(client, run_clock)
+                return publish_due(engine, slack, run_clock, settings, selection=Selection(week=week))
 
             started = time.perf_counter()
             report = publish()
