@@ -4,20 +4,17 @@ adopts it instead of posting it again. PostgreSQL only (DIGEST_TEST_PG_URL)."""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from bot.store.leases import leases
-from tests.conftest import PROJECT
-from tests.support.fake_slack import BOT_TOKEN, Call, FakeSlack
+from tests.support import replicas
+from tests.support.fake_slack import Call, FakeSlack
+from tests.support.replicas import kill_lease_holder, outcome
 
 pytestmark = pytest.mark.backends("postgresql")
 
@@ -29,20 +26,8 @@ def posted(posted_week: Engine) -> Engine:
 
 
 def replica(db_url: str, archive: Path, fake: FakeSlack) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SLACK_"))}
-    env.update(DIGEST_DB_URL=db_url, DIGEST_ARCHIVE=str(archive), SLACK_BOT_TOKEN=BOT_TOKEN,
-               SLACK_API_URL=fake.api_url, DIGEST_CHANNEL="C0SD", PYTHONPATH=str(PROJECT))
-    command = [sys.executable, "-m", "bot", "--env-file", os.devnull, "recap", "--json", "--interval", "0.01",
-               "--week", "2025-01-17"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def outcome(process: subprocess.Popen[str]) -> tuple[int, dict[str, Any] | None, str]:
-    try:
-        out, err = process.communicate(timeout=120)
-    finally:
-        process.kill()
-    return process.returncode, (json.loads(out) if process.returncode == 0 else None), err
+    """One replica's recap job for the posted week."""
+    return replicas.replica(db_url, archive, fake, "recap", "--week", "2025-01-17")
 
 
 def recaps(fake: FakeSlack) -> list[dict[str, Any]]:
@@ -72,13 +57,7 @@ def test_the_replica_posting_the_recap_is_killed_and_the_next_run_adopts_it(
     def kill_the_poster(call: Call) -> None:
         if call.params.get("metadata", {}).get("event_payload", {}).get("kind") != "recap" or killed:
             return
-        with posted.connect() as conn:
-            holder = conn.execute(select(leases.c.holder).where(leases.c.lease_key == "C0SD|recap|2025-01-17")).scalar()
-        pid = int(str(holder).split(":")[1])
-        assert pid in ours, holder
-        os.kill(pid, signal.SIGKILL)
-        killed.append(pid)
-        raise RuntimeError("the replica died before hearing Slack's answer")
+        kill_lease_holder(posted, "C0SD|recap|2025-01-17", ours, killed)
 
     fake.on_post(kill_the_poster)
     results = {p.pid: outcome(p) for p in first}

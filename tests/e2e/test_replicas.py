@@ -10,24 +10,20 @@ the week with no duplicate and no loss. PostgreSQL only (DIGEST_TEST_PG_URL).
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from bot.store.leases import leases
-from tests.support.fake_slack import BOT_TOKEN, Call, FakeSlack
 from tests.publisher.test_publisher import expected, sequence
+from tests.support.fake_slack import Call, FakeSlack
+from tests.support.replicas import kill_lease_holder, outcome, replica
 
 pytestmark = pytest.mark.backends("postgresql")
 
-PROJECT = Path(__file__).resolve().parents[2]
 NEWEST = [("dp", dt.date(2025, 1, 17)), ("fl", dt.date(2025, 1, 17))]
 BUSY = ["dp 2025-01-17", "fl 2025-01-17"]
 MESSAGES = 9  # dp: header + 4 papers; fl: header + 3 (its 4th is dp's, linked)
@@ -39,38 +35,9 @@ def store(engine: Engine) -> Engine:
     return engine
 
 
-def replica(db_url: str, archive: Path, fake: FakeSlack) -> subprocess.Popen[str]:
-    """One replica's posting job: `digest-bot post` with the shared settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SLACK_"))}
-    env.update(
-        DIGEST_DB_URL=db_url,
-        DIGEST_ARCHIVE=str(archive),
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_API_URL=fake.api_url,
-        DIGEST_CHANNEL="C0SD",
-        PYTHONPATH=str(PROJECT),
-    )
-    command = [sys.executable, "-m", "bot", "--env-file", os.devnull, "post", "--json"]
-    return subprocess.Popen(
-        [*command, "--interval", "0.01"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def together(db_url: str, archive: Path, fake: FakeSlack, n: int) -> list[subprocess.Popen[str]]:
-    return [replica(db_url, archive, fake) for _ in range(n)]
-
-
-def outcome(process: subprocess.Popen[str]) -> tuple[int, dict[str, Any] | None, str]:
-    """(exit code, JSON report or None when killed, stderr)."""
-    try:
-        out, err = process.communicate(timeout=120)
-    finally:
-        process.kill()
-    return process.returncode, (json.loads(out) if process.returncode == 0 else None), err
+    """`n` replicas of the posting job (`digest-bot post`)."""
+    return [replica(db_url, archive, fake, "post") for _ in range(n)]
 
 
 def busy(report: dict[str, Any]) -> list[str]:
@@ -115,13 +82,7 @@ def test_the_replica_posting_is_killed_mid_week_and_the_others_finish_it(
             return
         payload = call.params["metadata"]["event_payload"]
         key = f"C0SD|{payload['slug']}|{payload['week']}"
-        with store.connect() as conn:
-            holder = conn.execute(select(leases.c.holder).where(leases.c.lease_key == key)).scalar()
-        pid = int(str(holder).split(":")[1])
-        assert pid in ours, holder
-        os.kill(pid, signal.SIGKILL)
-        killed.append(pid)
-        raise RuntimeError("the replica died before hearing Slack's answer")
+        kill_lease_holder(store, key, ours, killed)
 
     fake.on_post(kill_the_poster)
     results = {p.pid: outcome(p) for p in first}
@@ -141,6 +102,6 @@ def test_the_replica_posting_is_killed_mid_week_and_the_others_finish_it(
     assert sum(r["posted"] for r in reports) == MESSAGES - kill_after
     assert any("took over" in err for _, _, err in survivors + again)
     check_exactly_once(store, fake)
-    last = outcome(replica(db_url, example_archive, fake))
+    last = outcome(replica(db_url, example_archive, fake, "post"))
     assert last[1] is not None and last[1]["posted"] == 0 and last[1]["adopted"] == 0
     check_exactly_once(store, fake)

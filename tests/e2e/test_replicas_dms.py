@@ -9,29 +9,26 @@ PostgreSQL only (DIGEST_TEST_PG_URL).
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from bot.config import load_settings
 from bot.personal import follows, records
 from bot.publisher import Selection
 from bot.slack.client import posting_client
 from bot.store import sync_archive
-from bot.store.leases import leases
+from tests.support import replicas
 from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, Call, FakeSlack
 from tests.support.publishing import publish
+from tests.support.replicas import kill_lease_holder
 
 pytestmark = pytest.mark.backends("postgresql")
 
-PROJECT = Path(__file__).resolve().parents[2]
 WEEK = dt.date(2025, 1, 17)
 USERS = [f"U0P{i:02d}" for i in range(6)]
 
@@ -56,13 +53,8 @@ def store(engine: Engine, example_archive: Path, fake: FakeSlack) -> Engine:
 
 
 def replica(db_url: str, archive: Path, fake: FakeSlack, data: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SLACK_"))}
-    env.update(
-        DIGEST_DB_URL=db_url, DIGEST_ARCHIVE=str(archive), DIGEST_DATA_DIR=str(data),
-        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=fake.api_url, DIGEST_CHANNEL="C0SD", PYTHONPATH=str(PROJECT),
-    )
-    command = [sys.executable, "-m", "bot", "--env-file", os.devnull, "dms", "--week", WEEK.isoformat(), "--json", "--interval", "0.01"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """One replica's DM pass for the week, with its own data folder."""
+    return replicas.replica(db_url, archive, fake, "dms", "--week", WEEK.isoformat(), DIGEST_DATA_DIR=str(data))
 
 
 def together(db_url: str, archive: Path, fake: FakeSlack, tmp: Path, n: int, tag: str) -> list[subprocess.Popen[str]]:
@@ -70,11 +62,8 @@ def together(db_url: str, archive: Path, fake: FakeSlack, tmp: Path, n: int, tag
 
 
 def outcome(process: subprocess.Popen[str]) -> tuple[int, dict[str, Any] | None, str]:
-    try:
-        out, err = process.communicate(timeout=120)
-    finally:
-        process.kill()
-    return process.returncode, (json.loads(out) if process.returncode in (0, 1) and out.strip() else None), err
+    """A DM pass exits 1 when some DM failed, and still reports (`digest-bot dms --json`)."""
+    return replicas.outcome(process, reports_on=(0, 1))
 
 
 def dms_per_person(fake: FakeSlack) -> list[int]:
@@ -105,13 +94,7 @@ def test_the_replica_sending_is_killed_and_the_others_finish_the_week(
         dms = [c for c in fake.calls("chat.postMessage") if str(c.params.get("channel", "")).startswith("D")]
         if len(dms) != 2 or killed:
             return
-        with store.connect() as conn:
-            holder = conn.execute(select(leases.c.holder).where(leases.c.lease_key == f"dm|{WEEK.isoformat()}")).scalar()
-        pid = int(str(holder).split(":")[1])
-        assert pid in ours, holder
-        os.kill(pid, signal.SIGKILL)
-        killed.append(pid)
-        raise RuntimeError("the replica died before hearing Slack's answer")
+        kill_lease_holder(store, f"dm|{WEEK.isoformat()}", ours, killed)
 
     fake.on_post(kill_the_sender)
     results = {p.pid: outcome(p) for p in first}
