@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from bot.slack.client import posting_client
 from bot.store import Catalog, sync_archive
 from bot.store import dms as dm_store
 from bot.weekly.dms import DM_EVENT, dm_weeks, send_weekly_dms
+from bot.weekly.job import JobReport, run_weekly
 from tests.conftest import schema_problems
 from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, USER_ID, Call, FakeSlack
 
@@ -41,6 +43,7 @@ def posted(posted_week: Engine) -> Engine:
 
 
 def follow(engine: Engine, user: str, *queries: str) -> None:
+    """`user` follows each query (made as `/papers follow` makes it), at NOW."""
     for query in queries:
         made = follows.follow_query(query)
         assert made is not None
@@ -181,10 +184,9 @@ def test_calls_are_dms_to_the_person(posted: Engine, fake: FakeSlack, search: Se
     assert len(fake.calls("conversations.open")) == 1  # the DM channel is kept
 
 
-def test_the_weekly_job_sends_the_dms_after_posting(engine: Engine, example_archive: Path, fake: FakeSlack, tmp_path: Path) -> None:
-    """The scheduler's job: sync, post the week, then the DMs (follows made before the week was posted)."""
-    from bot.weekly.job import run_weekly
-
+def weekly_job(engine: Engine, example_archive: Path, fake: FakeSlack, tmp_path: Path) -> Callable[[dt.datetime], JobReport]:
+    """The scheduler's weekly job with its DM pass, on the example archive synced into `engine`,
+    USER_ID following differential privacy; call it with the time it runs at."""
     sync_archive(engine, example_archive)
     follow(engine, USER_ID, "differential privacy")
     settings = load_settings(None, DIGEST_CHANNEL="C0SD")
@@ -194,30 +196,27 @@ def test_the_weekly_job_sends_the_dms_after_posting(engine: Engine, example_arch
     def dms(now: dt.datetime) -> Any:
         return send_weekly_dms(engine, client, live.engine(), now=now, min_interval=0, sleep=lambda s: None)
 
-    report = run_weekly(engine, example_archive, client, NOW, settings, dms, sleep=lambda s: None)
+    return lambda now: run_weekly(engine, example_archive, client, now, settings, dms, sleep=lambda s: None)
+
+
+def test_the_weekly_job_sends_the_dms_after_posting(engine: Engine, example_archive: Path, fake: FakeSlack, tmp_path: Path) -> None:
+    """The scheduler's job: sync, post the week, then the DMs (follows made before the week was posted)."""
+    job = weekly_job(engine, example_archive, fake, tmp_path)
+    report = job(NOW)
     assert report.ok and report.publish is not None and report.publish.posted == 9
     assert report.dms is not None and report.dms.sent == 1 and len(fake.dms(USER_ID)) == 1
     assert report.as_dict()["dms"]["sent"] == 1
-    again = run_weekly(engine, example_archive, client, NOW + dt.timedelta(hours=1), settings, dms, sleep=lambda s: None)
+    again = job(NOW + dt.timedelta(hours=1))
     assert again.dms is not None and again.dms.sent == 0 and len(fake.dms(USER_ID)) == 1
 
 
 def test_papers_indexed_into_a_posted_week_join_the_same_dm(engine: Engine, example_archive: Path, fake: FakeSlack, tmp_path: Path) -> None:
     """A paper added to the week after its DM went out: posted in the channel, then added to that DM."""
     from bot.model import Paper, TopicRef
-    from bot.weekly.job import run_weekly
     from tests.support.archive_writer import entry_text
 
-    sync_archive(engine, example_archive)
-    follow(engine, USER_ID, "differential privacy")
-    settings = load_settings(None, DIGEST_CHANNEL="C0SD")
-    client = posting_client(BOT_TOKEN, fake.api_url)
-    live = LiveSearch(Catalog(engine), index_dir=tmp_path / "index", min_interval=0)
-
-    def dms(now: dt.datetime) -> Any:
-        return send_weekly_dms(engine, client, live.engine(), now=now, min_interval=0, sleep=lambda s: None)
-
-    first = run_weekly(engine, example_archive, client, NOW, settings, dms, sleep=lambda s: None)
+    job = weekly_job(engine, example_archive, fake, tmp_path)
+    first = job(NOW)
     assert first.dms is not None and first.dms.sent == 1
     [before] = fake.dms(USER_ID)
     late = Paper(
@@ -229,7 +228,7 @@ def test_papers_indexed_into_a_posted_week_join_the_same_dm(engine: Engine, exam
     digest = example_archive / "_dp" / "2025-01-17.md"
     digest.write_text(digest.read_text(encoding="utf-8") + f"\n- - -\n\n{entry_text(late)}\n", encoding="utf-8")
 
-    second = run_weekly(engine, example_archive, client, NOW + dt.timedelta(hours=3), settings, dms, sleep=lambda s: None)
+    second = job(NOW + dt.timedelta(hours=3))
     assert second.publish is not None and second.publish.posted >= 1  # the new paper has its thread now
     assert second.dms is not None and (second.dms.sent, second.dms.updated) == (0, 1)
     [after] = fake.dms(USER_ID)  # the same DM, brought up to date

@@ -22,6 +22,7 @@ from bot.search import SearchEngine
 from bot.slack.client import posting_client
 from bot.store import dms as dm_store
 from bot.weekly.dms import send_weekly_dms
+from tests.personal.test_weekly_dms import follow
 from tests.support.fake_slack import BOT_TOKEN, BOT_USER_ID, FakeSlack
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
@@ -40,13 +41,6 @@ FAKE_SLACK_OPTIONS = {"users": {ANN: "ann", BEN: "ben", CAT: "cat", BOT_USER_ID:
 def posted(posted_week: Engine) -> Engine:
     """The newest week (2025-01-17: dp and fl) posted to C0SD (`posted_week`, tests/conftest.py)."""
     return posted_week
-
-
-def follow(engine: Engine, user: str, *queries: str) -> None:
-    for query in queries:
-        made = follows.follow_query(query)
-        assert made is not None
-        records.add_follow(engine, user, made.text, now=NOW)
 
 
 def rows_about(engine: Engine, user: str) -> dict[str, int]:
