@@ -45,6 +45,15 @@ RETRY_DELAY = dt.timedelta(minutes=11)
 #: A run that could not start on time (the process was busy or asleep) still
 #: runs if it is at most this late; beyond that the next start-up catch-up covers it.
 MISFIRE_GRACE = dt.timedelta(hours=12)
+#: How every job of the bot runs: one instance at a time, missed runs coalesced into one,
+#: late by up to MISFIRE_GRACE, and a job added again replaces the one of its id.
+_ONE_AT_A_TIME: dict[str, Any] = {
+    "replace_existing": True,
+    "coalesce": True,
+    "max_instances": 1,
+    "misfire_grace_time": int(MISFIRE_GRACE.total_seconds()),
+}
+
 
 def build_scheduler(
     job: Callable[[], Any],
@@ -73,10 +82,7 @@ def build_scheduler(
         trigger,
         id=JOB_ID,
         name="post due digests",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=int(MISFIRE_GRACE.total_seconds()),
+        **_ONE_AT_A_TIME,
         **options,
     )
     return scheduler
@@ -107,10 +113,7 @@ def add_recap(scheduler: BackgroundScheduler, job: Callable[[], Any], *, schedul
         cron_trigger(schedule, timezone),
         id=RECAP_JOB_ID,
         name="post the weekly recaps",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=int(MISFIRE_GRACE.total_seconds()),
+        **_ONE_AT_A_TIME,
     )
 
 
@@ -121,10 +124,7 @@ def schedule_retry(scheduler: BackgroundScheduler, job: Callable[[], Any], *, at
         DateTrigger(at),
         id=RETRY_JOB_ID,
         name="post what the last run could not",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=int(MISFIRE_GRACE.total_seconds()),
+        **_ONE_AT_A_TIME,
     )
 
 
