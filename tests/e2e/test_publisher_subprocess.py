@@ -19,8 +19,8 @@ from click.testing import CliRunner, Result
 
 from bot.cli import main
 from bot.store import Catalog, open_engine
-from tests.support.fake_slack import BOT_TOKEN, Call, FakeSlack
 from tests.publisher.test_publisher import expected, sequence
+from tests.support.fake_slack import BOT_TOKEN, Call, FakeSlack
 
 PROJECT = Path(__file__).resolve().parents[2]
 NEWEST = [("dp", "2025-01-17"), ("fl", "2025-01-17")]

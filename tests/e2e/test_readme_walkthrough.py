@@ -30,9 +30,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT
+from tests.e2e.test_first_contact import example_ids, posted_ids
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 from tests.support.team_archive import NEWEST_WEEK, newest_week_ids, write_team_archive
-from tests.e2e.test_first_contact import example_ids, posted_ids
 
 README = PROJECT / "README.md"
 TRY_IT = "python3 -m venv .venv && .venv/bin/pip install -q -e . && .venv/bin/digest-bot run"
@@ -88,6 +88,17 @@ def fill_env_file(clone: Path, values: dict[str, str]) -> None:
     (clone / ".env").write_text(text, encoding="utf-8")
 
 
+def team_settings(archive: Path, fake: FakeSlack, **more: str) -> dict[str, str]:
+    """The lines a team fills in (step 4): its archive, `#general`, the bot token, the fake Slack."""
+    return {
+        "DIGEST_ARCHIVE": str(archive),
+        "DIGEST_CHANNEL": "#general",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": fake.api_url,
+        **more,
+    }
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -107,17 +118,7 @@ def test_the_readme_set_up_from_a_fresh_clone_posts_exactly_the_newest_week(tmp_
     # 2. Configure: the team's archive, the tokens, the channel by its name.
     archive = write_team_archive(tmp_path / "paper-digest")
     port = free_port()
-    fill_env_file(
-        clone,
-        {
-            "DIGEST_ARCHIVE": str(archive),
-            "DIGEST_CHANNEL": "#general",
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": "walkthrough-secret",
-            "SLACK_API_URL": fake.api_url,
-            "PORT": str(port),
-        },
-    )
+    fill_env_file(clone, team_settings(archive, fake, SLACK_SIGNING_SECRET="walkthrough-secret", PORT=str(port)))
 
     # 3. Run: HTTP mode, the catch-up run at start, then stop it as a service manager would.
     bot = subprocess.Popen(
@@ -173,15 +174,7 @@ def test_after_the_set_up_post_dry_run_and_status_agree_on_a_channel_name(tmp_pa
     """Item 2: right after a week was posted to `#general`, the dry run and `status` both say nothing is due."""
     clone = fresh_clone(tmp_path / "digest-bot")
     archive = write_team_archive(tmp_path / "paper-digest")
-    fill_env_file(
-        clone,
-        {
-            "DIGEST_ARCHIVE": str(archive),
-            "DIGEST_CHANNEL": "#general",
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_API_URL": fake.api_url,
-        },
-    )
+    fill_env_file(clone, team_settings(archive, fake))
     posted = digest_bot(clone, "post", "--interval", "0.01")
     assert posted.returncode == 0, posted.stderr
     assert len(fake.messages("CGENERAL")) == 6
@@ -203,17 +196,7 @@ def test_after_the_set_up_a_taken_port_posts_nothing_and_names_port(tmp_path: Pa
         taken.bind(("0.0.0.0", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        fill_env_file(
-            clone,
-            {
-                "DIGEST_ARCHIVE": str(archive),
-                "DIGEST_CHANNEL": "#general",
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": "walkthrough-secret",
-                "SLACK_API_URL": fake.api_url,
-                "PORT": str(port),
-            },
-        )
+        fill_env_file(clone, team_settings(archive, fake, SLACK_SIGNING_SECRET="walkthrough-secret", PORT=str(port)))
         run = digest_bot(clone, "run")
 
         assert run.returncode == 2, run.stdout + run.stderr
