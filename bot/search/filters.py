@@ -39,18 +39,13 @@ def read_filters(ctx: QueryContext, q: Query) -> Filters:
             impossible = True
         else:
             queries.append(tantivy.Query.term_query(schema, "topic", slug))
-    for text in q.authors:
-        names = reading.author(text)
-        if not names:
-            impossible = True
-        else:
-            queries.append(tantivy.Query.term_set_query(schema, "author", sorted(names)))
-    for text in q.categories:
-        cats = reading.category(text)
-        if not cats:
-            impossible = True
-        else:
-            queries.append(tantivy.Query.term_set_query(schema, "cat", sorted(cats)))
+    for texts, read, field in ((q.authors, reading.author, "author"), (q.categories, reading.category, "cat")):
+        for text in texts:
+            found = read(text)  # every name (category) the typed one may stand for
+            if not found:
+                impossible = True
+            else:
+                queries.append(tantivy.Query.term_set_query(schema, field, sorted(found)))
     if q.week is not None:
         start = week_of(ctx.state.weeks, q.week)
         if start is None:
