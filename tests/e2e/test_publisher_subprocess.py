@@ -84,15 +84,14 @@ def test_post_killed_with_sigkill_mid_week_then_run_again_posts_exactly_once(
     fake.on_post(None)
     assert len(fake.messages("C0SD")) == kill_after
 
-    again = subprocess.run(
-        digest_bot("post", "--interval", "0.01", "--json"),
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    def post(*args: str) -> subprocess.CompletedProcess[str]:
+        """`digest-bot post --json` run to its end, as the scheduler's next run would be."""
+        return subprocess.run(
+            digest_bot("post", "--json", *args), env=env, cwd=tmp_path, capture_output=True, text=True,
+            timeout=60, check=False,
+        )
+
+    again = post("--interval", "0.01")
 
     assert again.returncode == 0, again.stderr
     report = json.loads(again.stdout)
@@ -101,15 +100,7 @@ def test_post_killed_with_sigkill_mid_week_then_run_again_posts_exactly_once(
     assert sequence(fake, "C0SD") == expected_newest(tmp_path)
     killed_in = "dp" if kill_after <= 5 else "fl"  # dp: header + 4 papers, then fl
     assert f"took over {killed_in} 2025-01-17 in C0SD" in again.stderr  # the dead process's lease
-    third = subprocess.run(
-        digest_bot("post", "--json"),
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    third = post()
     assert json.loads(third.stdout)["posted"] == 0
     assert sequence(fake, "C0SD") == expected_newest(tmp_path)
 
