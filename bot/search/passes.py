@@ -41,6 +41,7 @@ class QueryPass:
         self.limit = limit
         self.offset = offset
         self.notices: list[str] = list(query.notices)
+        self.closest = False  # no paper holds nearly every concept (`SearchResponse.closest`)
         self.suggestions: list[str] = []
 
     def concepts(self) -> list[Concept]:
@@ -85,6 +86,7 @@ class QueryPass:
             offset=self.offset,
             suggestions=tuple(dict.fromkeys(self.suggestions))[:5],
             notices=tuple(dict.fromkeys(self.notices)),
+            closest=self.closest,
         )
 
     def _found(
@@ -142,6 +144,7 @@ class QueryPass:
 
         total = count_at(full)
         if total == 0:
+            self.closest = True
             self.notices.append("no paper matches every part of the question; showing the closest")
             total = count_at(gate)
         if len(hits) < depth and gate > 1 and not self.strict:

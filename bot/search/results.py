@@ -35,6 +35,9 @@ class SearchResponse:
     offset: int = 0
     suggestions: tuple[str, ...] = ()
     notices: tuple[str, ...] = field(default=())
+    #: No paper holds nearly every concept (`ranking.strict`): the hits are the closest, and
+    #: `total` counts those holding half of them (answers then say none is squarely on it).
+    closest: bool = False
 
     @property
     def has_more(self) -> bool:
