@@ -32,6 +32,38 @@ CATALOG: Final[Mapping[str, Mapping[str, str]]] = {
         "ja": "{model} が番号付きの出典のみから作成しました。要点は元の論文で確認してください。",
     },
     "answer_thinking": {"en": "Searching the archive…", "ja": "アーカイブを検索しています…"},
+    # The built-in answer's own words (bot.ask.compose), in the question's language.
+    "answer_lead_closest_one": {
+        "en": "1 paper touches this; none is squarely on it. The closest:",
+        "ja": "1件の論文がこの問いに触れていますが、正面から扱った論文はアーカイブにありません。近いものを挙げます。",
+    },
+    "answer_lead_closest": {
+        "en": "{n} papers touch this; none is squarely on it. The closest:",
+        "ja": "{n}件の論文がこの問いに触れていますが、正面から扱った論文はアーカイブにありません。近いものを挙げます。",
+    },
+    "answer_lead_many": {
+        "en": "About {matching} papers in the archive address this. The {n} most relevant say:",
+        "ja": "アーカイブにはこの問いに答える論文が{matching}件ほどあります。特に関係の深い{n}件の要点です。",
+    },
+    "answer_lead_one": {
+        "en": "1 paper in the archive addresses this:",
+        "ja": "アーカイブでこの問いに答える論文は1件です。要点は次のとおりです。",
+    },
+    "answer_lead": {
+        "en": "{n} papers in the archive address this:",
+        "ja": "アーカイブでこの問いに答える論文は{n}件です。要点は次のとおりです。",
+    },
+    "answer_nothing": {
+        "en": "The archive has no paper on this. Try other words, or `/papers` with a few keywords.",
+        "ja": "アーカイブにはこの問いに関する論文が見つかりませんでした。言い換えるか、`/papers` で言葉を変えて探してみてください。",
+    },
+    "answer_about_paper": {"en": "On this paper ({title}) [1]:", "ja": "この論文（{title}）について [1]:"},
+    "answer_comment": {"en": "arXiv comment", "ja": "コメント"},
+    "answer_related": {"en": "Related papers:", "ja": "関連する論文:"},
+    "answer_model_failed": {
+        "en": "The language model did not answer; this is the built-in answer.",
+        "ja": "言語モデルが応答しなかったため、組み込みの回答を表示しています。",
+    },
     "reply_one": {"en": "💬 1 reply", "ja": "💬 返信 1 件"},
     "reply_many": {"en": "💬 {n} replies", "ja": "💬 返信 {n} 件"},
     "authors_more": {"en": "+{n} more", "ja": "他 {n} 名"},

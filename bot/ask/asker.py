@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from sqlalchemy import Engine
@@ -26,6 +27,7 @@ from bot.ask.model import Answer, Lang, Source
 from bot.ask.question import clean, language, search_text
 from bot.config import Settings
 from bot.engagement import discussion
+from bot.i18n import t
 from bot.model import Paper, ThreadInfo
 from bot.search import SearchEngine
 from bot.search.results import SearchResponse
@@ -36,8 +38,6 @@ log = logging.getLogger(__name__)
 DEPTH = 12
 #: Related papers looked at for a question in a paper's thread.
 RELATED = 4
-#: The search's notice that nothing held enough of the question (`question`).
-_CLOSEST = "no paper matches every part of the question"
 
 
 class Writer(Protocol):
@@ -52,7 +52,6 @@ class Writer(Protocol):
 def source_of(paper: Paper, thread: ThreadInfo | None) -> Source:
     """A paper as a source: its thread when it was posted (and the link is one), else arXiv."""
     permalink = thread.permalink if thread is not None and thread.permalink else None
-    week = max((d.week_start for d in paper.digests), default=None)
     return Source(
         n=0,
         arxiv_id=paper.arxiv_id,
@@ -64,8 +63,6 @@ def source_of(paper: Paper, thread: ThreadInfo | None) -> Source:
         link=permalink or paper.abs_url,
         thread=permalink,
         replies=thread.reply_count if thread is not None else 0,
-        topics=tuple(t.slug for t in paper.topics),
-        week=week.isoformat() if week else "",
     )
 
 
@@ -135,19 +132,12 @@ class Asker:
             written = None
         if written is not None:
             return written
-        note = (
-            "言語モデルが応答しなかったため、組み込みの回答を表示しています。"
-            if built.lang == "ja"
-            else "The language model did not answer; this is the built-in answer."
-        )
-        return Answer(built.question, built.lang, built.text, built.sources, built.by, (*built.notes, note))
+        return replace(built, notes=(*built.notes, t(built.lang, "answer_model_failed")))
 
 
 def _matching(response: SearchResponse) -> int:
-    """How many papers hold nearly every concept (0 when the search fell back to the closest)."""
-    if any(n.startswith(_CLOSEST) for n in response.notices):
-        return 0
-    return response.total
+    """How many papers hold nearly every concept (none when the hits are only the closest)."""
+    return 0 if response.closest else response.total
 
 
 def model_settings(settings: Settings) -> ModelSettings | None:

@@ -21,6 +21,7 @@ from typing import Protocol
 from rapidfuzz import fuzz
 
 from bot.ask.model import Answer, Lang, Source
+from bot.i18n import t
 
 #: Most sources an answer cites.
 MAX_SOURCES = 5
@@ -129,28 +130,21 @@ def _points(sources: Sequence[Source], concepts: Concepts, lang: Lang) -> list[_
 
 def lead(lang: Lang, *, sources: int, matching: int, squarely: bool) -> str:
     """How much the archive holds on the question, honestly, in the question's language."""
-    if lang == "ja":
-        if not squarely:
-            return f"{sources}件の論文がこの問いに触れていますが、正面から扱った論文はアーカイブにありません。近いものを挙げます。"
-        if matching > sources:
-            return f"アーカイブにはこの問いに答える論文が{matching}件ほどあります。特に関係の深い{sources}件の要点です。"
-        return f"アーカイブでこの問いに答える論文は{sources}件です。要点は次のとおりです。"
     if not squarely:
-        many = "paper touches" if sources == 1 else "papers touch"
-        return f"{sources} {many} this; none is squarely on it. The closest:"
+        return t(lang, "answer_lead_closest_one" if sources == 1 else "answer_lead_closest", n=sources)
     if matching > sources:
-        return f"About {matching} papers in the archive address this. The {sources} most relevant say:"
-    return f"{sources} {'paper' if sources == 1 else 'papers'} in the archive address this:"
+        return t(lang, "answer_lead_many", matching=matching, n=sources)
+    return t(lang, "answer_lead_one" if sources == 1 else "answer_lead", n=sources)
 
 
 def nothing(question: str, lang: Lang) -> Answer:
     """The answer when the archive holds nothing on the question."""
-    text = (
-        "アーカイブにはこの問いに関する論文が見つかりませんでした。言い換えるか、`/papers` で言葉を変えて探してみてください。"
-        if lang == "ja"
-        else "The archive has no paper on this. Try other words, or `/papers` with a few keywords."
-    )
-    return Answer(question, lang, text)
+    return Answer(question, lang, t(lang, "answer_nothing"))
+
+
+def _line(point: _Point) -> str:
+    """A point as the answer shows it: `• text [1][2]`."""
+    return f"• {point.text} " + "".join(f"[{n}]" for n in point.cites)
 
 
 def compose(
@@ -175,7 +169,7 @@ def compose(
     squarely = matching > 0 and max(c.coverage for c in picked) >= squarely_at
     points = _points(sources, concepts, lang)
     lines = [lead(lang, sources=len(sources), matching=matching, squarely=squarely)]
-    lines += [f"• {p.text} " + "".join(f"[{n}]" for n in p.cites) for p in points]
+    lines += [_line(p) for p in points]
     return Answer(question, lang, "\n".join(lines), sources)
 
 
@@ -194,22 +188,17 @@ def compose_about(
     answer the question, else its whole summary; its comment and remark), then the
     related papers that hold the question's concepts, each cited."""
     first = replace(paper.source, n=1)
-    bullets = best_sentences(first, concepts, most=3) if concepts.idfs else list(first.summary[:4])
-    if not bullets:
-        bullets = list(first.summary[:4])
+    bullets = (best_sentences(first, concepts, most=3) if concepts.idfs else []) or list(first.summary[:4])
     title = first.title_ja if lang == "ja" and first.title_ja else first.title
-    lines = [
-        f"この論文（{_shorten(title, 160)}）について [1]:" if lang == "ja" else f"On this paper ({_shorten(title, 160)}) [1]:"
-    ]
+    lines = [t(lang, "answer_about_paper", title=_shorten(title, 160))]
     lines += [f"• {_shorten(b)} [1]" for b in bullets]
     if first.comment:
-        lines.append(f"• {'コメント' if lang == 'ja' else 'arXiv comment'}: {_shorten(first.comment, 160)} [1]")
+        lines.append(f"• {t(lang, 'answer_comment')}: {_shorten(first.comment, 160)} [1]")
     if first.remark:
         lines.append(f"• {_shorten(first.remark)} [1]")
     close = [c for c in related if concepts.idfs and c.coverage >= RELATED_COVERAGE][: MAX_SOURCES - 1]
     sources = [first, *(replace(c.source, n=i) for i, c in enumerate(close, start=2))]
     if len(sources) > 1:
-        lines.append("関連する論文:" if lang == "ja" else "Related papers:")
-        for point in _points(sources[1:], concepts, lang):
-            lines.append(f"• {point.text} " + "".join(f"[{n}]" for n in point.cites))
+        lines.append(t(lang, "answer_related"))
+        lines += [_line(p) for p in _points(sources[1:], concepts, lang)]
     return Answer(question, lang, "\n".join(lines), tuple(sources))

@@ -27,8 +27,6 @@ class Source:
     link: str = ""  # the paper's discussion thread, or its arXiv page where it was never posted
     thread: str | None = None  # the thread's permalink when it was posted
     replies: int = 0
-    topics: tuple[str, ...] = ()  # topic slugs
-    week: str = ""  # the newest digest week it stands in (ISO date)
 
     def as_dict(self) -> dict[str, Any]:
         return {
