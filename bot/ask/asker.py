@@ -90,12 +90,11 @@ class Asker:
             return nothing(text, lang)
         index = self.search()
         query = search_text(text)
-        concepts = index.reader(query, question=True)
         paper = index.paper(about) if about else None
         if paper is not None:
-            built = self._about(text, lang, paper, index, concepts)
+            built = self._about(text, lang, paper, index, index.reader(query, question=True))
         else:
-            response = index.search(query, limit=self.depth, question=True)
+            response, concepts = index.for_question(query, limit=self.depth)
             candidates = self._candidates([h.paper for h in response.hits], [h.score for h in response.hits], concepts)
             built = compose(text, lang, candidates, concepts, matching=_matching(response))
         return self._written(built)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from bot.search.matched import ConceptReader
 from bot.search.names import TopicNames
 from bot.search.passes import QueryPass
 from bot.search.query import Query, parse_query
+from bot.search.ranking import Weighed
 from bot.search.related import related_papers
 from bot.search.results import SearchResponse
 from bot.search.semantic import Space
@@ -207,7 +208,16 @@ class SearchEngine:
         """The query's concepts, weighed, and which of them any text holds (for answers)."""
         q = query if isinstance(query, Query) else parse_query(query)
         search = QueryPass(self._context, q, 10, 0, question=question)
-        weighed = search.weigh(search.concepts())
+        return self._reader(search.weigh(search.concepts()))
+
+    def for_question(self, query: str | Query, *, limit: int = 10) -> tuple[SearchResponse, ConceptReader]:
+        """A question's hits (`search(question=True)`) and its concepts' reader, from one pass."""
+        q = query if isinstance(query, Query) else parse_query(query)
+        search = QueryPass(self._context, q, max(0, min(int(limit), MAX_LIMIT)), 0, question=True)
+        response = search.run()
+        return response, self._reader(search.weighed)
+
+    def _reader(self, weighed: Sequence[Weighed]) -> ConceptReader:
         return ConceptReader(
             tuple(w.concept.label for w in weighed), tuple(w.idf for w in weighed),
             tuple(w.concept for w in weighed), self._context.tagger,

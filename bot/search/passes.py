@@ -42,6 +42,7 @@ class QueryPass:
         self.offset = offset
         self.notices: list[str] = list(query.notices)
         self.closest = False  # no paper holds nearly every concept (`SearchResponse.closest`)
+        self.weighed: list[ranking.Weighed] = []  # the concepts `run` weighed
         self.suggestions: list[str] = []
 
     def concepts(self) -> list[Concept]:
@@ -65,7 +66,7 @@ class QueryPass:
         concepts = self.concepts() if q.has_text else []
         for concept in concepts:
             self.notices += concept.notices
-        weighed = self.weigh(concepts)
+        weighed = self.weighed = self.weigh(concepts)
         for w in weighed:
             if w.df == 0:
                 self.notices.append(f"no paper has `{w.concept.label}`")
