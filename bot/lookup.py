@@ -382,19 +382,30 @@ def _suggested(labels: Sequence[str], topics: Sequence[Topic]) -> list[Topic]:
     return [by_slug[s] for s in slugs if s in by_slug]
 
 
-_COMMENT_WORDS = ("comment", "コメント", "venue", "accepted", "pages", "採択")
+#: Words naming what a mention in a paper's thread asks for: the card, related papers, the
+#: comment; and words that only point at the paper (`this paper`, `pages`), which a question
+#: answered from the archive may use too (`named` leaves them out).
+_CARD_WORDS = ("card", "summary", "要約", "カード")
+_POINTING_WORDS = ("details", "this paper", "詳細", "この論文")
 _RELATED_WORDS = ("related", "similar", "関連", "似た", "類似")
-_PAPER_WORDS = ("card", "summary", "details", "this paper", "要約", "詳細", "この論文", "カード")
+_COMMENT_WORDS = ("comment", "コメント", "venue", "accepted", "採択")
+_POINTING_COMMENT_WORDS = ("pages",)
 
 
-def thread_intent(question: str) -> Literal["card", "comment", "related", "search"]:
-    """What a mention in a paper's thread asks for (the paper itself unless clearly not)."""
+def thread_intent(question: str, *, named: bool = False) -> Literal["card", "comment", "related", "search"]:
+    """What a mention in a paper's thread asks for (the paper itself unless clearly not).
+
+    `named`: only what the words name outright counts ("what does this paper assume?" is
+    then a question to answer, not a request for the card).
+    """
     text = re.sub(r"<@[A-Z0-9]+>", " ", question).casefold().strip()
-    if not text or any(w in text for w in _PAPER_WORDS):
+    card = _CARD_WORDS if named else _CARD_WORDS + _POINTING_WORDS
+    comment = _COMMENT_WORDS if named else _COMMENT_WORDS + _POINTING_COMMENT_WORDS
+    if not text or any(w in text for w in card):
         return "card"
     if any(w in text for w in _RELATED_WORDS):
         return "related"
-    if any(w in text for w in _COMMENT_WORDS):
+    if any(w in text for w in comment):
         return "comment"
     return "search"
 

@@ -43,13 +43,6 @@ from bot.slack.work import Workers
 
 log = logging.getLogger(__name__)
 
-#: Words with which a question in a paper's thread still asks for the card, its related
-#: papers or its comment (`Lookup.about_paper`), not for an answer ("this paper" alone does not).
-THREAD_INTENT_WORDS = (
-    "summary", "要約", "card", "カード", "related", "similar", "関連", "類似", "似た",
-    "comment", "コメント", "venue", "accepted", "採択",
-)
-
 Render = Callable[[str, Callable[[], Message | None], str], Message]
 Deliver = Callable[..., None]
 
@@ -60,27 +53,20 @@ def asks(question: str, paper: str | None) -> bool:
     Outside a paper's thread: when it is a question. Inside one: a question that does not
     name the card, related papers or the comment (those keep `Lookup.about_paper`).
     """
-    if not is_question(question):
-        return False
-    if paper is None or thread_intent(question) == "search":
-        return True
-    folded = question.casefold()
-    return not any(word in folded for word in THREAD_INTENT_WORDS)
+    return is_question(question) and (paper is None or thread_intent(question, named=True) == "search")
 
 
 def post_in_thread(client: WebClient, channel: str, thread_ts: str | None, message: Message) -> str | None:
     """Post in a thread; the message's ts, or None (Slack's refusal and network errors logged)."""
-    try:
+    posted: list[str] = []
+
+    def post() -> None:
         response = client.chat_postMessage(
             channel=channel, thread_ts=thread_ts, text=message["text"], blocks=message["blocks"]
         )
-    except SlackApiError as err:
-        log.warning("could not answer in %s: %s", channel, err.response.get("error"))
-        return None
-    except (OSError, http.client.HTTPException) as err:  # network: logged, the worker lives on
-        log.warning("could not answer in %s: %s", channel, err)
-        return None
-    return str(response.get("ts") or "") or None
+        posted.append(str(response.get("ts") or ""))
+
+    return (posted[0] or None) if attempt(post, f"answer in {channel}") else None
 
 
 def attempt(call: Callable[[], Any], what: str) -> bool:
