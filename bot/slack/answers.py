@@ -223,8 +223,7 @@ class Answering:
         return verdict != "answer"
 
     def _slow_down(self, user: str) -> Message:
-        seconds = max(int(self.limit.retry_after(user)) + 1, 1)
-        return error_message("slow_down", lang=self.lang, n=seconds)
+        return error_message("slow_down", lang=self.lang, n=self.limit.seconds_to_say(user))
 
     def _notice(self, job: Callable[[], None], what: str) -> None:
         if not self.work.notices.submit(job, f"notice for {what}"):

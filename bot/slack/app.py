@@ -362,8 +362,7 @@ def build_app(
             log.info("not answering %s in %s: over %d questions a minute", user, channel, limit.limit)
             return
         if verdict == "notice":
-            seconds = max(int(limit.retry_after(user)) + 1, 1)
-            notice = error_message("slow_down", lang=lang, n=seconds)
+            notice = error_message("slow_down", lang=lang, n=limit.seconds_to_say(user))
             if not work.notices.submit(lambda: _post(channel, thread_ts, notice), f"slow-down notice to {user}"):
                 log.error("could not queue the slow-down notice to %s", user)
             return

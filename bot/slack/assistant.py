@@ -174,8 +174,7 @@ def build(
         if verdict != "answer":
             log.info("not answering %s in the assistant: over %d questions a minute", user, limit.limit)
             if verdict == "notice":
-                seconds = max(int(limit.retry_after(user)) + 1, 1)
-                notice = error_message("slow_down", lang=lang, n=seconds)
+                notice = error_message("slow_down", lang=lang, n=limit.seconds_to_say(user))
                 if not work.notices.submit(lambda: _say(say, notice), f"slow-down notice to {user}"):
                     log.error("could not queue the slow-down notice to %s", user)
             return

@@ -61,3 +61,7 @@ class QuestionLimit:
             if not asked or len(asked) < self.limit:
                 return 0.0
             return max(asked[0] + self.window - self._clock(), 0.0)
+
+    def seconds_to_say(self, user: str) -> int:
+        """The whole seconds the "slow down" notice names: at least 1, never an early promise."""
+        return max(int(self.retry_after(user)) + 1, 1)
