@@ -37,7 +37,7 @@ from baselines import BASELINES
 from bot.ask.asker import Asker
 from bot.ask.question import search_text
 from bot.search import SearchEngine
-from bot.search.evaluate import JudgedQuery, evaluate_graded, load_judged
+from bot.search.evaluate import JudgedQuery, evaluate_cited, evaluate_graded, load_judged
 from bot.store import Catalog, open_engine, sync_archive
 
 QUESTIONS = PROJECT / "tests" / "ask_questions.yaml"
@@ -54,32 +54,15 @@ def open_archive(archive: Path, work: Path) -> tuple[Catalog, SearchEngine, obje
 
 
 def answer_quality(questions: list[JudgedQuery], asker: Asker) -> dict[str, object]:
-    """Source precision, rel-2 coverage and citation checks, overall and per split."""
-    out: dict[str, dict[str, float]] = {}
-    unjudged: dict[str, list[str]] = {}
-    for q in questions:
-        answer = asker.ask(q.query)
-        ids = [s.arxiv_id for s in answer.sources]
-        cited = {int(n) for n in _CITE_RE.findall(answer.text)}
-        numbers = {s.n for s in answer.sources}
-        for key in ("all", q.split, q.lang):
-            row = out.setdefault(key, {"questions": 0, "sources": 0, "relevant": 0, "best_q": 0, "best_hit": 0,
-                                       "empty": 0, "bad_citations": 0})
-            row["questions"] += 1
-            row["sources"] += len(ids)
-            row["relevant"] += sum(1 for i in ids if q.judged.get(i, 0) >= 1)
-            row["empty"] += 0 if ids else 1
-            row["bad_citations"] += 0 if cited == numbers else 1
-            if q.has_best:
-                row["best_q"] += 1
-                row["best_hit"] += 1 if any(q.judged.get(i, 0) == 2 for i in ids) else 0
-        missing = [i for i in ids if i not in q.judged]
-        if missing:
-            unjudged[q.id] = missing
-    for row in out.values():
-        row["precision"] = round(row["relevant"] / row["sources"], 3) if row["sources"] else 0.0
-        row["best_among_sources"] = round(row["best_hit"] / row["best_q"], 3) if row["best_q"] else 0.0
-    return {"by": out, "unjudged": unjudged}
+    """Source precision and rel-2 coverage (`evaluate_cited`), overall and per split and language;
+    the citation check (every [n] a source, every source cited) and the sources not judged yet."""
+    answers = {q.query: asker.ask(q.query) for q in questions}
+    by = {k: c.row() for k, c in evaluate_cited(questions, lambda text: [s.arxiv_id for s in answers[text].sources]).items()}
+    bad = [q.id for q in questions
+           if {int(n) for n in _CITE_RE.findall(answers[q.query].text)} != {s.n for s in answers[q.query].sources}]
+    unjudged = {q.id: missing for q in questions
+                if (missing := [s.arxiv_id for s in answers[q.query].sources if s.arxiv_id not in q.judged])}
+    return {"by": by, "bad_citations": bad, "unjudged": unjudged}
 
 
 def timing(asker: Asker, questions: list[str]) -> dict[str, float]:

@@ -224,3 +224,49 @@ def evaluate_graded(
         for key in ("all", q.split, q.lang):
             out.setdefault(key, Graded()).add(q, ids)
     return out
+
+
+@dataclass(slots=True)
+class Cited:
+    """The papers answers cite, judged: source precision (cited papers graded >= 1) and, of
+    the questions having a paper graded 2, the share whose answer cites one."""
+
+    questions: int = 0
+    sources: int = 0
+    relevant: int = 0
+    best_q: int = 0
+    best_hit: int = 0
+    empty: int = 0  # answers citing nothing
+
+    def add(self, q: JudgedQuery, ids: Sequence[str]) -> None:
+        self.questions += 1
+        self.sources += len(ids)
+        self.relevant += sum(1 for i in ids if q.judged.get(i, 0) >= 1)
+        self.empty += 0 if ids else 1
+        if q.has_best:
+            self.best_q += 1
+            self.best_hit += any(q.judged.get(i, 0) == 2 for i in ids)
+
+    @property
+    def precision(self) -> float:
+        return self.relevant / self.sources if self.sources else 0.0
+
+    @property
+    def best(self) -> float:
+        return self.best_hit / self.best_q if self.best_q else 0.0
+
+    def row(self) -> dict[str, Any]:
+        return {"questions": self.questions, "sources": self.sources, "precision": round(self.precision, 3),
+                "best_among_sources": round(self.best, 3), "best_q": self.best_q, "empty": self.empty}
+
+
+def evaluate_cited(
+    queries: Iterable[JudgedQuery], cite: Callable[[str], Sequence[str]]
+) -> dict[str, Cited]:
+    """Cited-source measures overall ("all") and per split and per language."""
+    out: dict[str, Cited] = {}
+    for q in queries:
+        ids = list(cite(q.query))
+        for key in ("all", q.split, q.lang):
+            out.setdefault(key, Cited()).add(q, ids)
+    return out

@@ -26,7 +26,7 @@ from bot.ask.asker import Asker
 from bot.ask.model import Answer
 from bot.ask.question import search_text
 from bot.search import SearchEngine
-from bot.search.evaluate import JudgedQuery, evaluate_graded, load_judged
+from bot.search.evaluate import JudgedQuery, evaluate_cited, evaluate_graded, load_judged
 from bot.store import Catalog
 
 QUESTIONS = Path(__file__).resolve().parents[1] / "ask_questions.yaml"
@@ -64,21 +64,6 @@ def test_every_question_gets_an_answer_whose_citations_are_its_sources(
         assert answer.lang == ("en" if q.lang == "en" else "ja"), qid
 
 
-def _source_measures(answers: dict[str, tuple[JudgedQuery, Answer]], split: str) -> tuple[float, float]:
-    """(source precision: cited sources graded >= 1; share of questions with a 2 that cite one)."""
-    cited = relevant = best_q = best_hit = 0
-    for q, answer in answers.values():
-        if split != "all" and q.split != split:
-            continue
-        ids = [s.arxiv_id for s in answer.sources]
-        cited += len(ids)
-        relevant += sum(1 for i in ids if q.judged.get(i, 0) >= 1)
-        if q.has_best:
-            best_q += 1
-            best_hit += any(q.judged.get(i, 0) == 2 for i in ids)
-    return relevant / cited, best_hit / best_q
-
-
 #: Measured (bench/bench_answers.py, round 2 of judging), less a margin of about 0.03.
 FLOORS = {"precision": 0.45, "best": 0.66, "ndcg_dev": 0.58, "ndcg_heldout": 0.48}
 
@@ -86,7 +71,9 @@ FLOORS = {"precision": 0.45, "best": 0.66, "ndcg_dev": 0.58, "ndcg_heldout": 0.4
 def test_the_answers_and_the_search_for_questions_reach_their_measured_levels(
     answers: dict[str, tuple[JudgedQuery, Answer]], real_search: SearchEngine
 ) -> None:
-    precision, best = _source_measures(answers, "all")
+    sources = {q.query: [s.arxiv_id for s in a.sources] for q, a in answers.values()}
+    cited = evaluate_cited((q for q, _a in answers.values()), lambda text: sources[text])["all"]
+    precision, best = cited.precision, cited.best
     graded = evaluate_graded(
         load_judged(QUESTIONS),
         lambda text: [h.paper.arxiv_id for h in real_search.search(search_text(text), limit=10, question=True).hits],
