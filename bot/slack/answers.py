@@ -175,9 +175,7 @@ class Answering:
                 return
 
             def job() -> None:
-                message = self.render(
-                    what, lambda: answer_message(self.asker.ask(question), lang=self.lang, share=True), self.lang
-                )
+                message = self.render(what, lambda: self.lookup.ask(question, share=True), self.lang)
                 self.work.send(lambda: self.deliver(url, message, response_type="ephemeral"), what)
 
         if self.work.answers.submit(job, what):
