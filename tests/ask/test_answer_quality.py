@@ -8,9 +8,15 @@ judging noise (bench/bench_answers.py prints them beside the search's and the ba
 
 The issue that asked for answers set higher targets (source precision >= 0.90, a paper
 graded 2 among the sources for >= 90% of the questions having one, natural-language nDCG@10
->= 0.80 with the held-out part within 0.03): they are NOT reached. Measured after two rounds
-of judging: source precision 0.483, a 2 among the sources for 0.696 of the questions, nDCG@10
-0.579 (dev 0.609, held out 0.516). The floors below guard what was reached.
+>= 0.80 with the held-out part within 0.03): they are NOT reached. Measured after three rounds
+of judging (2,496 judgments): source precision 0.483, a 2 among the sources for 0.653 of the
+questions, nDCG@10 0.478 (dev 0.490, held out 0.450). The floors below guard what was reached.
+
+Round 3 pooled a dense model's papers and found relevant papers no earlier system returned:
+the same answers and search that measured 0.696 and 0.579 (dev 0.609, held out 0.516) after
+round 2 measure the figures above, and the floors moved with the judgments, not the code.
+With the optional dense side (DIGEST_DENSE, not run here: it needs the `dense` extra and
+minutes of embedding) bench/bench_answers.py --dense measures 0.544, 0.755 and 0.534.
 """
 
 from __future__ import annotations
@@ -64,8 +70,8 @@ def test_every_question_gets_an_answer_whose_citations_are_its_sources(
         assert answer.lang == ("en" if q.lang == "en" else "ja"), qid
 
 
-#: Measured (bench/bench_answers.py, round 2 of judging), less a margin of about 0.03.
-FLOORS = {"precision": 0.45, "best": 0.66, "ndcg_dev": 0.58, "ndcg_heldout": 0.48}
+#: Measured (bench/bench_answers.py, round 3 of judging), less a margin of about 0.03.
+FLOORS = {"precision": 0.45, "best": 0.62, "ndcg_dev": 0.46, "ndcg_heldout": 0.42}
 
 
 def test_the_answers_and_the_search_for_questions_reach_their_measured_levels(
