@@ -35,8 +35,10 @@ sys.path.insert(0, str(HERE))
 from baselines import BASELINES
 
 from bot.ask.asker import Asker
-from bot.ask.question import search_text
+from bot.ask.question import clean, search_text
 from bot.search import SearchEngine
+from bot.search.dense import DEPTH as DENSE_DEPTH
+from bot.search.dense import Dense, fuse, load_model
 from bot.search.evaluate import JudgedQuery, evaluate_cited, evaluate_graded, load_judged
 from bot.store import Catalog, open_engine, sync_archive
 
@@ -78,12 +80,24 @@ def timing(asker: Asker, questions: list[str]) -> dict[str, float]:
             "n": len(times)}
 
 
+def _dense_run(index: SearchEngine, dense: Dense, question: str, fused: bool) -> list[str]:
+    """The dense side's top 10 for a question, alone or fused with the engine's (as `Asker` fuses)."""
+    near = dense.nearest(clean(question), DENSE_DEPTH)
+    if not fused:
+        return near[:10]
+    lexical = index.search(search_text(clean(question)), limit=DENSE_DEPTH, question=True).hits
+    return [arxiv_id for arxiv_id, _w in fuse([h.paper.arxiv_id for h in lexical], near)][:10]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--archive", type=Path, default=PROJECT.parent / "shared" / "archive")
     ap.add_argument("--big", type=Path, action="append", default=[])
     ap.add_argument("--json", type=Path)
     ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--dense", type=Path, metavar="FILE",
+                    help="also measure the dense side (DIGEST_DENSE; needs the dense extra): its vectors file, "
+                         "made here when missing (about 0.3 s a paper)")
     args = ap.parse_args()
     questions = load_judged(QUESTIONS)
     report: dict[str, object] = {}
@@ -97,6 +111,13 @@ def main() -> int:
                 h.paper.arxiv_id for h in index.search(search_text(q), limit=10, question=True).hits
             ],
         }
+        dense = None
+        if args.dense is not None:
+            dense = Dense(args.dense, load_model())
+            made = dense.refresh(catalog.iter_papers(), limit=len(papers))
+            report["dense_vectors"] = len(made)
+            for name, fused in (("dense alone", False), ("engine + dense (fused)", True)):
+                runs[name] = lambda q, fused=fused: _dense_run(index, dense, q, fused)
         if not args.no_baselines:
             for name, make in BASELINES.items():
                 system = make()
@@ -110,6 +131,10 @@ def main() -> int:
         asker = Asker(lambda: index, engine)
         report["answers"] = answer_quality(questions, asker)
         report["time_real"] = timing(asker, [q.query for q in questions])
+        if dense is not None:
+            asker = Asker(lambda: index, engine, dense=dense)
+            report["answers (dense)"] = answer_quality(questions, asker)
+            report["time_real (dense)"] = timing(asker, [q.query for q in questions])
     for big in args.big:
         with tempfile.TemporaryDirectory(prefix="bench-answers-big-") as tmp:
             _catalog, index, engine = open_archive(big, Path(tmp))

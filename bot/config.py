@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(None, validation_alias=_env("DIGEST_LLM_MODEL"))
     llm_api_key: str | None = Field(None, validation_alias=_env("DIGEST_LLM_API_KEY"))
     llm_timeout: float = Field(20.0, gt=0, le=600, validation_alias=_env("DIGEST_LLM_TIMEOUT"))
+    # Optional dense retrieval for questions (`bot.search.dense`; the `dense` extra).
+    dense: bool = Field(False, validation_alias=_env("DIGEST_DENSE"))
+    dense_max_papers: int = Field(20_000, ge=1, le=1_000_000, validation_alias=_env("DIGEST_DENSE_MAX_PAPERS"))
 
     @field_validator(
         "slack_bot_token", "slack_signing_secret", "slack_app_token", "channel", "archive", "archive_git",

@@ -30,6 +30,9 @@ from bot.engagement import discussion
 from bot.i18n import t
 from bot.model import Paper, ThreadInfo
 from bot.search import SearchEngine
+from bot.search.dense import DEPTH as DENSE_DEPTH
+from bot.search.dense import FILE as DENSE_FILE
+from bot.search.dense import Dense, fuse, load_model
 from bot.search.results import SearchResponse
 
 log = logging.getLogger(__name__)
@@ -76,11 +79,13 @@ class Asker:
         *,
         writer: Writer | None = None,
         depth: int = DEPTH,
+        dense: Dense | None = None,
     ) -> None:
         self.search = search
         self.engine = engine
         self.writer = writer
         self.depth = depth
+        self.dense = dense
 
     def ask(self, question: str, *, about: str | None = None, lang: Lang | None = None) -> Answer:
         """The answer to `question` (about the paper `about` first, when asked in its thread)."""
@@ -94,10 +99,25 @@ class Asker:
         if paper is not None:
             built = self._about(text, lang, paper, index, index.reader(query, question=True))
         else:
-            response, concepts = index.for_question(query, limit=self.depth)
-            candidates = self._candidates([h.paper for h in response.hits], [h.score for h in response.hits], concepts)
+            near = self._nearest(text)
+            response, concepts = index.for_question(query, limit=DENSE_DEPTH if near else self.depth)
+            papers, scores = [h.paper for h in response.hits], [h.score for h in response.hits]
+            if near:
+                papers, scores = _fused(index, papers, near, self.depth)
+            candidates = self._candidates(papers, scores, concepts)
             built = compose(text, lang, candidates, concepts, matching=_matching(response))
         return self._written(built)
+
+    def _nearest(self, text: str) -> list[str]:
+        """The dense side's closest papers (none without it, before its vectors are made, or
+        when the model fails: the engine's answer alone stands)."""
+        if self.dense is None:
+            return []
+        try:
+            return self.dense.nearest(text, DENSE_DEPTH)
+        except Exception:  # the model is optional: an answer must not fail with it
+            log.exception("the dense retrieval failed; answering from the engine alone")
+            return []
 
     def _about(
         self, text: str, lang: Lang, paper: Paper, index: SearchEngine, concepts: Concepts
@@ -134,9 +154,45 @@ class Asker:
         return replace(built, notes=(*built.notes, t(built.lang, "answer_model_failed")))
 
 
+def _fused(
+    index: SearchEngine, papers: Sequence[Paper], near: Sequence[str], depth: int
+) -> tuple[list[Paper], list[float]]:
+    """The engine's and the dense side's papers fused by reciprocal rank, the best `depth`,
+    scored so the best is 100 (a paper the index no longer holds is left out)."""
+    by_id = {p.arxiv_id: p for p in papers}
+    out: list[tuple[Paper, float]] = []
+    for arxiv_id, weight in fuse([p.arxiv_id for p in papers], near):
+        paper = by_id.get(arxiv_id) or index.paper(arxiv_id)
+        if paper is not None:
+            out.append((paper, weight))
+        if len(out) == depth:
+            break
+    best = max((w for _p, w in out), default=0.0) or 1.0
+    return [p for p, _w in out], [100.0 * w / best for _p, w in out]
+
+
 def _matching(response: SearchResponse) -> int:
     """How many papers hold nearly every concept (none when the hits are only the closest)."""
     return 0 if response.closest else response.total
+
+
+class DenseUnavailable(RuntimeError):
+    """DIGEST_DENSE is on but the model cannot be loaded (the `dense` extra is not installed)."""
+
+
+def dense_side(settings: Settings) -> Dense | None:
+    """The dense side of question retrieval when DIGEST_DENSE is on: its model and its
+    vectors' file in the search index folder (raises `DenseUnavailable` saying the fix)."""
+    if not settings.dense:
+        return None
+    try:
+        model = load_model()
+    except ImportError as exc:
+        raise DenseUnavailable(
+            "DIGEST_DENSE is on but its model is not installed: run "
+            "`.venv/bin/pip install -e '.[dense]'`, or set DIGEST_DENSE=false"
+        ) from exc
+    return Dense(settings.search_index_dir / DENSE_FILE, model)
 
 
 def model_settings(settings: Settings) -> ModelSettings | None:

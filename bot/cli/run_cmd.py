@@ -16,6 +16,7 @@ from rich.markup import escape
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
+from bot.ask.asker import DenseUnavailable
 from bot.cli.archive_cmds import archive_option
 from bot.cli.context import CliContext, checked_channels, fail, pass_cli
 from bot.cli.progress import progress
@@ -106,7 +107,10 @@ def run(cli: CliContext, archive: Path | None, preview: bool) -> None:
         f"Archive [bold]{escape(report.root)}[/]: {report.digests} digests, {report.papers} papers"
         + (f" ([yellow]{len(report.skipped)} skipped, see `digest-bot index`[/])" if report.skipped else "")
     )
-    bot = assemble(settings, cli.engine)
+    try:
+        bot = assemble(settings, cli.engine)
+    except DenseUnavailable as exc:
+        fail(str(exc))
     bot.search.engine()  # build the search index now, not on the first request
     missing = missing_settings(bot)
     if not live:

@@ -37,6 +37,8 @@ JOB_ID = "digest-bot-weekly-post"
 SYNC_JOB_ID = "digest-bot-archive-sync"
 #: The stable id of the weekly recap on its own schedule (DIGEST_RECAP_SCHEDULE).
 RECAP_JOB_ID = "digest-bot-recap"
+#: The dense vectors' refresh (DIGEST_DENSE).
+DENSE_JOB_ID = "digest-bot-dense-refresh"
 #: The stable id of a one-off re-run after a run that could not finish (at most one waits).
 RETRY_JOB_ID = "digest-bot-retry"
 #: How long a run that found a channel busy or Slack unreachable waits before trying
@@ -103,6 +105,23 @@ def add_archive_sync(scheduler: BackgroundScheduler, job: Callable[[], Any], *, 
         coalesce=True,
         max_instances=1,
         misfire_grace_time=minutes * 60,
+    )
+
+
+def add_dense_refresh(scheduler: BackgroundScheduler, job: Callable[[], Any], *, minutes: int) -> None:
+    """Embed new or changed papers (DIGEST_DENSE) at start and every `minutes` after: an
+    unchanged archive costs a hash per paper; until a paper is embedded, questions are
+    answered by the search alone."""
+    scheduler.add_job(
+        _logged(job, "the dense vectors' refresh"),
+        IntervalTrigger(minutes=minutes),
+        id=DENSE_JOB_ID,
+        name="embed new papers",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=minutes * 60,
+        next_run_time=dt.datetime.now(dt.UTC),
     )
 
 

@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from bot.ask.asker import Asker, model_settings
+from bot.ask.asker import Asker, dense_side, model_settings
 from bot.ask.llm import ModelWriter
 from bot.config import Settings
 from bot.lookup import Lookup
@@ -28,6 +28,7 @@ from bot.runtime.archive_source import ArchiveSource
 from bot.runtime.scheduler import (
     RETRY_DELAY,
     add_archive_sync,
+    add_dense_refresh,
     add_recap,
     build_scheduler,
     schedule_retry,
@@ -44,6 +45,9 @@ from bot.weekly.dms import DmReport, send_weekly_dms
 from bot.weekly.job import JobReport, RecapNotes, make_weekly_job, resync, run_recap_job
 
 log = logging.getLogger(__name__)
+
+#: How often (minutes) the dense vectors are refreshed when the archive is not re-read on a timer.
+DENSE_MINUTES = 60
 
 
 @dataclass(slots=True)
@@ -80,7 +84,10 @@ def assemble(
     search = LiveSearch(catalog, index_dir=settings.search_index_dir, min_interval=search_refresh)
     tz = settings.tz
     configured = model_settings(settings)
-    asker = Asker(search.engine, engine, writer=ModelWriter(configured) if configured is not None else None)
+    asker = Asker(
+        search.engine, engine, writer=ModelWriter(configured) if configured is not None else None,
+        dense=dense_side(settings),
+    )
     lookup = Lookup(
         catalog,
         search,
@@ -190,4 +197,11 @@ def background_jobs(
         scheduler = BackgroundScheduler(timezone=settings.tz)
     if settings.sync_minutes:
         add_archive_sync(scheduler, lambda: resync(bot.engine, archive), minutes=settings.sync_minutes)
+    dense = bot.asker.dense
+    if dense is not None:
+        add_dense_refresh(
+            scheduler,
+            lambda: dense.refresh(bot.catalog.iter_papers(), limit=settings.dense_max_papers),
+            minutes=settings.sync_minutes or DENSE_MINUTES,
+        )
     return scheduler
