@@ -257,6 +257,21 @@ def test_a_rebuild_says_why_in_words_not_a_raw_index_meta(
     assert f"was built in index format {disk_index.FORMAT - 1}, this bot reads format {disk_index.FORMAT}" in said
 
 
+def test_run_says_in_words_why_it_rebuilds_the_search_index(tmp_path: Path) -> None:
+    """Where a raw `IndexMeta(...)` was seen: `run`'s log, once the store holds another archive."""
+    env = {"DIGEST_DB_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}", "DIGEST_INDEX_DIR": str(tmp_path / "idx")}
+    first = digest_bot(tmp_path, "run", **env)  # preview: the examples and their search index
+    assert first.returncode == 0, first.stderr
+    other = tmp_path / "paper-digest"
+    shutil.copytree(EXAMPLE_ARCHIVE, other)
+
+    again = digest_bot(tmp_path, "run", DIGEST_ARCHIVE=str(other), **env)  # the store follows it
+
+    assert again.returncode == 0, again.stderr
+    assert "cannot serve this store (it was built from the archive at " in again.stderr
+    assert "IndexMeta(" not in again.stderr
+
+
 def test_a_corrected_glossary_phrase_is_said_in_the_cli_and_in_slack(tmp_path: Path, fake: FakeSlack) -> None:
     env = {"DIGEST_DB_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}", "DIGEST_INDEX_DIR": str(tmp_path / "idx")}
     found = digest_bot(tmp_path, "search", "federated", "lerning", **env)

@@ -6,7 +6,8 @@
   a preview that exits 0;
 - a second `run` on one SQLite store says which run serves it already, and a
   crashed run's leftover says nothing;
-- a week too old for a recap is said in the log, once.
+- a week too old for a recap is said in the log, once, and the log has no
+  APScheduler INFO lines whose "next run at" contradicts the bot's (item 12).
 
 Each runs `python -m bot run` in a subprocess against the local fake Slack.
 """
@@ -200,6 +201,9 @@ def test_run_logs_once_which_week_gets_no_recap_and_why(tmp_path: Path, fake: Fa
     assert output.count(line) == 1, output
     assert f"`digest-bot recap --week {NEWEST_WEEK}` posts it anyway" in output
     assert "WARNING" in output.split(line)[0].splitlines()[-1]
+    # Item 12: APScheduler's own INFO lines ("Running job … next run at …") are not in the log,
+    # beside the bot's "next run" that they contradicted.
+    assert "apscheduler" not in output and "next run at" not in output, output
 
 
 def test_the_recap_age_limit_is_logged_once_however_often_the_job_runs(
