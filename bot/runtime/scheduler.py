@@ -96,32 +96,31 @@ def add_archive_sync(scheduler: BackgroundScheduler, job: Callable[[], Any], *, 
     The current week's file grows daily in a real archive; an unchanged
     archive costs a stat per file, so a short interval is cheap.
     """
-    scheduler.add_job(
-        _logged(job, "the archive sync"),
-        IntervalTrigger(minutes=minutes),
-        id=SYNC_JOB_ID,
-        name="re-read the archive",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=minutes * 60,
-    )
+    _every(scheduler, _logged(job, "the archive sync"), SYNC_JOB_ID, "re-read the archive", minutes)
 
 
 def add_dense_refresh(scheduler: BackgroundScheduler, job: Callable[[], Any], *, minutes: int) -> None:
     """Embed new or changed papers (DIGEST_DENSE) at start and every `minutes` after: an
     unchanged archive costs a hash per paper; until a paper is embedded, questions are
     answered by the search alone."""
+    _every(scheduler, _logged(job, "the dense vectors' refresh"), DENSE_JOB_ID, "embed new papers", minutes,
+           next_run_time=dt.datetime.now(dt.UTC))
+
+
+def _every(
+    scheduler: BackgroundScheduler, job: Callable[[], Any], job_id: str, name: str, minutes: int, **options: Any
+) -> None:
+    """A job every `minutes`, one at a time, a missed run done once late rather than piled up."""
     scheduler.add_job(
-        _logged(job, "the dense vectors' refresh"),
+        job,
         IntervalTrigger(minutes=minutes),
-        id=DENSE_JOB_ID,
-        name="embed new papers",
+        id=job_id,
+        name=name,
         replace_existing=True,
         coalesce=True,
         max_instances=1,
         misfire_grace_time=minutes * 60,
-        next_run_time=dt.datetime.now(dt.UTC),
+        **options,
     )
 
 
