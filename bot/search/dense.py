@@ -79,15 +79,12 @@ def fuse(*rankings: Sequence[str], k: int = RRF_K) -> list[tuple[str, float]]:
 
 @dataclass(frozen=True)
 class DenseVectors:
-    """Papers' unit vectors (float16) with the text key each was made from."""
+    """Papers' unit vectors with the text key each was made from: float32 in memory (a
+    question's cosines are one product), float16 on disk (half the file)."""
 
     ids: tuple[str, ...]
     keys: tuple[str, ...]
-    matrix: np.ndarray  # (len(ids), dims)
-
-    @classmethod
-    def empty(cls) -> DenseVectors:
-        return cls((), (), np.zeros((0, 0), dtype=np.float16))
+    matrix: np.ndarray  # (len(ids), dims), float32
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -96,7 +93,7 @@ class DenseVectors:
         """The k papers closest to a unit query vector, with their cosines, best first."""
         if not self.ids or k <= 0:
             return []
-        cosines = self.matrix.astype(np.float32) @ query.astype(np.float32)
+        cosines = self.matrix @ query.astype(np.float32)
         k = min(k, len(self.ids))
         best = np.argpartition(-cosines, k - 1)[:k]
         best = best[np.argsort(-cosines[best], kind="stable")]
@@ -108,7 +105,7 @@ class DenseVectors:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with tmp.open("wb") as out:
             np.savez(out, ids=np.array(self.ids, dtype=str), keys=np.array(self.keys, dtype=str),
-                     matrix=self.matrix)
+                     matrix=self.matrix.astype(np.float16))
         os.replace(tmp, path)
 
     @classmethod
@@ -125,7 +122,7 @@ class DenseVectors:
         if matrix.ndim != 2 or len(ids) != len(keys) or len(ids) != matrix.shape[0]:
             log.warning("dense vectors at %s do not fit together; they will be made again", path)
             return None
-        return cls(tuple(str(i) for i in ids), tuple(str(k) for k in keys), matrix.astype(np.float16))
+        return cls(tuple(str(i) for i in ids), tuple(str(k) for k in keys), matrix.astype(np.float32))
 
 
 def refresh(
@@ -151,7 +148,7 @@ def refresh(
     for start in range(0, len(todo), BATCH):
         batch = todo[start : start + BATCH]
         vectors = np.asarray(embedder.passage([passage_text(p) for p, _k in batch]), dtype=np.float32)
-        rows.append(vectors.astype(np.float16))
+        rows.append(vectors)
         ids += [p.arxiv_id for p, _k in batch]
         keys += [k for _p, k in batch]
         done += len(batch)
@@ -159,7 +156,7 @@ def refresh(
             progress(done, len(todo), batch[-1][0].arxiv_id)
         if save is not None and (start // BATCH) % 20 == 19:
             save(DenseVectors(tuple(ids), tuple(keys), np.vstack(rows)))
-    matrix = np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float16)
+    matrix = np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
     return DenseVectors(tuple(ids), tuple(keys), matrix)
 
 
