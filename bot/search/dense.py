@@ -25,6 +25,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,9 +195,25 @@ class Dense:
     def refresh(
         self, papers: Iterable[Paper], *, limit: int, progress: Callable[[int, int, str], None] | None = None
     ) -> DenseVectors:
-        """Embed what is new or changed among the newest `limit` papers and save it."""
-        made = refresh(self.vectors(), papers, self.embedder, limit=limit, progress=progress, save=self._save)
-        self._save(made)
+        """Embed what is new or changed among the newest `limit` papers and save it; the log
+        says how many, how far every tenth and how long (it can take minutes in the background)."""
+        started = time.monotonic()
+        tenths = [0]
+
+        def told(done: int, total: int, label: str) -> None:
+            if progress is not None:
+                progress(done, total, label)
+            if done <= BATCH:
+                log.info("embedding %d new or changed papers for questions by meaning (DIGEST_DENSE)", total)
+            if done * 10 // total > tenths[0] and done < total:
+                tenths[0] = done * 10 // total
+                log.info("embedded %d of %d papers", done, total)
+
+        before = self.vectors()
+        made = refresh(before, papers, self.embedder, limit=limit, progress=told, save=self._save)
+        if before is None or made.ids != before.ids or made.keys != before.keys:
+            self._save(made)
+            log.info("dense vectors: %d papers, %.0f s (%s)", len(made), time.monotonic() - started, self.path)
         return made
 
     def _save(self, vectors: DenseVectors) -> None:

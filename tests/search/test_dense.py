@@ -111,3 +111,21 @@ def test_nearest_finds_papers_by_meaning_and_follows_a_file_another_process_save
     writer.refresh([*PAPERS, paper("2401.00009", "Gaussian noise")], limit=10)
     os.utime(path, ns=(stamp + 10**9, stamp + 10**9))
     assert reader.nearest("gaussian", 1) == ["2401.00009"]
+
+
+def test_a_refresh_says_in_the_log_how_many_papers_it_embeds_and_saves_only_a_change(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "dense.npz"
+    side = Dense(path, FakeEmbedder())
+    many = [paper(f"2402.{i:05d}", f"Paper {i}") for i in range(100)]
+    with caplog.at_level(logging.INFO, logger="bot.search.dense"):
+        side.refresh(many, limit=1000)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0] == "embedding 100 new or changed papers for questions by meaning (DIGEST_DENSE)"
+    assert "embedded 32 of 100 papers" in lines and lines[-1].startswith("dense vectors: 100 papers")
+    stamp = path.stat().st_mtime_ns
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot.search.dense"):
+        side.refresh(many, limit=1000)  # nothing new: nothing embedded, said or written
+    assert caplog.records == [] and path.stat().st_mtime_ns == stamp
