@@ -36,6 +36,8 @@ from bot.publisher import (
 )
 from bot.publisher.leases import claimed_channels
 from bot.runtime.archive_source import stored_root
+from bot.search.dense import FILE as DENSE_FILE
+from bot.search.dense import DenseVectors
 from bot.slack.channels import channels_as_ids, unresolved
 from bot.slack.client import posting_client
 from bot.store import leases as lease_store
@@ -208,6 +210,13 @@ def _print_summary(cli: CliContext, report: PublishReport) -> None:
         out.print(f"[yellow]topic {slug} is not in the archive[/] (DIGEST_TOPICS)")
 
 
+def _dense_state(settings: Settings) -> dict[str, Any]:
+    """DIGEST_DENSE and how many papers its vectors hold (read from the file: no model needed)."""
+    path = settings.search_index_dir / DENSE_FILE
+    vectors = DenseVectors.load(path) if settings.dense else None
+    return {"on": settings.dense, "papers": len(vectors) if vectors is not None else 0, "file": str(path)}
+
+
 @click.command()
 @json_option
 @pass_cli
@@ -249,6 +258,7 @@ def status(cli: CliContext, as_json: bool) -> None:
             "newest_week": coming.newest_week.isoformat() if coming.newest_week else None,
         },
         "last_run": None,
+        "dense": _dense_state(settings),
         "posts": store.post_counts(engine),
         "digests": mark_store.mark_counts(engine),
         "unsettled": [
@@ -315,6 +325,10 @@ def status(cli: CliContext, as_json: bool) -> None:
     elif root is not None:
         out.print(f"[bold]Archive[/] {escape(root)}")
     out.print(f"[bold]Next run[/] {local} (schedule '{settings.schedule}', {settings.timezone})")
+    dense = data["dense"]
+    if dense["on"]:
+        out.print(f"[bold]Answers by meaning[/] (DIGEST_DENSE) {dense['papers']} papers embedded "
+                  f"({escape(dense['file'])})")
     if coming is not None:
         out.print(f"  it would post: {escape(coming.describe())}")
     if last is None:

@@ -4,6 +4,7 @@ the search's answer standing. On the example archive, with a fake embedder."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -103,3 +104,26 @@ def test_run_embeds_papers_on_a_scheduler_job_that_the_answers_then_use(
     assert (tmp_path / "index" / "dense-e5-small.npz").exists()
     assert MEANT in [s.arxiv_id for s in bot.asker.ask(QUESTION).sources]
     assert jobs.get_job(DENSE_JOB_ID) is not None and not jobs.running
+
+
+def test_index_embeds_the_papers_and_status_says_how_many(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, example_archive: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    monkeypatch.setattr("bot.ask.asker.load_model", MeaningEmbedder)
+    monkeypatch.chdir(tmp_path)
+    env = {"DIGEST_ARCHIVE": str(example_archive), "DIGEST_DENSE": "true",
+           "DIGEST_INDEX_DIR": str(tmp_path / "index"), "DIGEST_DB_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}"}
+    indexed = CliRunner().invoke(main, ["index"], env=env, catch_exceptions=False)
+    assert indexed.exit_code == 0, indexed.output
+    assert "Dense vectors" in indexed.output and ": 21 papers" in indexed.output
+    status = CliRunner().invoke(main, ["status", "--json"], env=env, catch_exceptions=False)
+    assert json.loads(status.output)["dense"] == {
+        "on": True, "papers": 21, "file": str(tmp_path / "index" / "dense-e5-small.npz")}
+    shown = CliRunner().invoke(main, ["status"], env=env, catch_exceptions=False)
+    assert "Answers by meaning (DIGEST_DENSE) 21 papers embedded" in " ".join(shown.output.split())
+    answered = CliRunner().invoke(main, ["ask", "--json", QUESTION], env=env, catch_exceptions=False)
+    assert MEANT in [s["arxiv_id"] for s in json.loads(answered.output)["sources"]]
