@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 
 #: The vectors' file, in the search index folder (`Settings.search_index_dir`).
 FILE = "dense-e5-small.npz"
-#: Papers embedded per call (the model's batch).
-BATCH = 32
+#: Papers embedded per call: small, since a question waits for the model while a batch is embedded.
+BATCH = 8
 #: Papers the dense side returns for a question, fused with as many of the engine's.
 DEPTH = 30
 #: Reciprocal rank fusion's constant: a paper at rank r adds 1 / (K + r).
@@ -136,7 +136,7 @@ def refresh(
     save: Callable[[DenseVectors], None] | None = None,
 ) -> DenseVectors:
     """The vectors of the newest `limit` papers: kept where a paper's text is unchanged,
-    embedded where it is new or changed (passed to `save` every 20 batches, so an
+    embedded where it is new or changed (passed to `save` every 80 batches, so an
     interrupted run keeps its work). `papers` come newest first."""
     wanted = [(p, text_key(p)) for _i, p in zip(range(max(limit, 0)), papers, strict=False)]
     have = {} if old is None else {(i, k): n for n, (i, k) in enumerate(zip(old.ids, old.keys, strict=True))}
@@ -155,7 +155,7 @@ def refresh(
         done += len(batch)
         if progress is not None:
             progress(done, len(todo), batch[-1][0].arxiv_id)
-        if save is not None and (start // BATCH) % 20 == 19:
+        if save is not None and (start // BATCH) % 80 == 79:
             save(DenseVectors(tuple(ids), tuple(keys), np.vstack(rows)))
     matrix = np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
     return DenseVectors(tuple(ids), tuple(keys), matrix)
@@ -169,6 +169,7 @@ class Dense:
         self.path = path
         self.embedder = embedder
         self._lock = threading.Lock()
+        self._model = threading.Lock()  # one call at a time: the model's C state is not shared safely
         self._vectors: DenseVectors | None = None
         self._stamp: tuple[int, int] | None = None
 
@@ -189,7 +190,8 @@ class Dense:
         vectors = self.vectors()
         if vectors is None or not len(vectors):
             return []
-        query = np.asarray(self.embedder.query([question]), dtype=np.float32).reshape(-1)
+        with self._model:
+            query = np.asarray(self.embedder.query([question]), dtype=np.float32).reshape(-1)
         return [arxiv_id for arxiv_id, _cos in vectors.nearest(query, k)]
 
     def refresh(
@@ -210,7 +212,8 @@ class Dense:
                 log.info("embedded %d of %d papers", done, total)
 
         before = self.vectors()
-        made = refresh(before, papers, self.embedder, limit=limit, progress=told, save=self._save)
+        made = refresh(before, papers, _OneAtATime(self.embedder, self._model), limit=limit, progress=told,
+                       save=self._save)
         if before is None or made.ids != before.ids or made.keys != before.keys:
             self._save(made)
             log.info("dense vectors: %d papers, %.0f s (%s)", len(made), time.monotonic() - started, self.path)
@@ -218,6 +221,21 @@ class Dense:
 
     def _save(self, vectors: DenseVectors) -> None:
         vectors.save(self.path)
+
+
+class _OneAtATime:
+    """An embedder whose calls take a lock (a question's query waits for a batch, not a whole refresh)."""
+
+    def __init__(self, embedder: Embedder, lock: threading.Lock) -> None:
+        self.embedder, self.lock = embedder, lock
+
+    def query(self, texts: Sequence[str]) -> np.ndarray:
+        with self.lock:
+            return self.embedder.query(texts)
+
+    def passage(self, texts: Sequence[str]) -> np.ndarray:
+        with self.lock:
+            return self.embedder.passage(texts)
 
 
 def load_model() -> Embedder:

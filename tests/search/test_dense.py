@@ -123,9 +123,48 @@ def test_a_refresh_says_in_the_log_how_many_papers_it_embeds_and_saves_only_a_ch
         side.refresh(many, limit=1000)
     lines = [r.getMessage() for r in caplog.records]
     assert lines[0] == "embedding 100 new or changed papers for questions by meaning (DIGEST_DENSE)"
-    assert "embedded 32 of 100 papers" in lines and lines[-1].startswith("dense vectors: 100 papers")
+    assert "embedded 16 of 100 papers" in lines and lines[-1].startswith("dense vectors: 100 papers")
     stamp = path.stat().st_mtime_ns
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="bot.search.dense"):
         side.refresh(many, limit=1000)  # nothing new: nothing embedded, said or written
     assert caplog.records == [] and path.stat().st_mtime_ns == stamp
+
+
+def test_a_question_never_calls_the_model_while_a_refresh_batch_is_in_it(tmp_path: Path) -> None:
+    """The model's C state is not safe to share: a question's query waits for the batch."""
+    import threading
+
+    class Watched(FakeEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inside = False
+            self.query_started = threading.Event()
+            self.overlapped = False
+            self.hold = False
+
+        def passage(self, texts: Sequence[str]) -> np.ndarray:
+            self.inside = True
+            if self.hold:  # without the lock, the question's query starts meanwhile
+                self.overlapped = self.query_started.wait(timeout=0.5)
+            self.inside = False
+            return super().passage(texts)
+
+        def query(self, texts: Sequence[str]) -> np.ndarray:
+            self.query_started.set()
+            self.overlapped = self.overlapped or self.inside
+            return super().query(texts)
+
+    model = Watched()
+    side = Dense(tmp_path / "dense.npz", model)
+    side.refresh(PAPERS[:1], limit=10)
+    model.hold = True
+    refreshing = threading.Thread(target=side.refresh, args=(PAPERS,), kwargs={"limit": 10})
+    refreshing.start()
+    while not model.inside:  # the refresh is in the model
+        threading.Event().wait(0.001)
+    asking = threading.Thread(target=side.nearest, args=("manipulated updates",))
+    asking.start()
+    refreshing.join()
+    asking.join()
+    assert model.query_started.is_set() and not model.overlapped
