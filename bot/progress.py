@@ -16,6 +16,9 @@ from collections.abc import Callable
 #: A line at every tenth of the way (and at the end).
 STEPS = 10
 
+#: `(done, total, label)`: the shape of `ProgressLines`, the CLI's bar and every long step's callback.
+Progress = Callable[[int, int, str], None]
+
 
 def duration(seconds: float) -> str:
     """'45 s', '3 min', '1 h 5 min': how long a person should expect to wait."""

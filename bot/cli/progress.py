@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -25,9 +25,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from bot.progress import Progress as Callback
 from bot.progress import ProgressLines
-
-Callback = Callable[[int, int, str], None]
 
 
 @contextmanager

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.model import Digest
+from bot.progress import Progress
 from bot.publisher.clock import RunClock
 from bot.publisher.dry_run import DryRun
 from bot.publisher.leases import Leases, default_holder
@@ -41,7 +42,6 @@ from bot.store.catalog import Catalog
 from bot.store.codec import content_hash
 from bot.store.posts import PostRow, header_key, note_key, paper_key
 from bot.store.state import archive_version
-from bot.store.sync import Progress
 
 # The package's one logger, named as before it was split into modules.
 log = logging.getLogger("bot.publisher")

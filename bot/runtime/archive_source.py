@@ -29,11 +29,12 @@ from sqlalchemy import Engine
 
 from bot.archive.layout import COLLECTION_DIR_RE, DIGEST_NAME_RE, NOT_COLLECTIONS, SKIP_DIRS
 from bot.config import EXAMPLE_ARCHIVE, Settings
+from bot.progress import Progress
 from bot.runtime.git_archive import GitArchive, GitRemote, GitUpdate
 from bot.store import locks
 from bot.store.source_state import record_fetch, record_indexed
 from bot.store.state import get_state
-from bot.store.sync import ArchiveNotFound, Progress, SyncReport, sync_archive
+from bot.store.sync import ArchiveNotFound, SyncReport, sync_archive
 
 log = logging.getLogger(__name__)
 

@@ -34,6 +34,7 @@ from typing import Protocol
 import numpy as np
 
 from bot.model import Paper
+from bot.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ def refresh(
     embedder: Embedder,
     *,
     limit: int,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Progress | None = None,
     save: Callable[[DenseVectors], None] | None = None,
 ) -> DenseVectors:
     """The vectors of the newest `limit` papers: kept where a paper's text is unchanged,
@@ -195,7 +196,7 @@ class Dense:
         return [arxiv_id for arxiv_id, _cos in vectors.nearest(query, k)]
 
     def refresh(
-        self, papers: Iterable[Paper], *, limit: int, progress: Callable[[int, int, str], None] | None = None
+        self, papers: Iterable[Paper], *, limit: int, progress: Progress | None = None
     ) -> DenseVectors:
         """Embed what is new or changed among the newest `limit` papers and save it; the log
         says how many, how far every tenth and how long (it can take minutes in the background)."""

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bot.model import Topic
-from bot.progress import ProgressLines
+from bot.progress import Progress, ProgressLines
 from bot.search.disk_index import new_meta
 from bot.search.engine import Options, SearchEngine
 from bot.store import Catalog
@@ -45,9 +45,6 @@ LEGACY_META = "digest-bot.json"
 WRITER_WAIT = 10.0
 #: A catch-up with at least this many papers says how far it is (smaller ones take a moment).
 LARGE_CATCH_UP = 2_000
-
-#: `(done, total, label)`: the shape of `bot.progress.ProgressLines` and the CLI's bar.
-Progress = Callable[[int, int, str], None]
 
 
 class LiveSearch:

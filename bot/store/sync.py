@@ -38,6 +38,7 @@ from bot.archive.problems import Problem
 from bot.archive.site import SiteConfig, TopicPage, read_site_config, read_topic_page
 from bot.archive.topics import name_topics
 from bot.model import Digest, DigestRef, Paper, TopicRef
+from bot.progress import Progress
 from bot.store import locks
 from bot.store.codec import content_hash, digests_data, text_data, topics_data, topics_from
 from bot.store.database import insert_ignoring_duplicates
@@ -55,7 +56,6 @@ from bot.store.schema import (
 )
 from bot.store.state import archive_version, get_state, set_state
 
-Progress = Callable[[int, int, str], None]
 _CHUNK = 500
 _BATCH = 20_000  # entries per write batch
 _MERGE_CHUNK = 900  # ids per merge query (under SQLite's 999 bound parameters of old builds)
