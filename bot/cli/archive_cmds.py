@@ -11,12 +11,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.archive import parse_arxiv_id
-from bot.ask.asker import DenseUnavailable, dense_side
 from bot.cli.context import CliContext, fail, pass_cli, print_json
 from bot.cli.progress import progress
 from bot.model import Digest, Paper
+from bot.progress import Progress
 from bot.search import LiveSearch
-from bot.search.live import Progress
+from bot.search.dense import Dense, DenseVectors
 from bot.store import Catalog, SyncReport
 
 archive_option = click.option(
@@ -48,15 +48,12 @@ def index(cli: CliContext, archive: Path | None, as_json: bool, allow_empty_arch
     command that does; posts and thread counts are kept). A folder without
     digest files is an error unless --allow-empty-archive.
     """
-    try:
-        dense = dense_side(cli.settings)
-    except DenseUnavailable as exc:
-        fail(str(exc))
+    dense = cli.dense()
     if as_json:  # for programs: the JSON on stdout and nothing else
         report = cli.sync(archive, retarget=True, fetch=True, allow_empty=allow_empty_archive)
         search_index(cli, None)
         if dense is not None:
-            dense.refresh(Catalog(cli.engine).iter_papers(), limit=cli.settings.dense_max_papers)
+            embed(cli, dense, None)
         print_json(report.as_dict())
         return
     with progress(cli.err, "indexing", "files") as shown:
@@ -66,14 +63,19 @@ def index(cli: CliContext, archive: Path | None, as_json: bool, allow_empty_arch
     embedded = None
     if dense is not None:
         with progress(cli.err, "embedding", "papers") as shown:
-            embedded = dense.refresh(Catalog(cli.engine).iter_papers(), limit=cli.settings.dense_max_papers,
-                                     progress=shown)
+            embedded = embed(cli, dense, shown)
     _print_report(cli, report)
     state = {"built": "built", "opened": "up to date"}.get(search.opened, "up to date")
     cli.out.print(f"[bold]Search index[/] {escape(str(search.index_dir or 'a temporary folder'))}: "
                   f"{state}, {len(search.engine())} papers")
     if dense is not None and embedded is not None:
         cli.out.print(f"[bold]Dense vectors[/] {escape(str(dense.path))}: {len(embedded)} papers")
+
+
+def embed(cli: CliContext, dense: Dense, shown: Progress | None) -> DenseVectors:
+    """Embed the papers new or changed since the last time (DIGEST_DENSE), so questions find
+    them by meaning from the first answer on."""
+    return dense.refresh(Catalog(cli.engine).iter_papers(), limit=cli.settings.dense_max_papers, progress=shown)
 
 
 def search_index(cli: CliContext, shown: Progress | None) -> LiveSearch:

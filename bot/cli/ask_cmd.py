@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 
 from bot.archive import parse_arxiv_id
-from bot.ask.asker import Asker, DenseUnavailable, dense_side, model_settings
+from bot.ask.asker import Asker, model_settings
 from bot.ask.llm import ModelWriter
 from bot.ask.question import MAX_QUESTION
 from bot.cli.archive_cmds import archive_option, json_option
@@ -58,11 +58,7 @@ def ask(
     configured = None if no_model else model_settings(cli.settings)
     writer = ModelWriter(configured) if configured is not None else None
     try:
-        dense = dense_side(cli.settings)
-    except DenseUnavailable as exc:
-        fail(str(exc))
-    try:
-        answer = Asker(index.engine, cli.engine, writer=writer, dense=dense).ask(text, about=arxiv_id)
+        answer = Asker(index.engine, cli.engine, writer=writer, dense=cli.dense()).ask(text, about=arxiv_id)
     finally:
         if writer is not None:
             writer.close()

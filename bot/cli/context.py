@@ -17,6 +17,7 @@ from rich.console import Console
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
+from bot.ask.asker import DenseUnavailable, dense_side
 from bot.config import ConfigError, Settings, load_settings
 from bot.runtime.archive_source import (
     ArchiveEmpty,
@@ -27,6 +28,7 @@ from bot.runtime.archive_source import (
     sync_source,
 )
 from bot.runtime.git_archive import GitError
+from bot.search.dense import Dense
 from bot.store import (
     ArchiveMismatch,
     ArchiveNotFound,
@@ -151,6 +153,14 @@ class CliContext:
                     "run `digest-bot index` to see them"
                 )
         return Catalog(self.engine)
+
+    def dense(self) -> Dense | None:
+        """The dense side of answers when DIGEST_DENSE is on; an error naming the fix when its
+        model is not installed."""
+        try:
+            return dense_side(self.settings)
+        except DenseUnavailable as exc:
+            fail(str(exc))
 
 
 def _console(*, stderr: bool = False) -> Console:
