@@ -2,7 +2,9 @@
 through the real `openai` client over real HTTP against `FakeLlm` (tests/support/fake_llm.py).
 
 The fixtures here are this folder's own: a running `fake_llm`, three `sources` to cite, and a
-`writer` pointed at the fake (timeout 0.5 s, so a hang ends the test promptly).
+`writer` pointed at the fake. Its timeout is generous (REPLY_WITHIN): a reply must never miss it on a
+loaded machine (a first call under load once took over 0.5 s); a test of a hang makes its own
+writer with HANG_AFTER, so the hang ends promptly.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from tests.support.fake_llm import FakeLlm
 
 API_KEY = "sk-test-key"
 MODEL = "fake-model"
+#: Seconds a writer waits for a reply the fake will give, and for one that never comes.
+REPLY_WITHIN = 10.0
+HANG_AFTER = 0.5
 
 
 @pytest.fixture
@@ -58,6 +63,6 @@ def sources() -> tuple[Source, ...]:
 
 @pytest.fixture
 def writer(fake_llm: FakeLlm) -> Iterator[ModelWriter]:
-    model_writer = ModelWriter(ModelSettings(url=fake_llm.url, model=MODEL, api_key=API_KEY, timeout=0.5))
+    model_writer = ModelWriter(ModelSettings(url=fake_llm.url, model=MODEL, api_key=API_KEY, timeout=REPLY_WITHIN))
     yield model_writer
     model_writer.close()

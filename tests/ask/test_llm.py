@@ -12,7 +12,7 @@ import pytest
 
 from bot.ask.llm import MAX_SOURCES, ModelSettings, ModelWriter, source_block
 from bot.ask.model import Source
-from tests.ask.conftest import API_KEY, MODEL
+from tests.ask.conftest import API_KEY, HANG_AFTER, MODEL, REPLY_WITHIN
 from tests.support.fake_llm import FakeLlm
 
 GOOD = (
@@ -58,7 +58,7 @@ def test_an_english_question_asks_for_english(
 
 def test_a_key_less_server_gets_a_placeholder_key(fake_llm: FakeLlm, sources: tuple[Source, ...]) -> None:
     fake_llm.reply(GOOD)
-    writer = ModelWriter(ModelSettings(url=fake_llm.url, model=MODEL, timeout=0.5))
+    writer = ModelWriter(ModelSettings(url=fake_llm.url, model=MODEL, timeout=REPLY_WITHIN))
     try:
         assert writer.write("q", "en", sources) is not None
     finally:
@@ -149,11 +149,13 @@ def test_a_failed_call_is_none_and_one_warning(
     assert len(fake_llm.requests) == 1  # no retry
 
 
-def test_a_hung_server_is_none_within_the_timeout(
-    fake_llm: FakeLlm, writer: ModelWriter, sources: tuple[Source, ...]
-) -> None:
+def test_a_hung_server_is_none_within_the_timeout(fake_llm: FakeLlm, sources: tuple[Source, ...]) -> None:
     fake_llm.hang()
-    assert writer.write("q", "en", sources) is None
+    writer = ModelWriter(ModelSettings(url=fake_llm.url, model=MODEL, timeout=HANG_AFTER))
+    try:
+        assert writer.write("q", "en", sources) is None
+    finally:
+        writer.close()
 
 
 def test_a_refused_connection_is_none(sources: tuple[Source, ...]) -> None:
