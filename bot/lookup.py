@@ -185,10 +185,14 @@ class Lookup:
     def search(self, query: str, offset: int = 0, *, shortened: bool = False) -> Message:
         # `SearchEngine.search` bounds the offset (MAX_OFFSET), whoever calls.
         # A sentence (`/papers can we detect generated images?`) is searched as a question:
-        # the papers closest to it rather than nothing when none holds all its words.
-        response = self.search_index.engine().search(
-            query, limit=self.page_size, offset=offset, question=is_question(query)
-        )
+        # the papers closest to it rather than nothing when none holds all its words, found
+        # as answers find them (by meaning too, with DIGEST_DENSE).
+        if is_question(query) and self.asker is not None:
+            response, _concepts = self.asker.retrieve(query, limit=self.page_size, offset=offset)
+        else:
+            response = self.search_index.engine().search(
+                query, limit=self.page_size, offset=offset, question=is_question(query)
+            )
         if shortened:
             notice = error_message("query_too_long", lang=self.lang, n=MAX_QUERY)["text"]
             response = replace(response, notices=(*response.notices, notice))

@@ -29,7 +29,7 @@ from bot.config import Settings
 from bot.engagement import discussion
 from bot.i18n import t
 from bot.model import Paper, ThreadInfo
-from bot.search import SearchEngine
+from bot.search import Hit, SearchEngine, parse_query
 from bot.search.dense import DEPTH as DENSE_DEPTH
 from bot.search.dense import FILE as DENSE_FILE
 from bot.search.dense import Dense, fuse, load_model
@@ -99,14 +99,26 @@ class Asker:
         if paper is not None:
             built = self._about(text, lang, paper, index, index.reader(query, question=True))
         else:
-            near = self._nearest(text)
-            response, concepts = index.for_question(query, limit=DENSE_DEPTH if near else self.depth)
+            response, concepts = self.retrieve(text, query=query, limit=self.depth)
             papers, scores = [h.paper for h in response.hits], [h.score for h in response.hits]
-            if near:
-                papers, scores = _fused(index, papers, near, self.depth)
             candidates = self._candidates(papers, scores, concepts)
             built = compose(text, lang, candidates, concepts, matching=_matching(response))
         return self._written(built)
+
+    def retrieve(
+        self, text: str, *, query: str | None = None, limit: int = DEPTH, offset: int = 0
+    ) -> tuple[SearchResponse, Concepts]:
+        """A question's papers, for answers and for `/papers <a sentence>` alike: the engine's
+        in question mode for `query` (default `text`) and, with the dense side on, fused with
+        its papers nearest `text` in meaning (`fuse_pages`). A query with a filter (a topic,
+        an author, a week) stays the engine's alone: the dense side knows no filters."""
+        index = self.search()
+        parsed = parse_query(query if query is not None else text)
+        near = [] if parsed.has_filters or parsed.arxiv_ids else self._nearest(text)
+        if not near:
+            return index.for_question(parsed, limit=limit, offset=offset)
+        response, concepts = index.for_question(parsed, limit=DENSE_DEPTH)
+        return fuse_pages(index, response, near, limit=limit, offset=offset), concepts
 
     def _nearest(self, text: str) -> list[str]:
         """The dense side's closest papers (none without it, before its vectors are made, or
@@ -154,21 +166,25 @@ class Asker:
         return replace(built, notes=(*built.notes, t(built.lang, "answer_model_failed")))
 
 
-def _fused(
-    index: SearchEngine, papers: Sequence[Paper], near: Sequence[str], depth: int
-) -> tuple[list[Paper], list[float]]:
-    """The engine's and the dense side's papers fused by reciprocal rank, the best `depth`,
-    scored so the best is 100 (a paper the index no longer holds is left out)."""
-    by_id = {p.arxiv_id: p for p in papers}
-    out: list[tuple[Paper, float]] = []
-    for arxiv_id, weight in fuse([p.arxiv_id for p in papers], near):
+def fuse_pages(
+    index: SearchEngine, response: SearchResponse, near: Sequence[str], *, limit: int, offset: int = 0
+) -> SearchResponse:
+    """The engine's hits and the dense side's papers fused by reciprocal rank, as a search
+    response: every fused paper counts in `total` (at most the two depths together), the
+    page is `offset`..`offset + limit`, and the best paper scores 100 on every page (a
+    paper the index no longer holds is left out)."""
+    by_id = {h.paper.arxiv_id: h.paper for h in response.hits}
+    fused: list[tuple[Paper, float]] = []
+    for arxiv_id, weight in fuse([h.paper.arxiv_id for h in response.hits], near):
         paper = by_id.get(arxiv_id) or index.paper(arxiv_id)
         if paper is not None:
-            out.append((paper, weight))
-        if len(out) == depth:
-            break
-    best = max((w for _p, w in out), default=0.0) or 1.0
-    return [p for p, _w in out], [100.0 * w / best for _p, w in out]
+            fused.append((paper, weight))
+    best = max((w for _p, w in fused), default=0.0) or 1.0
+    offset = max(0, min(int(offset), len(fused)))
+    page = fused[offset : offset + max(0, int(limit))]
+    return replace(
+        response, hits=tuple(Hit(p, 100.0 * w / best) for p, w in page), total=len(fused), offset=offset
+    )
 
 
 def _matching(response: SearchResponse) -> int:

@@ -210,10 +210,14 @@ class SearchEngine:
         search = QueryPass(self._context, q, 10, 0, question=question)
         return self._reader(search.weigh(search.concepts()))
 
-    def for_question(self, query: str | Query, *, limit: int = 10) -> tuple[SearchResponse, ConceptReader]:
+    def for_question(
+        self, query: str | Query, *, limit: int = 10, offset: int = 0
+    ) -> tuple[SearchResponse, ConceptReader]:
         """A question's hits (`search(question=True)`) and its concepts' reader, from one pass."""
         q = query if isinstance(query, Query) else parse_query(query)
-        search = QueryPass(self._context, q, max(0, min(int(limit), MAX_LIMIT)), 0, question=True)
+        limit = max(0, min(int(limit), MAX_LIMIT))
+        offset = max(0, min(int(offset), MAX_OFFSET))
+        search = QueryPass(self._context, q, limit, offset, question=True)
         response = search.run()
         return response, self._reader(search.weighed)
 

@@ -127,3 +127,32 @@ def test_index_embeds_the_papers_and_status_says_how_many(
     assert "Answers by meaning (DIGEST_DENSE) 21 papers embedded" in " ".join(shown.output.split())
     answered = CliRunner().invoke(main, ["ask", "--json", QUESTION], env=env, catch_exceptions=False)
     assert MEANT in [s["arxiv_id"] for s in json.loads(answered.output)["sources"]]
+
+
+def test_a_sentence_in_papers_is_searched_as_answers_search_it_by_meaning_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, example_store: Catalog
+) -> None:
+    """`/papers <a sentence>` lists the papers an answer would draw on, pages and all; a
+    question with a filter stays the engine's (the dense side knows no topic or week)."""
+    from bot.runtime.service import assemble
+
+    monkeypatch.setattr("bot.ask.asker.load_model", MeaningEmbedder)
+    bot = assemble(Settings(_env_file=None, DIGEST_DENSE="true", DIGEST_INDEX_DIR=str(tmp_path / "index"),
+                            DIGEST_SYNC_MINUTES="0"), example_store.engine)
+    assert MEANT not in json.dumps(bot.lookup.answer(QUESTION))  # nothing embedded yet: the engine's list
+    assert bot.asker.dense is not None
+    bot.asker.dense.refresh(example_store.iter_papers(), limit=1000)
+    assert MEANT in json.dumps(bot.lookup.answer(QUESTION))
+
+    first, _ = bot.asker.retrieve(QUESTION, limit=3)
+    second, _ = bot.asker.retrieve(QUESTION, limit=3, offset=3)
+    everything, _ = bot.asker.retrieve(QUESTION, limit=100)
+    ids = [h.paper.arxiv_id for h in everything.hits]
+    assert [h.paper.arxiv_id for h in (*first.hits, *second.hits)] == ids[:6]
+    assert everything.total == len(ids) == len(set(ids)) and MEANT in ids
+    assert first.hits[0].score == 100.0 and second.offset == 3 and first.has_more
+    assert bot.asker.retrieve(QUESTION, limit=3, offset=10**9)[0].hits == ()  # bounded, not an error
+
+    meant = next(p for p in bot.catalog.iter_papers() if p.arxiv_id == MEANT)
+    other = next(t.topic.slug for t in bot.catalog.topics() if t.topic.slug not in {r.slug for r in meant.topics})
+    assert MEANT not in json.dumps(bot.lookup.answer(f"topic:{other} {QUESTION}"))
