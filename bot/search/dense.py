@@ -26,6 +26,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,9 @@ DEPTH = 30
 RRF_K = 60
 #: Longest text (characters) embedded for a paper: the model reads 512 tokens at most.
 MAX_TEXT = 1500
+#: Questions whose vectors are kept: a sentence's next page in `/papers`, a Slack retry
+#: and a shared answer ask the same text again, and each embedding costs ~0.1 s of a core.
+ASKED = 256
 
 
 class Embedder(Protocol):
@@ -173,6 +177,7 @@ class Dense:
         self._model = threading.Lock()  # one call at a time: the model's C state is not shared safely
         self._vectors: DenseVectors | None = None
         self._stamp: tuple[int, int] | None = None
+        self._asked: OrderedDict[str, np.ndarray] = OrderedDict()  # the newest ASKED questions' vectors
 
     def vectors(self) -> DenseVectors | None:
         """The newest saved vectors (None before any were made)."""
@@ -191,9 +196,22 @@ class Dense:
         vectors = self.vectors()
         if vectors is None or not len(vectors):
             return []
+        return [arxiv_id for arxiv_id, _cos in vectors.nearest(self._query(question), k)]
+
+    def _query(self, question: str) -> np.ndarray:
+        """The question's vector, embedded once while it is among the newest ASKED."""
+        with self._lock:
+            known = self._asked.get(question)
+            if known is not None:
+                self._asked.move_to_end(question)
+                return known
         with self._model:
             query = np.asarray(self.embedder.query([question]), dtype=np.float32).reshape(-1)
-        return [arxiv_id for arxiv_id, _cos in vectors.nearest(query, k)]
+        with self._lock:
+            self._asked[question] = query
+            while len(self._asked) > ASKED:
+                self._asked.popitem(last=False)
+        return query
 
     def refresh(
         self, papers: Iterable[Paper], *, limit: int, progress: Progress | None = None

@@ -113,6 +113,23 @@ def test_nearest_finds_papers_by_meaning_and_follows_a_file_another_process_save
     assert reader.nearest("gaussian", 1) == ["2401.00009"]
 
 
+def test_a_question_asked_again_is_embedded_once_among_the_newest_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sentence's next page in `/papers` and a Slack retry ask the same text: one model call."""
+    monkeypatch.setattr("bot.search.dense.ASKED", 2)
+    model = FakeEmbedder()
+    side = Dense(tmp_path / "dense.npz", model)
+    side.refresh(PAPERS, limit=10)
+    first = side.nearest("manipulated model updates", 2)
+    assert side.nearest("manipulated model updates", 2) == first
+    assert model.queries == ["manipulated model updates"]
+    side.nearest("gaussian", 1)
+    side.nearest("privacy", 1)  # pushes the oldest question out
+    side.nearest("manipulated model updates", 2)
+    assert model.queries == ["manipulated model updates", "gaussian", "privacy", "manipulated model updates"]
+
+
 def test_a_refresh_says_in_the_log_how_many_papers_it_embeds_and_saves_only_a_change(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
