@@ -14,6 +14,8 @@ from typing import Any
 import click
 from rich.markup import escape
 
+from bot.ask.asker import Asker
+from bot.ask.question import is_question
 from bot.cli.archive_cmds import archive_option, json_option
 from bot.cli.context import CliContext, pass_cli, print_json
 from bot.model import Paper
@@ -49,32 +51,47 @@ def search(
     Filters: topic:sd  topic:合成データ  topic:"synthetic data"  author:Leskovec
              cat:cs.CV  week:2024-07-26  since:2024-07-01  until:2024-08-01
     An arXiv id or URL finds that paper first. Filters alone list the newest papers.
+    A sentence is read as a question, as /papers reads it: its closest papers
+    (by meaning too, with DIGEST_DENSE) rather than nothing.
 
     \b
     Examples:
       digest-bot search federated lerning
       digest-bot search 'topic:fl author:"Jure Leskovec"'
       digest-bot search 2408.00707
+      digest-bot search how can the server spot manipulated model updates
       printf 'dp\\nsegmantation\\n' | digest-bot search --stdin --json
     """
     if not from_stdin and not query:
         raise click.UsageError("give a QUERY (or --stdin to read queries line by line)")
-    engine = LiveSearch(cli.catalog(archive), index_dir=cli.settings.search_index_dir).engine()
+    live = LiveSearch(cli.catalog(archive), index_dir=cli.settings.search_index_dir)
+    engine = live.engine()
+    asker: list[Asker] = []  # made at the first sentence: with DIGEST_DENSE it loads the model
+
+    def searched(text: str) -> SearchResponse:
+        """As `/papers` searches: a sentence as a question (`Asker.retrieve`), else the words."""
+        if not is_question(text):
+            return engine.search(text, limit=limit, offset=offset, fields=True)
+        if not asker:
+            asker.append(Asker(live.engine, cli.engine, dense=cli.dense()))
+        return asker[0].retrieve(text, limit=limit, offset=offset)[0]
+
     if from_stdin:
         for line in sys.stdin:
             text = line.rstrip("\r\n")
-            response = engine.search(text, limit=limit, offset=offset, fields=True)
+            response = searched(text)
             if as_json:
                 click.echo(json.dumps(line_json(response), ensure_ascii=False))
                 sys.stdout.flush()
             else:
-                _print_response(cli, response, engine)
+                _print_response(cli, response, engine, asked=is_question(text))
         return
-    response = engine.search(" ".join(query), limit=limit, offset=offset, fields=True)
+    text = " ".join(query)
+    response = searched(text)
     if as_json:
         print_json(response_json(response))
         return
-    _print_response(cli, response, engine)
+    _print_response(cli, response, engine, asked=is_question(text))
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:
@@ -103,6 +120,7 @@ def response_json(response: SearchResponse) -> dict[str, Any]:
         "results": [hit_json(h) for h in response.hits],
         "suggestions": list(response.suggestions),
         "notices": list(response.notices),
+        "closest": response.closest,
     }
 
 
@@ -118,7 +136,7 @@ def _authors(paper: Paper) -> str:
     return shown
 
 
-def _print_response(cli: CliContext, response: SearchResponse, engine: SearchEngine) -> None:
+def _print_response(cli: CliContext, response: SearchResponse, engine: SearchEngine, *, asked: bool = False) -> None:
     out = cli.out
     for notice in response.notices:
         out.print(f"[yellow]note:[/] {escape(notice)}")
@@ -135,10 +153,9 @@ def _print_response(cli: CliContext, response: SearchResponse, engine: SearchEng
             out.print(f"{'':>13}{escape(paper.title_ja)}")
         topics = ", ".join(f"{names.get(t.slug, t.name)} [{t.slug}]" for t in paper.topics) or "-"
         week = paper.week_start.isoformat() if paper.week_start else "-"
-        out.print(
-            f"{'':>13}[dim]{escape(_authors(paper))} · {escape(topics)} · week {week}"
-            f" · matched: {escape(', '.join(hit.matched) or 'filters')}[/]"
-        )
+        # A question's hits (`Asker.retrieve`) do not say where they matched: some matched by meaning.
+        matched = "" if asked else f" · matched: {escape(', '.join(hit.matched) or 'filters')}"
+        out.print(f"{'':>13}[dim]{escape(_authors(paper))} · {escape(topics)} · week {week}{matched}[/]")
     shown_to = response.offset + len(response.hits)
     more = f"; --offset {shown_to} for more" if response.has_more else ""
     out.print(f"[dim]{response.offset + 1}-{shown_to} of {response.total}{more}[/]")

@@ -127,6 +127,8 @@ def test_index_embeds_the_papers_and_status_says_how_many(
     assert "Answers by meaning (DIGEST_DENSE) 21 papers embedded" in " ".join(shown.output.split())
     answered = CliRunner().invoke(main, ["ask", "--json", QUESTION], env=env, catch_exceptions=False)
     assert MEANT in [s["arxiv_id"] for s in json.loads(answered.output)["sources"]]
+    searched = CliRunner().invoke(main, ["search", "--json", QUESTION], env=env, catch_exceptions=False)
+    assert MEANT in [r["arxiv_id"] for r in json.loads(searched.output)["results"]]  # as `/papers` lists it
 
 
 def test_a_sentence_in_papers_is_searched_as_answers_search_it_by_meaning_too(

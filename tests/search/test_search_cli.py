@@ -88,3 +88,19 @@ def test_archive_option(example_archive: Path, tmp_path: Path, monkeypatch: pyte
 def test_query_is_required(env: Path) -> None:
     code, out = invoke()
     assert code != 0 and "QUERY" in out
+
+
+def test_a_sentence_is_searched_as_a_question_as_papers_searches_it(env: Path) -> None:
+    """`/papers <a sentence>` gets the closest papers, not nothing; so does the terminal."""
+    sentence = "what should we do about tardy participants in federated learning"
+    code, out = invoke("--json", *sentence.split())
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["results"] and data["closest"] is True
+    code, shown = invoke(*sentence.split())
+    assert "showing the closest" in shown and "1." in shown
+    assert "matched:" not in shown  # a question's papers may match by meaning: no field is claimed
+    code, lines = invoke("--stdin", "--json", stdin=sentence + "\nfederated tardy participants\n")
+    first, words = (json.loads(line) for line in lines.splitlines())
+    assert first["results"] == data["results"]
+    assert words["results"] == [] and words["closest"] is False  # keywords: every word is needed
