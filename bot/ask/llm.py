@@ -24,6 +24,7 @@ from typing import Any
 
 import openai
 from openai import OpenAI
+from openai.types.chat import ChatCompletionMessageParam
 
 from bot.ask.guard import clean_model_text, renumber
 from bot.ask.model import Answer, Lang, Source
@@ -85,7 +86,7 @@ class ModelWriter:
 
     def _attempt(self, question: str, lang: Lang, shown: tuple[Source, ...]) -> Answer | str:
         """The answer, or why there is none (a one-line reason)."""
-        messages = [
+        messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": system_prompt(lang)},
             {"role": "user", "content": user_prompt(question, shown)},
         ]
@@ -132,7 +133,7 @@ class ModelWriter:
         if close is not None:
             close()
 
-    def _complete(self, messages: list[dict[str, str]]) -> Any:
+    def _complete(self, messages: list[ChatCompletionMessageParam]) -> Any:
         return self._client.chat.completions.create(
             model=self.settings.model,
             messages=messages,

@@ -176,8 +176,14 @@ class ExactlyOnce:
         raise AssertionError("unreachable")  # pragma: no cover
 
 
+class Page(Protocol):
+    """A page of messages as Slack answers it (a `SlackResponse`, or a plain mapping in tests)."""
+
+    def get(self, key: str, default: None = None) -> Any: ...
+
+
 def find_by_metadata(
-    read_page: Callable[[str | None], Mapping[str, Any]],
+    read_page: Callable[[str | None], Page],
     key_of: Callable[[Mapping[str, Any]], Key | None],
     wanted: Collection[Key],
     *,
@@ -215,6 +221,7 @@ __all__ = [
     "Intents",
     "NoAnswer",
     "NotSent",
+    "Page",
     "Sent",
     "backoff",
     "find_by_metadata",

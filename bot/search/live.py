@@ -152,7 +152,7 @@ class LiveSearch:
             why = f"it reflects store version {meta.version}, ahead of the store's {store_version}"
         else:
             why = meta.mismatch(archive_id, root)
-        if why is not None:
+        if why is not None or meta is None:
             log.info("search index at %s cannot serve this store (%s); rebuilding", folder, why)
             return None
         self._version = meta.version

@@ -31,7 +31,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-Job = Callable[[], None]
+Job = Callable[[], object]  # what a job returns is not used
 
 #: Defaults. Working out an answer is CPU work under the GIL: a few threads do
 #: it, so that they never crowd out the threads that acknowledge. Delivering
