@@ -41,9 +41,9 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 sys.path.insert(0, str(PROJECT))
 
-from tests.support.bot_server import RunningBot, running_bot  # noqa: E402
-from tests.support.fake_slack import USER_ID, FakeSlack  # noqa: E402
-from tests.support.slack_requests import JSON, app_home_opened_event, event_body  # noqa: E402
+from tests.support.bot_server import RunningBot, running_bot
+from tests.support.fake_slack import USER_ID, FakeSlack
+from tests.support.slack_requests import JSON, app_home_opened_event, event_body
 
 EXAMPLE_ARCHIVE = PROJECT / "examples" / "archive"
 QUERIES = ("privacy", "federated learning", "diffusion", "differential privacy", "synthetic data", "membership inference")

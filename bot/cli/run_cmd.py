@@ -163,7 +163,7 @@ def _live(cli: CliContext, bot: Bot, archive: ArchiveSource, sock: socket.socket
                 f"Slack refused SLACK_APP_TOKEN ({err.response.get('error')}): generate an app-level token with "
                 "connections:write (Basic Information → App-Level Tokens), or unset SLACK_APP_TOKEN for HTTP mode"
             )
-        except Exception as err:  # the websocket: network, proxy, TLS
+        except Exception as err:  # noqa: BLE001 - the websocket: network, proxy, TLS; said, then exit 2
             workers.close()
             watch.stop()
             fail(

@@ -31,6 +31,7 @@ from bot.render.mrkdwn import (
     text_len,
 )
 
+
 def blocks_text_len(node: Any) -> int:
     """All `text` strings anywhere in blocks, in UTF-16 units (Slack's ~12k rule)."""
     if isinstance(node, dict):

@@ -164,9 +164,9 @@ def has_digest_files(root: Path) -> bool:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIP_DIRS)
         name = os.path.basename(dirpath)
-        if COLLECTION_DIR_RE.match(name) and name not in NOT_COLLECTIONS:
-            if any(DIGEST_NAME_RE.match(f) for f in filenames):
-                return True
+        if (COLLECTION_DIR_RE.match(name) and name not in NOT_COLLECTIONS
+                and any(DIGEST_NAME_RE.match(f) for f in filenames)):
+            return True
     return False
 
 

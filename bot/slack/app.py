@@ -155,7 +155,7 @@ class SlackShaped(Middleware):
     arguments from the body first (`to_action`), which itself raises on `actions: []`.
     """
 
-    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse | None:
         body = req.body
         wrong = shapes.problem(body) if isinstance(body, dict) else "the body is not an object"
         if wrong is None:

@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 BOT = Path(__file__).resolve().parents[2] / "bot"
 
 #: Modules that may sit at the top of `bot/`: the package and its `python -m bot`, and what

@@ -23,10 +23,10 @@ from bot.store import Catalog
 from bot.store import marks as mark_store
 from bot.store import posts as store
 from bot.store.source_state import git_state
+from tests.e2e.test_first_contact import digest_bot, posted_ids
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 from tests.support.git_remote import Remote, git, new_remote, requires_git
 from tests.support.team_archive import NEWEST_WEEK, WEEK, paper_id
-from tests.e2e.test_first_contact import digest_bot, posted_ids
 
 pytestmark = [requires_git, pytest.mark.backends("sqlite", "postgresql")]
 

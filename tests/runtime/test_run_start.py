@@ -28,12 +28,12 @@ from bot.slack.client import posting_client
 from bot.store import open_engine
 from bot.weekly.job import make_weekly_job
 from tests.conftest import EXAMPLE_ARCHIVE, PROJECT
+from tests.e2e.test_first_contact import digest_bot, live_env, store_url
+from tests.e2e.test_run_subprocess import free_port, wait_healthy
+from tests.publisher.test_publisher import settings
 from tests.support.clock import FakeClock
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 from tests.support.team_archive import NEWEST_WEEK, write_team_archive
-from tests.e2e.test_first_contact import digest_bot, live_env, store_url
-from tests.publisher.test_publisher import settings
-from tests.e2e.test_run_subprocess import free_port, wait_healthy
 
 
 def start_run(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:

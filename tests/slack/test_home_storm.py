@@ -13,6 +13,7 @@ full) and checks what must still happen, or what must not.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -85,7 +86,7 @@ def test_home_refreshes_are_coalesced_per_person_and_the_newest_is_published(fak
     assert bot.workers.home.stats().coalesced >= 50 - len(people) - 1
     # Paced to Slack's tier (about 100 a minute): no two publishes closer than the interval.
     started = sorted(c.received for c in calls)
-    assert all(b - a >= HOME_INTERVAL * 0.9 for a, b in zip(started, started[1:]))
+    assert all(b - a >= HOME_INTERVAL * 0.9 for a, b in itertools.pairwise(started))
 
 
 def test_lookup_calls_give_a_long_rate_limit_back_instead_of_sleeping_on_it(fake: FakeSlack) -> None:

@@ -215,8 +215,8 @@ def test_a_channel_with_only_the_all_topic_gets_its_recap_and_chart_when_due(
     """The scheduler's path: once the week's `all` digest is posted, its recap is due, chart included."""
     from bot.publisher.recap import post_recaps
     from bot.slack.client import posting_client
-    from tests.support.clock import FakeClock
     from tests.publisher.test_publisher import NEWEST, NOW, publish, settings
+    from tests.support.clock import FakeClock
 
     config = settings(DIGEST_CHANNELS="all=C0ALL", DIGEST_CHANNEL="")
     sync_archive(engine, example_archive)

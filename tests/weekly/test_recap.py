@@ -23,9 +23,9 @@ from bot.store import posts as store
 from bot.weekly.recap import Recap, TopicCounts, build_recap
 from bot.weekly.trends import Trends
 from tests.conftest import schema_problems
+from tests.publisher.test_publisher import NEWEST, NOW, Crash, crash_at, publish, settings
 from tests.support.clock import FakeClock
 from tests.support.fake_slack import BOT_TOKEN, FakeSlack
-from tests.publisher.test_publisher import NEWEST, NOW, Crash, crash_at, publish, settings
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 

@@ -13,11 +13,13 @@ from typing import Any, Literal
 
 from alembic import context
 
-import bot.store.leases  # noqa: F401 - the tables of the posting layer, on the shared metadata
-import bot.store.marks  # noqa: F401
-import bot.store.personal  # defines the personal tables on the shared metadata
-import bot.store.posts  # noqa: F401
-import bot.store.replies  # noqa: F401
+# Imported for their tables, which they define on the shared metadata (the posting layer's,
+# the personal ones, ...): a migration sees every table.
+import bot.store.leases
+import bot.store.marks
+import bot.store.personal
+import bot.store.posts
+import bot.store.replies
 import bot.store.runs  # noqa: F401
 from bot.store.schema import UtcDateTime, metadata
 

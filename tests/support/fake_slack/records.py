@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-
-
 @dataclass(frozen=True)
 class Call:
     """One request the fake received, as tests inspect it.

@@ -26,7 +26,12 @@ from tests.support.fake_slack.records import Call, Channel, Outcome, UploadedFil
 from tests.support.fake_slack.responses import ResponseUrls
 from tests.support.fake_slack.views import ViewsUsersTeam
 from tests.support.fake_slack.wire import parse_params, recorded, write_answer
-from tests.support.fake_slack.workspace import BOT_TOKEN, DEFAULT_CHANNELS, DEFAULT_USERS, UPLOAD_PATH
+from tests.support.fake_slack.workspace import (
+    BOT_TOKEN,
+    DEFAULT_CHANNELS,
+    DEFAULT_USERS,
+    UPLOAD_PATH,
+)
 
 T = TypeVar("T")
 

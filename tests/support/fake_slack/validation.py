@@ -12,7 +12,12 @@ from typing import Any
 from bot.render.limits import blocks_text_len
 from tests.support.block_kit import slack_problems
 from tests.support.fake_slack.errors import ApiError
-from tests.support.fake_slack.workspace import MAX_BLOCKS, MAX_BLOCKS_TEXT, MAX_TEXT, MAX_VIEW_BLOCKS
+from tests.support.fake_slack.workspace import (
+    MAX_BLOCKS,
+    MAX_BLOCKS_TEXT,
+    MAX_TEXT,
+    MAX_VIEW_BLOCKS,
+)
 
 
 def validate_blocks(blocks: list[Any], *, max_blocks: int = MAX_BLOCKS, text_limit: bool = True) -> None:

@@ -9,7 +9,14 @@ from typing import Any
 from tests.support.fake_slack.errors import ApiError
 from tests.support.fake_slack.state import FakeState
 from tests.support.fake_slack.validation import validate_view
-from tests.support.fake_slack.workspace import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, TEAM_NAME, WORKSPACE_URL
+from tests.support.fake_slack.workspace import (
+    APP_ID,
+    BOT_ID,
+    BOT_USER_ID,
+    TEAM_ID,
+    TEAM_NAME,
+    WORKSPACE_URL,
+)
 
 
 class ViewsUsersTeam(FakeState):
