@@ -179,7 +179,7 @@ class ExactlyOnce:
 class Page(Protocol):
     """A page of messages as Slack answers it (a `SlackResponse`, or a plain mapping in tests)."""
 
-    def get(self, key: str, default: None = None) -> Any: ...
+    def get(self, key: str, default: None = None, /) -> Any: ...
 
 
 def find_by_metadata(
