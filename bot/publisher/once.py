@@ -28,6 +28,8 @@ from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from slack_sdk.web import SlackResponse
+
 from bot.publisher.slack_calls import SlackRefused, SlackUncertain
 
 #: Where a message without a logger of its own is logged (the publisher's one logger).
@@ -176,10 +178,8 @@ class ExactlyOnce:
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-class Page(Protocol):
-    """A page of messages as Slack answers it (a `SlackResponse`, or a plain mapping in tests)."""
-
-    def get(self, key: str, default: None = None, /) -> Any: ...
+#: A page of messages as Slack answers it (`conversations.history` / `.replies`), or as a mapping.
+Page = Mapping[str, Any] | SlackResponse
 
 
 def find_by_metadata(
