@@ -23,8 +23,17 @@ from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 from tests.support.team_archive import newest_week_ids, write_team_archive
 
 
-def digest_bot(cwd: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+def digest_bot(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """`digest-bot ARGS` in `cwd`, with no settings but `env` (and never a terminal)."""
+    return digest_bot_within(120, cwd, *args, **env)
+
+
+def digest_bot_within(timeout: float, cwd: Path, /, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`digest_bot`, given up after `timeout` seconds.
+
+    The timeout is positional (not a keyword beside `**env`), so a `**dict[str, str]` of settings
+    can never be taken for it, by Python or by mypy.
+    """
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SLACK_"))}
     base.update(PYTHONPATH=str(PROJECT), COLUMNS="160", **env)
     return subprocess.run(

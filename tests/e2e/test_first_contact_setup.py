@@ -31,7 +31,7 @@ from tests.conftest import EXAMPLE_ARCHIVE, PROJECT
 from tests.support.fake_slack import FakeSlack
 
 
-def digest_bot(cwd: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+def digest_bot(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """`digest-bot ARGS` in `cwd` as a user runs it (never a terminal), with only `env` set."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SLACK_"))}
     base.pop("COLUMNS", None)
@@ -39,7 +39,7 @@ def digest_bot(cwd: Path, *args: str, timeout: float = 120, **env: str) -> subpr
     base.update(PYTHONPATH=str(PROJECT), **env)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], cwd=cwd, env=base, capture_output=True, text=True,
-        timeout=timeout, check=False,
+        timeout=120, check=False,
     )
 
 

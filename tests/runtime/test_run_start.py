@@ -28,7 +28,7 @@ from bot.slack.client import posting_client
 from bot.store import open_engine
 from bot.weekly.job import make_weekly_job
 from tests.conftest import EXAMPLE_ARCHIVE, PROJECT
-from tests.e2e.test_first_contact import digest_bot, live_env, store_url
+from tests.e2e.test_first_contact import digest_bot, digest_bot_within, live_env, store_url
 from tests.e2e.test_run_subprocess import free_port, wait_healthy
 from tests.publisher.test_publisher import settings
 from tests.support.clock import FakeClock
@@ -74,7 +74,7 @@ def test_a_taken_port_stops_run_before_anything_is_posted_and_names_port(
         env = live_env(
             tmp_path, fake, archive, SLACK_SIGNING_SECRET="s", PORT=str(port), DIGEST_BIND_ADDRESS="127.0.0.1"
         )
-        result = digest_bot(tmp_path, "run", timeout=90, **env)
+        result = digest_bot_within(90, tmp_path, "run", **env)
 
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"digest-bot: cannot listen on 127.0.0.1 port {port}" in result.stderr
@@ -90,7 +90,7 @@ def test_an_address_not_this_machines_stops_run_and_names_digest_bind_address(
         tmp_path, fake, EXAMPLE_ARCHIVE, SLACK_SIGNING_SECRET="s", PORT=str(free_port()),
         DIGEST_BIND_ADDRESS="203.0.113.7",  # TEST-NET-3: never this machine's
     )
-    result = digest_bot(tmp_path, "run", timeout=90, **env)
+    result = digest_bot_within(90, tmp_path, "run", **env)
 
     assert result.returncode == 2, result.stdout + result.stderr
     assert "cannot listen on 203.0.113.7 port" in result.stderr and "set DIGEST_BIND_ADDRESS" in result.stderr
@@ -102,7 +102,7 @@ def test_a_socket_mode_start_that_cannot_connect_posts_nothing_and_names_slack_a
 ) -> None:
     archive = write_team_archive(tmp_path / "team")
     env = live_env(tmp_path, fake, archive, SLACK_APP_TOKEN="xapp-refused")  # the fake opens no connection
-    result = digest_bot(tmp_path, "run", timeout=90, **env)
+    result = digest_bot_within(90, tmp_path, "run", **env)
 
     assert result.returncode == 2, result.stdout + result.stderr
     assert "digest-bot: Slack refused SLACK_APP_TOKEN" in result.stderr and "Traceback" not in result.stderr
