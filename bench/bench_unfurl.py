@@ -103,7 +103,7 @@ def run(scratch: Path, args: argparse.Namespace) -> None:
 
     with FakeSlack() as fake:
         fake.add_channel("CBENCH", "bench")
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.api_url,
             DIGEST_INDEX_DIR=str(scratch / "idx"), DIGEST_DB_URL=f"sqlite:///{scratch / 'store.sqlite3'}",
         )

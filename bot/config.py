@@ -8,7 +8,6 @@ start-up with a message naming the variable, never a traceback.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -297,10 +296,10 @@ class Settings(BaseSettings):
         return missing
 
 
-def load_settings(env_file: str | os.PathLike[str] | None = ".env", **overrides: Any) -> Settings:
+def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Settings:
     """Settings from the environment (and `env_file`), or a ConfigError naming what is wrong."""
     try:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]  # pydantic-settings' own keyword
+        return Settings(_env_file=env_file, **overrides)
     except ValidationError as err:
         lines = []
         for error in err.errors():

@@ -55,7 +55,7 @@ def test_repl_answers_like_slack(tmp_path: Path) -> None:
     sync_archive(engine, EXAMPLE_ARCHIVE)
     from bot.config import Settings
 
-    bot = assemble(Settings(_env_file=None, DIGEST_INDEX_DIR=str(tmp_path / "idx")), engine)  # type: ignore[call-arg]
+    bot = assemble(Settings(_env_file=None, DIGEST_INDEX_DIR=str(tmp_path / "idx")), engine)
     lines = iter(["/papers federated lerning", "more", "topic 差分", "id 1607.00133", "quit", "never read"])
     console = Console(record=True, width=200)
     repl(console, bot.lookup, read=lambda prompt: next(lines))
@@ -147,7 +147,7 @@ def test_japanese_words(tmp_path: Path) -> None:
     sync_archive(engine, EXAMPLE_ARCHIVE)
     from bot.config import Settings
 
-    settings = Settings(_env_file=None, DIGEST_LANG="ja", DIGEST_INDEX_DIR=str(tmp_path / "idx"))  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, DIGEST_LANG="ja", DIGEST_INDEX_DIR=str(tmp_path / "idx"))
     bot = assemble(settings, engine)
     assert "検索結果" in bot.lookup.answer("federated")["text"]
     assert "使い方" in bot.lookup.answer("help")["text"]
@@ -159,15 +159,15 @@ def test_background_jobs_post_weekly_and_re_read_the_archive(tmp_path: Path) -> 
     from bot.runtime.service import background_jobs
 
     engine = open_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
-    values = {"DIGEST_CHANNEL": "C0SD", "DIGEST_SYNC_MINUTES": "5", "SLACK_BOT_TOKEN": "xoxb-1"}
-    bot = assemble(Settings(_env_file=None, **values), engine)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, DIGEST_CHANNEL="C0SD", DIGEST_SYNC_MINUTES="5", SLACK_BOT_TOKEN="xoxb-1")
+    bot = assemble(settings, engine)
     scheduler = background_jobs(bot, EXAMPLE_ARCHIVE)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {JOB_ID, SYNC_JOB_ID}
     assert jobs[SYNC_JOB_ID].trigger.interval.total_seconds() == 300
     jobs[SYNC_JOB_ID].func()  # what the interval runs: the archive lands in the store
     assert bot.catalog.count_papers() == 21
-    lookups_only = background_jobs(assemble(Settings(_env_file=None), engine), EXAMPLE_ARCHIVE)  # type: ignore[call-arg]
+    lookups_only = background_jobs(assemble(Settings(_env_file=None), engine), EXAMPLE_ARCHIVE)
     assert [job.id for job in lookups_only.get_jobs()] == [SYNC_JOB_ID]
 
 
@@ -191,7 +191,7 @@ def test_a_run_left_undone_is_retried_soon(tmp_path: Path, monkeypatch: pytest.M
 
     monkeypatch.setattr("bot.runtime.service.make_weekly_job", fake_weekly_job)
     engine = open_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
-    bot = assemble(Settings(_env_file=None, DIGEST_CHANNEL="C0SD", DIGEST_SYNC_MINUTES="0"), engine)  # type: ignore[call-arg]
+    bot = assemble(Settings(_env_file=None, DIGEST_CHANNEL="C0SD", DIGEST_SYNC_MINUTES="0"), engine)
     scheduler = background_jobs(bot, EXAMPLE_ARCHIVE)
     scheduler.get_job(JOB_ID).func()  # the weekly run finds the channel busy
     retry = scheduler.get_job(RETRY_JOB_ID)

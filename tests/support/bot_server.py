@@ -47,7 +47,7 @@ def settings_for(fake: FakeSlack, **overrides: Any) -> Settings:
         "DIGEST_CHANNEL": "C0SD",
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @dataclass
