@@ -55,7 +55,7 @@ def engine_runner(papers: list[Paper], topics: list, index_dir: Path):
 
     build = SearchEngine.build
     try:
-        engine = build(papers, topics, path=index_dir)  # type: ignore[call-arg]
+        engine = build(papers, topics, path=index_dir)
     except TypeError:  # the engine before it kept its index on disk
         engine = build(papers, topics)
     return lambda q: [h.paper.arxiv_id for h in engine.search(q, limit=DEPTH).hits]

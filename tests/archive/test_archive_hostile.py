@@ -80,7 +80,7 @@ def with_timeout(call: Callable[[], Any], seconds: float = 20.0) -> Any:
 
 
 def sync(engine: Engine, root: Path) -> SyncReport:
-    return with_timeout(lambda: sync_archive(engine, root))  # type: ignore[no-any-return]
+    return with_timeout(lambda: sync_archive(engine, root))
 
 
 def reasons(report: SyncReport) -> dict[str, str]:

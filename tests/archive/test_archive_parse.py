@@ -83,7 +83,7 @@ Solo Author
 
 **トピック:** [差分プライバシー](../../dp), **カテゴリ:** cs.LG, **投稿日時:** 2025-01-04 00:03
 """
-    paper = parse(HEAD + entry).digest.papers[0]  # type: ignore[union-attr]
+    paper = parse(HEAD + entry).digest.papers[0]
     assert (paper.remark, paper.comment, paper.authors) == ("", "", ("Solo Author",))
 
 
@@ -92,7 +92,7 @@ def test_footer_wrapped_over_two_lines() -> None:
         "**カテゴリ:** cs.LG, cs.CR, 68T50, I.2.7,",
         "**カテゴリ:** cs.LG, I.2.10; I.4.0; I.2.10;\n  I.5.1; J.2, Machine Learning\n  (stat.ML),",
     )
-    paper = parse(HEAD + entry).digest.papers[0]  # type: ignore[union-attr]
+    paper = parse(HEAD + entry).digest.papers[0]
     assert paper.categories == ("cs.LG", "I.2.10", "I.4.0", "I.5.1", "J.2", "Machine Learning (stat.ML)")
     assert paper.posted_at == dt.datetime(2025, 1, 8, 16, 54)
 
@@ -101,7 +101,7 @@ def test_japanese_title_in_italics_below_the_authors() -> None:
     entry = ENTRY.replace("**ノイズと信号：プライベート学習の*研究***", "****").replace(
         "Grace Hopper\n", "Grace Hopper\n\n*斜体の日本語タイトル*\n"
     )
-    paper = parse(HEAD + entry).digest.papers[0]  # type: ignore[union-attr]
+    paper = parse(HEAD + entry).digest.papers[0]
     assert paper.title_ja == "斜体の日本語タイトル"
     assert paper.authors == EXPECTED.authors and paper.summary == EXPECTED.summary
 
@@ -110,12 +110,12 @@ def test_crlf_and_bom_read_like_lf() -> None:
     windows = ("\ufeff" + HEAD + ENTRY).replace("\n", "\r\n")
     result = parse(windows)
     assert result.problems == ()
-    assert result.digest.papers == (EXPECTED,)  # type: ignore[union-attr]
+    assert result.digest.papers == (EXPECTED,)
 
 
 def test_paper_before_the_first_separator_is_kept() -> None:
     result = parse(HEAD + ENTRY.replace("\n- - -\n", "", 1))
-    assert result.digest.papers == (EXPECTED,)  # type: ignore[union-attr]
+    assert result.digest.papers == (EXPECTED,)
 
 
 def test_week_end_falls_back_to_six_days() -> None:
@@ -127,7 +127,7 @@ def test_week_end_falls_back_to_six_days() -> None:
 
 def test_trailing_separator_is_not_an_entry() -> None:
     result = parse(HEAD + ENTRY + "\n- - -\n\n")
-    assert len(result.digest.papers) == 1 and result.problems == ()  # type: ignore[union-attr]
+    assert len(result.digest.papers) == 1 and result.problems == ()
 
 
 def test_arxiv_ids_in_every_form() -> None:

@@ -72,7 +72,7 @@ def check_channel(fake: FakeSlack, channel: str) -> list[dict[str, object]]:
             == []
         )
         assert message["metadata"]["event_type"] == EVENT_TYPE
-    return [m["metadata"]["event_payload"] for m in messages]  # type: ignore[index]
+    return [m["metadata"]["event_payload"] for m in messages]
 
 
 def post_each_topics_newest_week(engine: Engine, client: WebClient, settings: Settings) -> None:

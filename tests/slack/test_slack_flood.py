@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.slack.flood import QuestionLimit
 
 
@@ -24,7 +26,7 @@ def test_zero_means_no_limit_and_unknown_users_are_answered() -> None:
     assert [limit.check(None), limit.check(""), limit.check(None)] == ["answer"] * 3
 
 
-def test_memory_is_bounded_by_the_number_of_users_remembered(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_memory_is_bounded_by_the_number_of_users_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("bot.slack.flood.MAX_USERS", 100)
     limit = QuestionLimit(1)
     for n in range(1000):
