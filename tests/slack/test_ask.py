@@ -248,7 +248,9 @@ def llm() -> Iterator[FakeLlm]:
 def model_bot(llm: FakeLlm, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
     with FakeSlack() as fake:
         tmp: Path = tmp_path_factory.mktemp("model-bot")
-        settings = {"DIGEST_LLM_URL": llm.url, "DIGEST_LLM_MODEL": "fake-model", "DIGEST_LLM_TIMEOUT": "5"}  # a reply never misses it
+        settings: dict[str, Any] = {  # running_bot's **overrides (a reply never misses the timeout)
+            "DIGEST_LLM_URL": llm.url, "DIGEST_LLM_MODEL": "fake-model", "DIGEST_LLM_TIMEOUT": "5",
+        }
         with running_bot(fake, EXAMPLE_ARCHIVE, tmp, **settings) as running:
             report = publish(running.engine, posting_client("xoxb-test", fake.api_url), running.bot.settings, NOW)
             assert report.ok

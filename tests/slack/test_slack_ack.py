@@ -10,6 +10,7 @@ is acknowledged anyway, within a deadline Slack would accept.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sqlite3
 import threading
@@ -33,7 +34,7 @@ from tests.support.slack_requests import FORM, slash_command_body
 ACK_DEADLINE = 2.5
 
 
-def start(fake: FakeSlack, tmp_path: Path, **settings: str) -> Any:
+def start(fake: FakeSlack, tmp_path: Path, **settings: Any) -> Any:
     return running_bot(fake, EXAMPLE_ARCHIVE, tmp_path, **settings)
 
 
@@ -178,7 +179,7 @@ def test_work_threads_survive_a_failing_job_and_a_full_queue_refuses_at_once() -
     deadline = time.monotonic() + 5
     while work.stats().running != 1 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert [work.submit(lambda i=i: done.append(i)) for i in range(4)] == [True, True, True, False]
+    assert [work.submit(functools.partial(done.append, i)) for i in range(4)] == [True, True, True, False]
     gate.set()
 
     def boom() -> None:

@@ -321,7 +321,7 @@ def test_mention_in_a_paper_thread_answers_about_that_paper(bot: RunningBot, pos
     event = {"type": "app_mention", "channel": "C0SD", "user": "U0ALICE", "text": "<@U0BOT> summary please",
              "ts": f"{float(ts) + 50:.6f}", "thread_ts": ts}
     assert bot.event(event, event_id="Ev-mention-1") == 200
-    call = bot.fake.wait_for(lambda: bot.fake.calls("chat.postMessage")[before:] and bot.fake.calls("chat.postMessage")[-1])
+    call = bot.fake.wait_for(lambda: bot.fake.calls("chat.postMessage")[-1] if bot.fake.calls("chat.postMessage")[before:] else None)
     assert call.params["thread_ts"] == ts and arxiv_id in json.dumps(call.params["blocks"])
     # Slack delivering the same event again does not answer twice.
     assert bot.event(event, event_id="Ev-mention-1") == 200
@@ -337,7 +337,7 @@ def test_related_papers_asked_in_a_paper_thread(bot: RunningBot, posted: dict[st
     event = {"type": "app_mention", "channel": "C0SD", "user": "U0ALICE", "text": "<@U0BOT> related papers?",
              "ts": f"{float(ts) + 60:.6f}", "thread_ts": ts}
     assert bot.event(event, event_id="Ev-related-1") == 200
-    call = bot.fake.wait_for(lambda: bot.fake.calls("chat.postMessage")[before:] and bot.fake.calls("chat.postMessage")[-1])
+    call = bot.fake.wait_for(lambda: bot.fake.calls("chat.postMessage")[-1] if bot.fake.calls("chat.postMessage")[before:] else None)
     blocks = json.dumps(call.params["blocks"])
     assert call.params["thread_ts"] == ts
     assert expected[0] in blocks and f"arxiv.org/abs/{arxiv_id}" not in blocks
@@ -372,7 +372,7 @@ def test_mentions_and_direct_messages_from_bots_are_never_answered(bot: RunningB
     before = len(bot.fake.calls("chat.postMessage"))
     bot.fake.add_channel("D0LOOP")
     base = {"type": "app_mention", "channel": "CGENERAL", "text": "<@U0BOT> privacy"}
-    mentions = [
+    mentions: list[dict[str, Any]] = [
         {**base, "user": "U0OTHERBOT", "bot_id": "B0OTHER", "ts": "1737000100.000100"},
         {**base, "user": "U0BOT", "ts": "1737000101.000100"},  # its own message mentioning itself
         {**base, "subtype": "bot_message", "bot_id": "B0OTHER", "ts": "1737000102.000100"},
@@ -380,7 +380,7 @@ def test_mentions_and_direct_messages_from_bots_are_never_answered(bot: RunningB
         {**base, "ts": "1737000104.000100"},  # no user at all
     ]
     dm = {"type": "message", "channel": "D0LOOP", "channel_type": "im", "text": "privacy"}
-    dms = [
+    dms: list[dict[str, Any]] = [
         {**dm, "user": "U0OTHERBOT", "bot_profile": {"id": "B0OTHER"}, "ts": "1737000105.000100"},
         {**dm, "user": "U0BOT", "ts": "1737000106.000100"},
     ]

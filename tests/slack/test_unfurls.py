@@ -94,8 +94,9 @@ def test_a_link_pasted_in_another_channel_unfurls_with_its_thread(bot: RunningBo
     raw = json.dumps(unfurls[url], ensure_ascii=False)
     assert "Distributed Discrete Gaussian" in raw and "セキュア集約" in raw  # both titles
     assert "2 replies — join the discussion" in raw
-    permalink = bot.fake.calls("chat.getPermalink") and next(
-        c.response["permalink"] for c in bot.fake.calls("chat.getPermalink") if c.params.get("message_ts") == thread["ts"]
+    permalink = next(
+        (c.response["permalink"] for c in bot.fake.calls("chat.getPermalink") if c.params.get("message_ts") == thread["ts"]),
+        None,
     )
     assert permalink and permalink in raw  # the way back to the paper's thread
     assert "差分プライバシー" in raw and "2025-01-17" in raw  # topics and week

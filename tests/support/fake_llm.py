@@ -81,6 +81,7 @@ class FakeLlm:
     def url(self) -> str:
         """The base URL a client is given (`…/v1`)."""
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server's address (bytes only for AF_UNIX)
         return f"http://{host}:{port}/v1"
 
     @property

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.support.fake_slack.errors import ApiError
 from tests.support.fake_slack.records import Channel
@@ -18,6 +18,10 @@ from tests.support.fake_slack.workspace import BOT_USER_ID
 
 class ConversationsMethods(FakeState):
     """conversations.* over the fake's channels."""
+
+    if TYPE_CHECKING:  # ChatMethods', beside this class in FakeSlack
+
+        def messages(self, channel: str) -> list[dict[str, Any]]: ...
 
     def add_channel(
         self,

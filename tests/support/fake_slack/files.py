@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import secrets
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from tests.support.fake_slack.errors import ApiError
 from tests.support.fake_slack.records import Outcome, UploadedFile
@@ -13,9 +14,16 @@ from tests.support.fake_slack.state import FakeState
 from tests.support.fake_slack.wire import as_int
 from tests.support.fake_slack.workspace import BOT_USER_ID, UPLOAD_PATH
 
+if TYPE_CHECKING:
+    from tests.support.fake_slack.faults import Fault
+
 
 class FilesMethods(FakeState):
     """Uploads: the bytes kept, shared in a channel (or a thread) on completion."""
+
+    if TYPE_CHECKING:  # FaultInjection's, beside this class in FakeSlack
+
+        def _take_fault(self, kind: str, method: str, params: Mapping[str, Any]) -> Fault | None: ...
 
     def files(self, channel: str | None = None) -> list[UploadedFile]:
         """Uploaded files (those shared in `channel`, if given), in upload order."""
@@ -61,7 +69,7 @@ class FilesMethods(FakeState):
             raise ApiError("invalid_arguments", ["[ERROR] files must be a non-empty JSON array"])
         uploads: list[tuple[UploadedFile, dict[str, Any]]] = []
         for item in items:
-            upload = self._files.get(item.get("id")) if isinstance(item, dict) else None
+            upload = self._files.get(item.get("id", "")) if isinstance(item, dict) else None  # no file has id ""
             if upload is None:
                 raise ApiError("file_not_found")
             if upload.content is None:

@@ -13,7 +13,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 from urllib.parse import SplitResult, parse_qs, urlsplit
 
 from tests.support.fake_slack.assistant import AssistantMethods
@@ -183,8 +183,11 @@ class FakeSlack(
         with self._cond:
             return [c for c in self._calls if method is None or c.method == method]
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+    def wait_for(self, predicate: Callable[[], T | Literal[False] | None], timeout: float = 5.0) -> T:
         """Return the predicate's first truthy value; wakes on every change of the fake.
+
+        A predicate may say "not yet" with False or None (`cond and value`, `d.get(key)`): the value
+        returned is typed without them.
 
         Polls at least every 50 ms too, so predicates about other things (a subprocess,
         a flag) work as well. Raises TimeoutError, naming the recent calls.
