@@ -13,7 +13,7 @@ from bot.model import Paper, TopicRef
 from tests.support.archive_writer import digest_text, entry_text
 
 # Any character but line breaks (the format is line-based) and lone surrogates (not UTF-8).
-_CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r")
+_CHARS = st.characters(blacklist_categories=["Cs"], blacklist_characters="\n\r")
 _TRICKY = st.sampled_from(list("[]()*_~`$&<>|#-!@:：、。 　") + ["<!channel>", "<@U123>", "&lt;", "](x)", "合成データ"])
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt import App, BoltRequest
@@ -65,7 +66,7 @@ def test_request_bodies_drive_a_real_bolt_app(fake: FakeSlack, client: WebClient
         say(text="hi", thread_ts=event["ts"])
 
     def dispatch(body: bytes, content_type: str, secret: str = SECRET) -> Any:
-        headers = {**sign(secret, body), "Content-Type": content_type}
+        headers: dict[str, str | Sequence[str]] = {**sign(secret, body), "Content-Type": content_type}
         return app.dispatch(BoltRequest(body=body.decode(), headers=headers))
 
     url = fake.new_response_url()

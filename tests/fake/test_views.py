@@ -21,7 +21,8 @@ FAKE_SLACK_OPTIONS = {"users": {USER_ID: "alice", "U0BOB": "bob", BOT_USER_ID: "
 def test_views_publish_records_the_home_tab(fake: FakeSlack, plain_client: WebClient) -> None:
     view = {"type": "home", "blocks": [section("hello")]}
     published = plain_client.views_publish(user_id=USER_ID, view=view)["view"]
-    assert fake.home(USER_ID) is not None and fake.home(USER_ID)["blocks"] == view["blocks"]
+    home = fake.home(USER_ID)
+    assert home is not None and home["blocks"] == view["blocks"]
     stale = published["hash"]
     plain_client.views_publish(user_id=USER_ID, view={"type": "home", "blocks": [section("v2")]}, hash=stale)
     conflict = api_error(lambda: plain_client.views_publish(user_id=USER_ID, view=view, hash=stale))

@@ -93,7 +93,8 @@ def test_an_unanswered_post_found_by_its_metadata_is_adopted_not_sent_again() ->
 
 
 def test_unanswered_posts_back_off_retry_the_row_and_give_up_leaving_it_pending() -> None:
-    rows, sleeps, looked = Rows(), [], []
+    rows, looked = Rows(), []
+    sleeps: list[float] = []
 
     def send(row: int) -> str:
         raise uncertain()
@@ -137,7 +138,7 @@ def test_repeat_retries_only_calls_slack_did_not_answer() -> None:
 
 
 def test_find_by_metadata_reads_pages_until_every_key_is_found() -> None:
-    pages = {
+    pages: dict[str | None, Mapping[str, Any]] = {
         None: {"messages": [{"ts": "1", "id": 7}], "response_metadata": {"next_cursor": "b"}},
         "b": {"messages": [{"ts": "2", "id": 8}, {"ts": "3", "id": 8}], "response_metadata": {"next_cursor": "c"}},
         "c": {"messages": [{"ts": "4", "id": 9}]},

@@ -776,6 +776,7 @@ def test_a_message_deleted_in_slack_is_not_posted_again_when_its_entry_changes(
 ) -> None:
     publish(store_engine, fake, clock)
     row = store.posts_by_key(store_engine, "C0SD", ["paper:2109.12298"])["paper:2109.12298"]
+    assert row.ts is not None  # posted
     posting_client(BOT_TOKEN, fake.api_url).chat_delete(channel="C0SD", ts=row.ts)
     _edit(example_archive, "_dp/2025-01-17.md", "Opacus", "Opacus 2")
     sync_archive(store_engine, example_archive)

@@ -63,7 +63,7 @@ def test_year_from_the_id_else_the_posting(arxiv_id: str, expected: str) -> None
     assert year(paper) == expected
 
 
-hostile = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80)
+hostile = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=80)
 
 
 @given(title=hostile, author=hostile)

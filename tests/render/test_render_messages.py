@@ -301,7 +301,9 @@ def response(
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_search_results_page_with_more_button(lang: str) -> None:
-    threads = {"2401.00000": GOOD_THREAD, "2401.00001": THREADS[3]}
+    hostile = THREADS[3]
+    assert hostile is not None
+    threads = {"2401.00000": GOOD_THREAD, "2401.00001": hostile}
     msg = search_results(response(5, total=42), lang=lang, threads=threads)
     assert_ok(msg)
     more = msg["blocks"][-1]["elements"][0]
@@ -710,6 +712,7 @@ def test_violations_catch_every_limit() -> None:
 def _mutations(blocks: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     """Valid blocks, and broken copies of them: each shape of error the schema knows."""
     yield blocks
+    change: dict[str, Any]
     for index, block in enumerate(blocks):
         for change in (
             {"type": "bogus"},

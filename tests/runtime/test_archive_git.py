@@ -114,7 +114,7 @@ def test_a_broken_remote_leaves_the_bot_serving_the_last_good_archive(
         report = jobs.get_job(JOB_ID).func()  # posting day with the remote down
 
     assert report.ok and report.publish.posted == 6  # the week the last good checkout holds
-    assert source.git.head() == good and (source.path / "_sd" / f"{BEFORE}.md").is_file()
+    assert source.git is not None and source.git.head() == good and (source.path / "_sd" / f"{BEFORE}.md").is_file()
     state = git_state(engine)
     assert state is not None and state.commit == good
     assert state.error is not None and state.error.startswith("fetch failed:") and state.error_at is not None
@@ -150,7 +150,7 @@ def test_a_force_push_re_indexes_from_the_new_tree_and_keeps_every_record_of_the
         rewritten = remote.rewrite(f"_rl/{BEFORE}.md", title, title + " (revised)")
         jobs.get_job(SYNC_JOB_ID).func()
 
-    assert source.git.head() == rewritten
+    assert source.git is not None and source.git.head() == rewritten
     assert not (source.path / "_sd" / f"{NEWEST_WEEK}.md").exists()  # the checkout is the new tree
     assert any("history was rewritten" in r.getMessage() for r in caplog.records)
     catalog = Catalog(engine)

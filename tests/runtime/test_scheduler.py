@@ -29,6 +29,7 @@ from tests.support.fake_slack import BOT_TOKEN, FakeSlack
 from tests.support.publishing import publish
 
 UTC = dt.UTC
+UTC_ZONE = ZoneInfo("UTC")  # what the bot's own callers pass: Settings.tz is a ZoneInfo
 NEW_YORK = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -72,7 +73,7 @@ def test_day_of_week_numbers_are_read_as_crontab_reads_them(field: str, names: s
 def test_numeric_crontab_days_do_not_shift_by_one_like_apscheduler_3() -> None:
     """APScheduler 3's own from_crontab reads 5 as Saturday; ours reads Friday."""
     thursday = dt.datetime(2025, 1, 23, 12, tzinfo=UTC)
-    ours = cron_trigger("0 9 * * 5", UTC).get_next_fire_time(None, thursday)
+    ours = cron_trigger("0 9 * * 5", UTC_ZONE).get_next_fire_time(None, thursday)
     theirs = CronTrigger.from_crontab("0 9 * * 5", timezone=UTC).get_next_fire_time(None, thursday)
     assert ours == dt.datetime(2025, 1, 24, 9, tzinfo=UTC)
     assert theirs is not None and theirs.strftime("%a") == "Sat"
@@ -80,9 +81,9 @@ def test_numeric_crontab_days_do_not_shift_by_one_like_apscheduler_3() -> None:
 
 def test_bad_day_of_week_is_refused() -> None:
     with pytest.raises(ValueError, match="day of week"):
-        cron_trigger("0 9 * * 8", UTC)
+        cron_trigger("0 9 * * 8", UTC_ZONE)
     with pytest.raises(ValueError, match="5 fields"):
-        cron_trigger("0 9 * *", UTC)
+        cron_trigger("0 9 * *", UTC_ZONE)
 
 
 @pytest.mark.parametrize(
@@ -171,7 +172,7 @@ def test_due_follows_local_midnight_across_summer_time(
 
 def test_naive_now_is_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
-        is_due(WEEK_END, dt.datetime(2025, 1, 24), UTC)
+        is_due(WEEK_END, dt.datetime(2025, 1, 24), UTC_ZONE)
 
 
 @pytest.mark.parametrize("tz", [NEW_YORK, BERLIN, TOKYO])
@@ -253,7 +254,7 @@ def test_the_job_is_a_single_coalescing_instance_with_hours_of_grace() -> None:
 
 
 def test_without_catch_up_the_first_run_is_the_next_scheduled_time() -> None:
-    scheduler = build_scheduler(lambda: None, schedule="0 9 * * FRI", timezone=UTC, catch_up=False)
+    scheduler = build_scheduler(lambda: None, schedule="0 9 * * FRI", timezone=UTC_ZONE, catch_up=False)
     scheduler.start(paused=True)
     try:
         job = scheduler.get_job(JOB_ID)
@@ -271,7 +272,7 @@ def test_a_started_scheduler_runs_the_catch_up_at_once_and_survives_a_failing_jo
         ran.set()
         raise RuntimeError("archive unreadable")
 
-    scheduler = build_scheduler(job, schedule="0 9 * * FRI", timezone=UTC)
+    scheduler = build_scheduler(job, schedule="0 9 * * FRI", timezone=UTC_ZONE)
     with caplog.at_level(logging.ERROR, logger="bot.runtime.scheduler"):
         scheduler.start()
         try:

@@ -18,6 +18,7 @@ was reached, with a margin for judging noise.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -60,7 +61,7 @@ def measures(real_store: Catalog, real_search: SearchEngine) -> dict[str, dict[s
     for name, cls in baselines.BASELINES.items():
         system = cls()
         system.build(papers)
-        runs[name] = lambda text, s=system: s.ranked(text, 10)
+        runs[name] = functools.partial(system.ranked, limit=10)
     questions = load_judged(QUESTIONS)
     return {name: evaluate_graded(questions, run) for name, run in runs.items()}
 

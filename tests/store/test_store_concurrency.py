@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -53,7 +54,7 @@ def index_process(db_url: str, archive: Path, index_dir: Path, *args: str) -> su
     )
 
 
-def finished(process: subprocess.Popen[str]) -> dict[str, object]:
+def finished(process: subprocess.Popen[str]) -> dict[str, Any]:
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     return json.loads(out)
