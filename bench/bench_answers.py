@@ -19,6 +19,7 @@ and p95 over the questions, on the real archive and on each --big archive
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import statistics
@@ -33,6 +34,7 @@ sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(HERE))
 
 from baselines import BASELINES
+from sqlalchemy import Engine
 
 from bot.ask.asker import Asker
 from bot.ask.question import clean, search_text
@@ -46,7 +48,7 @@ QUESTIONS = PROJECT / "tests" / "ask_questions.yaml"
 _CITE_RE = re.compile(r"\[(\d+)\]")
 
 
-def open_archive(archive: Path, work: Path) -> tuple[Catalog, SearchEngine, object]:
+def open_archive(archive: Path, work: Path) -> tuple[Catalog, SearchEngine, Engine]:
     engine = open_engine(f"sqlite:///{work / 'store.sqlite3'}")
     sync_archive(engine, archive)
     catalog = Catalog(engine)
@@ -80,6 +82,11 @@ def timing(asker: Asker, questions: list[str], *, warm: Asker | None = None) -> 
     times.sort()
     return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
             "n": len(times)}
+
+
+def _same(index: SearchEngine) -> SearchEngine:
+    """`index` (partial(_same, index) is the Asker's search, bound to this loop's index)."""
+    return index
 
 
 def _dense_run(index: SearchEngine, dense: Dense, question: str, fused: bool) -> list[str]:
@@ -122,12 +129,12 @@ def main() -> int:
             made = dense.refresh(catalog.iter_papers(), limit=len(papers))
             report["dense_vectors"] = len(made)
             for name, fused in (("dense alone", False), ("engine + dense (fused)", True)):
-                runs[name] = lambda q, fused=fused: _dense_run(index, dense, q, fused)
+                runs[name] = functools.partial(_dense_run, index, dense, fused=fused)
         if not args.no_baselines:
             for name, make in BASELINES.items():
                 system = make()
                 system.build(papers, topics)
-                runs[name] = lambda q, s=system: s.ranked(q, 10)
+                runs[name] = functools.partial(system.ranked, limit=10)
         search: dict[str, object] = {}
         for name, run in runs.items():
             graded = evaluate_graded(questions, run)
@@ -147,7 +154,7 @@ def main() -> int:
     for big in args.big:
         with tempfile.TemporaryDirectory(prefix="bench-answers-big-") as tmp:
             _catalog, index, engine = open_archive(big, Path(tmp))
-            asker = Asker(lambda index=index: index, engine)
+            asker = Asker(functools.partial(_same, index), engine)
             report[f"time_{big.name}"] = timing(asker, [q.query for q in questions])
     text = json.dumps(report, indent=1, ensure_ascii=False)
     print(text)

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT.parent / "shared"
@@ -42,7 +43,7 @@ with tempfile.TemporaryDirectory() as tmp:
 """
 
 
-def measure(archive: Path, runs: int) -> dict[str, float]:
+def measure(archive: Path, runs: int) -> dict[str, Any]:
     """Index `archive` in a fresh process: cold once, then `runs` unchanged re-indexes."""
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(archive), str(runs)],

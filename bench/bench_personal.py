@@ -112,10 +112,10 @@ def time_matching(ctx: dict[str, Any]) -> tuple[float, int]:
     """Matching + rendering every person's DM (what the pass computes before any Slack call)."""
     engine, search, week = ctx["engine"], ctx["search"], ctx["week"]
     started = time.perf_counter()
-    everyone = records.followers(engine)
     cache: dict[str, FollowGroup] = {}
     dms = 0
-    for mine in everyone.values():
+    for user in records.followers(engine):  # who; each one's follows read as the pass reads them
+        mine = records.dm_follows(engine, user)
         groups = []
         for f in mine:
             group = cache.get(f.query)

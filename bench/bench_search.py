@@ -260,7 +260,10 @@ def quality(archive: Path, systems: Sequence[str], work: Path) -> dict[str, dict
 
         overall, _per = evaluate(known, answer)
         without, _ = evaluate(matchable, answer)
-        graded = evaluate_graded(topical, lambda text, run=run: run(text)[0])
+        def ranked(text: str, run: Callable[[str], tuple[list[str], bool]] = run) -> list[str]:
+            return run(text)[0]
+
+        graded = evaluate_graded(topical, ranked)
         results[name] = {
             "known": overall.row(),
             "known_without_nomatch": without.row(),

@@ -46,6 +46,7 @@ from bot.store.posts import posts
 from bot.store.replies import thread_replies
 from bot.store.schema import papers
 from tests.support.fake_slack import FakeSlack
+from tests.support.fake_slack.records import Call
 from tests.support.slack_requests import JSON, event_body, link_shared_event, post, sign
 
 SECRET = "bench-signing-secret"
@@ -134,7 +135,11 @@ def run(scratch: Path, args: argparse.Namespace) -> None:
             sent = time.monotonic()
             status, _, _ = post(url, body, sign(SECRET, body), JSON)
             assert status == 200, status
-            call = fake.wait_for(lambda seen=before: len(fake.calls("chat.unfurl")) > seen and fake.calls("chat.unfurl")[-1])
+
+            def unfurled(seen: int = before) -> Call | None:
+                return fake.calls("chat.unfurl")[-1] if len(fake.calls("chat.unfurl")) > seen else None
+
+            call = fake.wait_for(unfurled)
             if n >= 20:  # the first few warm the caches
                 times.append(call.received - sent)
                 with_thread += "join the discussion" in str(call.params)
