@@ -1,4 +1,4 @@
-"""The code is checked, not only written: mypy over `bot/` and ruff over everything Python.
+"""The code is checked, not only written: mypy and ruff over everything Python (bot, tests, bench).
 
 Hints that lie hide bugs (a job whose result a queue drops, an index's metadata read
 before it is known, a Slack page typed as what it is not); a linter catches the blind
@@ -23,7 +23,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_bot_type_checks(tmp_path: Path) -> None:
-    result = _run("mypy", "--cache-dir", str(tmp_path / "mypy-cache"), "bot")
+    result = _run("mypy", "--cache-dir", str(tmp_path / "mypy-cache"), "bot", "tests", "bench")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "Success" in result.stdout
 
