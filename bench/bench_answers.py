@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -39,8 +40,7 @@ from sqlalchemy import Engine
 from bot.ask.asker import Asker
 from bot.ask.question import clean, search_text
 from bot.search import SearchEngine
-from bot.search.dense import DEPTH as DENSE_DEPTH
-from bot.search.dense import Dense, fuse, load_model
+from bot.search.dense import Dense, load_model
 from bot.search.evaluate import JudgedQuery, evaluate_cited, evaluate_graded, load_judged
 from bot.store import Catalog, open_engine, sync_archive
 
@@ -89,13 +89,12 @@ def _same(index: SearchEngine) -> SearchEngine:
     return index
 
 
-def _dense_run(index: SearchEngine, dense: Dense, question: str, fused: bool) -> list[str]:
-    """The dense side's top 10 for a question, alone or fused with the engine's (as `Asker` fuses)."""
-    near = dense.nearest(clean(question), DENSE_DEPTH)
-    if not fused:
-        return near[:10]
-    lexical = index.search(search_text(clean(question)), limit=DENSE_DEPTH, question=True).hits
-    return [arxiv_id for arxiv_id, _w in fuse([h.paper.arxiv_id for h in lexical], near)][:10]
+def _retrieved(asker: Asker, question: str) -> list[str]:
+    """The 10 papers an answer draws on, as `Asker.ask` retrieves them (fused with the dense
+    side when the asker has one): what ships is what is measured."""
+    text = clean(question)
+    response, _concepts = asker.retrieve(text, query=search_text(text), limit=10)
+    return [h.paper.arxiv_id for h in response.hits]
 
 
 def main() -> int:
@@ -117,19 +116,17 @@ def main() -> int:
         catalog, index, engine = open_archive(args.archive, Path(tmp))
         papers = list(catalog.iter_papers())
         topics = [s.topic for s in catalog.topics()]
-        runs = {
+        runs: dict[str, Callable[[str], Sequence[str]]] = {
             "engine (as typed)": lambda q: [h.paper.arxiv_id for h in index.search(q, limit=10).hits],
-            "engine (for answers)": lambda q: [
-                h.paper.arxiv_id for h in index.search(search_text(q), limit=10, question=True).hits
-            ],
+            "engine (for answers)": functools.partial(_retrieved, Asker(lambda: index, engine)),
         }
         dense = None
         if args.dense is not None:
             dense = Dense(args.dense, load_model())
             made = dense.refresh(catalog.iter_papers(), limit=len(papers))
             report["dense_vectors"] = len(made)
-            for name, fused in (("dense alone", False), ("engine + dense (fused)", True)):
-                runs[name] = functools.partial(_dense_run, index, dense, fused=fused)
+            runs["dense alone"] = lambda q: dense.nearest(clean(q), 10)
+            runs["engine + dense (fused)"] = functools.partial(_retrieved, Asker(lambda: index, engine, dense=dense))
         if not args.no_baselines:
             for name, make in BASELINES.items():
                 system = make()
