@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import Engine
@@ -196,6 +197,11 @@ class DenseUnavailable(RuntimeError):
     """DIGEST_DENSE is on but the model cannot be loaded (the `dense` extra is not installed)."""
 
 
+def dense_file(settings: Settings) -> Path:
+    """Where the dense vectors are kept: one file in the search index folder."""
+    return settings.search_index_dir / DENSE_FILE
+
+
 def dense_side(settings: Settings) -> Dense | None:
     """The dense side of question retrieval when DIGEST_DENSE is on: its model and its
     vectors' file in the search index folder (raises `DenseUnavailable` saying the fix)."""
@@ -208,7 +214,7 @@ def dense_side(settings: Settings) -> Dense | None:
             "DIGEST_DENSE is on but its model is not installed: run "
             "`.venv/bin/pip install -e '.[dense]'`, or set DIGEST_DENSE=false"
         ) from exc
-    return Dense(settings.search_index_dir / DENSE_FILE, model)
+    return Dense(dense_file(settings), model)
 
 
 def model_settings(settings: Settings) -> ModelSettings | None:

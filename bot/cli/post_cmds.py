@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
 
+from bot.ask.asker import dense_file
 from bot.cli.archive_cmds import archive_option, json_option
 from bot.cli.context import CliContext, checked_channels, fail, pass_cli, print_json
 from bot.cli.progress import progress
@@ -36,7 +37,6 @@ from bot.publisher import (
 )
 from bot.publisher.leases import claimed_channels
 from bot.runtime.archive_source import stored_root
-from bot.search.dense import FILE as DENSE_FILE
 from bot.search.dense import DenseVectors
 from bot.slack.channels import channels_as_ids, unresolved
 from bot.slack.client import posting_client
@@ -212,7 +212,7 @@ def _print_summary(cli: CliContext, report: PublishReport) -> None:
 
 def _dense_state(settings: Settings) -> dict[str, Any]:
     """DIGEST_DENSE and how many papers its vectors hold (read from the file: no model needed)."""
-    path = settings.search_index_dir / DENSE_FILE
+    path = dense_file(settings)
     vectors = DenseVectors.load(path) if settings.dense else None
     return {"on": settings.dense, "papers": len(vectors) if vectors is not None else 0, "file": str(path)}
 
