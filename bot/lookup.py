@@ -187,12 +187,11 @@ class Lookup:
         # A sentence (`/papers can we detect generated images?`) is searched as a question:
         # the papers closest to it rather than nothing when none holds all its words, found
         # as answers find them (by meaning too, with DIGEST_DENSE).
-        if is_question(query) and self.asker is not None:
+        question = is_question(query)
+        if question and self.asker is not None:
             response, _concepts = self.asker.retrieve(query, limit=self.page_size, offset=offset)
         else:
-            response = self.search_index.engine().search(
-                query, limit=self.page_size, offset=offset, question=is_question(query)
-            )
+            response = self.search_index.engine().search(query, limit=self.page_size, offset=offset, question=question)
         if shortened:
             notice = error_message("query_too_long", lang=self.lang, n=MAX_QUERY)["text"]
             response = replace(response, notices=(*response.notices, notice))

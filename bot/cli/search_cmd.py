@@ -6,6 +6,7 @@ line, so benchmarks and evaluations pay the index build once, not per query.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -66,32 +67,33 @@ def search(
         raise click.UsageError("give a QUERY (or --stdin to read queries line by line)")
     live = LiveSearch(cli.catalog(archive), index_dir=cli.settings.search_index_dir)
     engine = live.engine()
-    asker: list[Asker] = []  # made at the first sentence: with DIGEST_DENSE it loads the model
 
-    def searched(text: str) -> SearchResponse:
-        """As `/papers` searches: a sentence as a question (`Asker.retrieve`), else the words."""
-        if not is_question(text):
-            return engine.search(text, limit=limit, offset=offset, fields=True)
-        if not asker:
-            asker.append(Asker(live.engine, cli.engine, dense=cli.dense()))
-        return asker[0].retrieve(text, limit=limit, offset=offset)[0]
+    @functools.cache
+    def asker() -> Asker:
+        """Made at the first sentence: with DIGEST_DENSE it loads the model."""
+        return Asker(live.engine, cli.engine, dense=cli.dense())
+
+    def searched(text: str) -> tuple[SearchResponse, bool]:
+        """As `/papers` searches: a sentence as a question (`Asker.retrieve`), else the words;
+        and whether it was read as a question."""
+        if is_question(text):
+            return asker().retrieve(text, limit=limit, offset=offset)[0], True
+        return engine.search(text, limit=limit, offset=offset, fields=True), False
 
     if from_stdin:
         for line in sys.stdin:
-            text = line.rstrip("\r\n")
-            response = searched(text)
+            response, asked = searched(line.rstrip("\r\n"))
             if as_json:
                 click.echo(json.dumps(line_json(response), ensure_ascii=False))
                 sys.stdout.flush()
             else:
-                _print_response(cli, response, engine, asked=is_question(text))
+                _print_response(cli, response, engine, asked=asked)
         return
-    text = " ".join(query)
-    response = searched(text)
+    response, asked = searched(" ".join(query))
     if as_json:
         print_json(response_json(response))
         return
-    _print_response(cli, response, engine, asked=is_question(text))
+    _print_response(cli, response, engine, asked=asked)
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:
